@@ -1,0 +1,204 @@
+//! The resolved configuration of one run: TOML file, then flags on top.
+//!
+//! After this module nothing reads `Cli` or the environment; the pipeline
+//! takes a `&Config`. Relative paths in the TOML file are relative to the
+//! file's own folder, so a config works from any working directory.
+
+use crate::cli::RunArgs;
+use anyhow::{Context, Result, bail};
+use chrono::NaiveDate;
+use chrono_tz::Tz;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// What a TOML config may say. Every key is documented in sample-config.toml.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    pub db: Option<PathBuf>,
+    pub out_root: Option<PathBuf>,
+    pub timezone: Option<String>,
+    pub default_currency: Option<String>,
+    pub settle_lag_days: Option<u32>,
+    #[serde(default)]
+    pub orders: Vec<PathBuf>,
+    #[serde(default)]
+    pub settlements: Vec<PathBuf>,
+    /// Canonical column name -> the header the export really uses.
+    #[serde(default)]
+    pub orders_columns: BTreeMap<String, String>,
+    /// Unix permission bits for refunds.csv, as an octal string.
+    pub refund_file_mode: Option<String>,
+    /// Seconds a run waits for another run holding the database.
+    pub lock_timeout_secs: Option<u64>,
+}
+
+/// Everything a run needs, validated.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub db: PathBuf,
+    /// Outputs go to `<out_root>/<business date>/` unless `out` names a folder.
+    pub out_root: PathBuf,
+    /// `--out`: the exact output folder.
+    pub out: Option<PathBuf>,
+    pub zone: Tz,
+    pub default_currency: String,
+    pub settle_lag_days: u32,
+    pub business_date: Option<NaiveDate>,
+    pub orders: Vec<PathBuf>,
+    pub settlements: Vec<PathBuf>,
+    pub settlement_day: Option<NaiveDate>,
+    pub format: Option<String>,
+    pub orders_columns: BTreeMap<String, String>,
+    pub refund_file_mode: u32,
+    pub lock_timeout_secs: u64,
+    pub fail_on_findings: bool,
+    pub quiet: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            db: PathBuf::from("payrecon.db"),
+            out_root: PathBuf::from("out"),
+            out: None,
+            zone: chrono_tz::Asia::Shanghai,
+            default_currency: "CNY".into(),
+            settle_lag_days: 1,
+            business_date: None,
+            orders: Vec::new(),
+            settlements: Vec::new(),
+            settlement_day: None,
+            format: None,
+            orders_columns: BTreeMap::new(),
+            refund_file_mode: 0o600,
+            lock_timeout_secs: 30,
+            fail_on_findings: false,
+            quiet: false,
+        }
+    }
+}
+
+impl Config {
+    /// Builds the run's configuration from `--config` (if any) and the flags.
+    pub fn for_run(args: &RunArgs) -> Result<Config> {
+        let mut config = match &args.config {
+            Some(path) => Config::from_file(path)?,
+            None => Config::default(),
+        };
+        if let Some(db) = &args.db {
+            config.db = db.clone();
+        }
+        if let Some(out) = &args.out {
+            config.out = Some(out.clone());
+        }
+        if let Some(date) = &args.date {
+            config.business_date = Some(parse_day_flag("--date", date)?);
+        }
+        if let Some(day) = &args.settlement_day {
+            config.settlement_day = Some(parse_day_flag("--settlement-day", day)?);
+        }
+        // Files named on the command line replace the config's lists: a
+        // person rerunning one day by hand means exactly those files.
+        if !args.orders.is_empty() {
+            config.orders = args.orders.clone();
+        }
+        if !args.settlements.is_empty() {
+            config.settlements = args.settlements.clone();
+        }
+        config.format = args.format.clone();
+        config.fail_on_findings = args.fail_on_findings;
+        config.quiet = args.quiet;
+        Ok(config)
+    }
+
+    /// Reads and validates a TOML config file.
+    pub fn from_file(path: &Path) -> Result<Config> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("failed to read config file {}", path.display()))?;
+        let file: ConfigFile = toml::from_str(&text)
+            .with_context(|| format!("config file {} is not valid", path.display()))?;
+        let base = path.parent().unwrap_or(Path::new(""));
+        Config::resolve(file, base).with_context(|| format!("in config file {}", path.display()))
+    }
+
+    fn resolve(file: ConfigFile, base: &Path) -> Result<Config> {
+        let defaults = Config::default();
+        let rel = |p: PathBuf| if p.is_absolute() { p } else { base.join(p) };
+        let zone = match file.timezone {
+            Some(name) => name.parse::<Tz>().map_err(|_| {
+                anyhow::anyhow!("timezone '{name}' is not an IANA zone name (like Asia/Shanghai or UTC)")
+            })?,
+            None => defaults.zone,
+        };
+        let default_currency = match file.default_currency {
+            Some(code) => crate::money::parse_currency(&code)?,
+            None => defaults.default_currency,
+        };
+        let refund_file_mode = match file.refund_file_mode {
+            Some(mode) => u32::from_str_radix(mode.trim_start_matches("0o"), 8)
+                .ok()
+                .filter(|m| *m <= 0o777)
+                .with_context(|| format!("refund_file_mode '{mode}' is not octal permission bits like \"0600\""))?,
+            None => defaults.refund_file_mode,
+        };
+        for key in file.orders_columns.keys() {
+            if !crate::ingest::orders::COLUMNS.contains(&key.as_str()) {
+                bail!(
+                    "orders_columns has '{key}', which is not an export column (expected one of {})",
+                    crate::ingest::orders::COLUMNS.join(", ")
+                );
+            }
+        }
+        Ok(Config {
+            db: file.db.map(rel).unwrap_or(defaults.db),
+            out_root: file.out_root.map(rel).unwrap_or(defaults.out_root),
+            zone,
+            default_currency,
+            settle_lag_days: file.settle_lag_days.unwrap_or(defaults.settle_lag_days),
+            orders: file.orders.into_iter().map(rel).collect(),
+            settlements: file.settlements.into_iter().map(rel).collect(),
+            orders_columns: file.orders_columns,
+            refund_file_mode,
+            lock_timeout_secs: file.lock_timeout_secs.unwrap_or(defaults.lock_timeout_secs),
+            ..defaults
+        })
+    }
+}
+
+fn parse_day_flag(flag: &str, text: &str) -> Result<NaiveDate> {
+    crate::timestamp::parse_day(text)
+        .with_context(|| format!("{flag} '{text}' is not a date (expected YYYY-MM-DD)"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sample_config_is_valid_and_complete() {
+        let text = include_str!("../sample-config.toml");
+        let file: ConfigFile = toml::from_str(text).expect("sample-config.toml parses");
+        let config = Config::resolve(file, Path::new("/base")).unwrap();
+        assert_eq!(config.zone, chrono_tz::Asia::Shanghai);
+        assert_eq!(config.db, Path::new("/base/payrecon.db"));
+        // Every key of ConfigFile is documented (present) in the sample.
+        for key in [
+            "db", "out_root", "timezone", "default_currency", "settle_lag_days", "orders",
+            "settlements", "orders_columns", "refund_file_mode", "lock_timeout_secs",
+        ] {
+            assert!(text.contains(&format!("{key} =")) || text.contains(&format!("[{key}]")), "{key} undocumented");
+        }
+    }
+
+    #[test]
+    fn bad_values_are_explained() {
+        let file: ConfigFile = toml::from_str("timezone = \"Mars/Base\"").unwrap();
+        let err = Config::resolve(file, Path::new("")).unwrap_err();
+        assert!(err.to_string().contains("IANA"), "{err}");
+        let file: ConfigFile = toml::from_str("[orders_columns]\nsku = \"x\"").unwrap();
+        assert!(Config::resolve(file, Path::new("")).is_err());
+        assert!(toml::from_str::<ConfigFile>("colour = 1").is_err());
+    }
+}

@@ -1,0 +1,60 @@
+//! discrepancies.csv: one row per finding, for people and spreadsheets.
+
+use super::csv_safe::{text, writer};
+use crate::money::format_minor;
+use crate::reconcile::finding::Finding;
+
+pub const HEADER: [&str; 13] = [
+    "kind", "severity", "order_id", "payment_id", "channel_order_id", "channel_txn_id", "channel",
+    "internal_amount", "channel_amount", "currency", "action", "detail", "first_seen",
+];
+
+pub fn to_csv(findings: &[Finding]) -> anyhow::Result<Vec<u8>> {
+    let mut out = writer();
+    out.write_record(HEADER)?;
+    for f in findings {
+        let internal = amount(f.internal_amount, f.internal_currency.as_deref());
+        let channel = amount(f.channel_amount, f.channel_currency.as_deref());
+        out.write_record([
+            f.kind.code(),
+            f.kind.severity(),
+            &text(&f.order_id),
+            &text(&f.payment_id),
+            &text(&f.channel_order_id),
+            &text(&f.channel_txn_id),
+            &text(&f.channel),
+            &internal,
+            &channel,
+            &text(f.currency()),
+            &text(&action(f)),
+            &text(&f.detail),
+            &f.first_seen,
+        ])?;
+    }
+    Ok(out.into_inner()?)
+}
+
+fn amount(minor: Option<i64>, currency: Option<&str>) -> String {
+    match (minor, currency) {
+        (Some(m), Some(c)) => format_minor(m, c),
+        _ => String::new(),
+    }
+}
+
+/// The kind's action, plus the refund instructions that carry it out.
+fn action(f: &Finding) -> String {
+    match &f.refund_request_id {
+        Some(list) => {
+            let refunds: Vec<String> = list
+                .split(';')
+                .filter_map(|item| {
+                    let mut parts = item.split(' ');
+                    let (id, minor, day) = (parts.next()?, parts.next()?.parse().ok()?, parts.next()?);
+                    Some(format!("{} {} as {id} (issued {day})", format_minor(minor, f.currency()), f.currency()))
+                })
+                .collect();
+            format!("{}: {}", f.kind.action(), refunds.join(", "))
+        }
+        None => f.kind.action().to_string(),
+    }
+}

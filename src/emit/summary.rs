@@ -1,0 +1,141 @@
+//! summary.md for people and summary.json for machines: the same figures.
+//!
+//! Everything here is derived from the day's state (files first loaded for
+//! the day, findings, the day's instructions), never from this process's
+//! circumstances, so a rerun writes the same bytes.
+
+use crate::money::format_minor;
+use crate::reconcile::finding::{ALL_KINDS, Finding};
+use crate::reconcile::refunds::RefundInstruction;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+/// A file first loaded by a run for this business day.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct FileLine {
+    pub path: String,
+    pub role: String,
+    pub format: String,
+    pub channel: Option<String>,
+    pub day: Option<String>,
+    pub rows: i64,
+    /// Set when a later corrected file for the same channel day replaced it.
+    pub replaced: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Summary {
+    pub business_day: String,
+    pub files: Vec<FileLine>,
+    pub findings_total: usize,
+    pub needs_action: usize,
+    /// UNKNOWN_PENDING attempts, decided by a later run.
+    pub carried_over: usize,
+    pub findings: Vec<Group>,
+    pub refunds: Refunds,
+}
+
+/// Findings of one kind on one channel.
+#[derive(Debug, Serialize)]
+pub struct Group {
+    pub kind: String,
+    pub channel: String,
+    pub count: usize,
+    /// Amount involved per currency (the channel's amount where there is one).
+    pub amounts: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Refunds {
+    pub count: usize,
+    pub totals: BTreeMap<String, String>,
+}
+
+impl Summary {
+    pub fn new(business_day: &str, files: Vec<FileLine>, findings: &[Finding], refunds: &[RefundInstruction]) -> Summary {
+        let mut groups: BTreeMap<(usize, String), (usize, BTreeMap<String, i64>)> = BTreeMap::new();
+        for f in findings {
+            let order = ALL_KINDS.iter().position(|k| *k == f.kind).unwrap_or_default();
+            let group = groups.entry((order, f.channel.clone())).or_default();
+            group.0 += 1;
+            if let Some(minor) = f.channel_amount.or(f.internal_amount) {
+                *group.1.entry(f.currency().to_string()).or_default() += minor;
+            }
+        }
+        let mut refund_totals: BTreeMap<String, i64> = BTreeMap::new();
+        for r in refunds {
+            *refund_totals.entry(r.currency.clone()).or_default() += r.amount_minor;
+        }
+        Summary {
+            business_day: business_day.to_string(),
+            files,
+            findings_total: findings.len(),
+            needs_action: findings.iter().filter(|f| f.kind.needs_action()).count(),
+            carried_over: findings.iter().filter(|f| !f.kind.needs_action()).count(),
+            findings: groups
+                .into_iter()
+                .map(|((order, channel), (count, amounts))| Group {
+                    kind: ALL_KINDS[order].code().to_string(),
+                    channel,
+                    count,
+                    amounts: formatted(amounts),
+                })
+                .collect(),
+            refunds: Refunds { count: refunds.len(), totals: formatted(refund_totals) },
+        }
+    }
+
+    pub fn to_json(&self) -> anyhow::Result<Vec<u8>> {
+        let mut bytes = serde_json::to_vec_pretty(self)?;
+        bytes.push(b'\n');
+        Ok(bytes)
+    }
+
+    pub fn to_markdown(&self) -> String {
+        let mut md = String::new();
+        let _ = writeln!(md, "# payrecon summary for {}\n", self.business_day);
+        let refund_totals = totals_text(&self.refunds.totals);
+        let _ = writeln!(
+            md,
+            "- {} finding(s), {} needing action, {} carried to the next run",
+            self.findings_total, self.needs_action, self.carried_over
+        );
+        let _ = writeln!(md, "- {} refund instruction(s) issued for this day{}\n", self.refunds.count, refund_totals);
+        if !self.findings.is_empty() {
+            md.push_str("## Findings\n\n| kind | channel | count | amount |\n|---|---|---:|---:|\n");
+            for g in &self.findings {
+                let _ = writeln!(md, "| {} | {} | {} | {} |", g.kind, g.channel, g.count, totals_text(&g.amounts).trim_start_matches(": "));
+            }
+            md.push('\n');
+        }
+        md.push_str("## Files loaded for this day\n\n");
+        if self.files.is_empty() {
+            md.push_str("None (everything given was loaded by an earlier run).\n");
+        } else {
+            md.push_str("| file | role | format | channel | day | rows |\n|---|---|---|---|---|---:|\n");
+            for f in &self.files {
+                let replaced = if f.replaced { " (replaced by a corrected file)" } else { "" };
+                let _ = writeln!(
+                    md,
+                    "| {}{replaced} | {} | {} | {} | {} | {} |",
+                    f.path, f.role, f.format,
+                    f.channel.as_deref().unwrap_or("-"), f.day.as_deref().unwrap_or("-"), f.rows
+                );
+            }
+        }
+        md
+    }
+}
+
+fn formatted(minor: BTreeMap<String, i64>) -> BTreeMap<String, String> {
+    minor.into_iter().map(|(c, m)| { let v = format_minor(m, &c); (c, v) }).collect()
+}
+
+fn totals_text(totals: &BTreeMap<String, String>) -> String {
+    if totals.is_empty() {
+        return String::new();
+    }
+    let parts: Vec<String> = totals.iter().map(|(c, v)| format!("{v} {c}")).collect();
+    format!(": {}", parts.join(", "))
+}

@@ -1,0 +1,161 @@
+//! The canonical settlement CSV: payrecon's own form, and the target every
+//! native format converts to.
+//!
+//! `channel,channel_txn_id,channel_order_id,kind,amount,fee,currency,transacted_at,refund_id`
+//! One file holds one channel's day; `amount` is positive, `kind` says the
+//! direction.
+
+use super::settlement::{Context, FileFacts, Format, Sink};
+use super::{Header, Row, csv_error, csv_reader};
+use crate::error::InputError;
+use crate::model::{Kind, SettlementRecord};
+use crate::{money, timestamp};
+use std::io::Read;
+
+pub const FORMAT: Format = Format {
+    name: "canonical",
+    description: "payrecon's settlement CSV: channel,channel_txn_id,channel_order_id,kind,amount,…",
+    sniff,
+    parse,
+};
+
+const REQUIRED: &[&str] = &[
+    "channel", "channel_txn_id", "channel_order_id", "kind", "amount", "currency", "transacted_at",
+];
+
+fn sniff(head: &[u8]) -> bool {
+    let head = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
+    let first = head.split(|&b| b == b'\n').next().unwrap_or_default();
+    let first = String::from_utf8_lossy(first);
+    let names: Vec<&str> = first.split(',').map(|n| n.trim().trim_matches('"')).collect();
+    ["channel_txn_id", "channel_order_id", "kind"].iter().all(|n| names.contains(n))
+}
+
+fn parse(input: &mut dyn Read, cx: &Context, sink: &mut Sink) -> anyhow::Result<FileFacts> {
+    let mut reader = csv_reader(input);
+    let Some(header) = Header::read(cx.path, &mut reader)? else {
+        return Ok(FileFacts::default());
+    };
+    let cols = header.require(cx.path, REQUIRED)?;
+    let fee = header.position("fee");
+    let refund_id = header.position("refund_id");
+    let mut channel: Option<String> = None;
+    let mut record = csv::ByteRecord::new();
+    while reader.read_byte_record(&mut record).map_err(|e| csv_error(cx.path, e))? {
+        let line = record.position().map(|p| p.line()).unwrap_or(0);
+        let row = Row { path: cx.path, header: &header, record: &record, line };
+        let parsed = parse_row(&row, &cols, fee, refund_id, cx)?;
+        match &channel {
+            None => channel = Some(parsed.channel.clone()),
+            Some(first) if *first != parsed.channel => {
+                return Err(row
+                    .error(cols[0], format!("is '{}', but the rows above are '{first}': a settlement file covers one channel", parsed.channel))
+                    .into());
+            }
+            Some(_) => {}
+        }
+        sink(parsed)?;
+    }
+    Ok(FileFacts { channel, day: None })
+}
+
+fn parse_row(
+    row: &Row,
+    cols: &[usize],
+    fee: Option<usize>,
+    refund_id: Option<usize>,
+    cx: &Context,
+) -> Result<SettlementRecord, InputError> {
+    let [channel, txn, order, kind, amount, currency, at] = cols else {
+        unreachable!("REQUIRED has seven columns")
+    };
+    let currency_text = row.text(*currency)?;
+    let currency_code = if currency_text.is_empty() {
+        cx.default_currency.to_string()
+    } else {
+        money::parse_currency(currency_text).map_err(|e| row.error(*currency, e))?
+    };
+    let amount_minor = money::parse_amount(row.required(*amount)?, &currency_code)
+        .map_err(|e| row.error(*amount, e))?;
+    if amount_minor <= 0 {
+        return Err(row.bad_value(*amount, "a positive amount (the direction is in 'kind')"));
+    }
+    let kind_value = row.required(*kind)?.parse::<Kind>().map_err(|_| row.bad_value(*kind, Kind::EXPECTED))?;
+    let fee = match fee.map(|i| (i, row.text(i))) {
+        None => None,
+        Some((_, Ok(""))) => None,
+        Some((i, text)) => Some(money::canonical_decimal(text?).map_err(|e| row.error(i, e))?),
+    };
+    let transacted_at = timestamp::parse(row.required(*at)?, cx.zone)
+        .ok_or_else(|| row.bad_value(*at, timestamp::EXPECTED))?;
+    let refund = match refund_id {
+        Some(i) => row.text(i)?.to_string(),
+        None => String::new(),
+    };
+    Ok(SettlementRecord {
+        channel: row.required(*channel)?.to_ascii_lowercase(),
+        channel_txn_id: row.required(*txn)?.to_string(),
+        channel_order_id: row.required(*order)?.to_string(),
+        kind: kind_value,
+        amount_minor,
+        fee,
+        currency: currency_code,
+        transacted_at,
+        refund_id: refund,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn parse_str(csv: &str) -> anyhow::Result<(FileFacts, Vec<SettlementRecord>)> {
+        let cx = Context { path: Path::new("wechat-2026-11-21.csv"), zone: chrono_tz::Asia::Shanghai, default_currency: "CNY" };
+        let mut rows = Vec::new();
+        let facts = parse(&mut csv.as_bytes(), &cx, &mut |r| {
+            rows.push(r);
+            Ok(())
+        })?;
+        Ok((facts, rows))
+    }
+
+    const HEADER: &str = "channel,channel_txn_id,channel_order_id,kind,amount,fee,currency,transacted_at,refund_id\n";
+
+    #[test]
+    fn reads_payments_and_refunds() {
+        let csv = format!("{HEADER}wechat,T1,C1,PAYMENT,128.50,0.77000,CNY,2026-11-21 10:00:00,\nwechat,T1,C1,REFUND,28.50,,cny,2026-11-21T03:00:00Z,R1\n");
+        let (facts, rows) = parse_str(&csv).unwrap();
+        assert_eq!(facts.channel.as_deref(), Some("wechat"));
+        assert_eq!(rows[0].amount_minor, 12850);
+        assert_eq!(rows[0].fee.as_deref(), Some("0.77"));
+        assert_eq!(rows[1].kind, Kind::Refund);
+        assert_eq!(rows[1].refund_id, "R1");
+        assert_eq!(rows[1].transacted_at - rows[0].transacted_at, 3600 * 1_000_000);
+    }
+
+    #[test]
+    fn refuses_bad_rows_precisely() {
+        let cases = [
+            ("wechat,T1,C1,PAYMENT,-1.00,,CNY,2026-11-21 10:00:00,", "amount"),
+            ("wechat,T1,C1,CHARGE,1.00,,CNY,2026-11-21 10:00:00,", "kind"),
+            ("wechat,T1,C1,PAYMENT,1.00,,CNY,2026-13-21 10:00:00,", "transacted_at"),
+            ("wechat,,C1,PAYMENT,1.00,,CNY,2026-11-21 10:00:00,", "channel_txn_id"),
+        ];
+        for (row, column) in cases {
+            let err = parse_str(&format!("{HEADER}{row}\n")).unwrap_err().to_string();
+            assert!(err.contains("line 2") && err.contains(&format!("'{column}'")), "{err}");
+        }
+        let err = parse_str(&format!("{HEADER}wechat,T1,C1,PAYMENT,1.00,,CNY,2026-11-21 10:00:00,\nalipay,T2,C2,PAYMENT,1.00,,CNY,2026-11-21 10:00:00,\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("line 3") && err.contains("one channel"), "{err}");
+    }
+
+    #[test]
+    fn sniffs_its_header() {
+        assert!(sniff(HEADER.as_bytes()));
+        assert!(sniff(format!("\u{feff}{HEADER}").as_bytes()));
+        assert!(!sniff(b"order_id,amount\n"));
+    }
+}

@@ -1,0 +1,159 @@
+//! Ingest: every source format becomes canonical records here.
+//!
+//! Each module reads one format and hands records to a sink one at a time
+//! (streaming: memory does not grow with the file). All CSV goes through
+//! [`csv_reader`] and [`Header`], so every format reports a bad value the same
+//! way: file, line, column, and what was expected.
+
+pub mod canonical;
+pub mod day;
+pub mod orders;
+pub mod settlement;
+
+use crate::error::InputError;
+use std::io::Read;
+use std::path::Path;
+
+/// The one CSV reader configuration: strict field counts (a ragged row is an
+/// error, not a guess), no trimming (ids keep their spaces until a format
+/// decides), a UTF-8 BOM is skipped by csv-core.
+pub fn csv_reader<R: Read>(input: R) -> csv::Reader<R> {
+    csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(false)
+        .buffer_capacity(1 << 16)
+        .from_reader(input)
+}
+
+/// Turns a csv crate error into an [`InputError`] with its line.
+pub fn csv_error(path: &Path, err: csv::Error) -> InputError {
+    let line = err.position().map(|p| p.line()).unwrap_or(0);
+    let problem = match err.kind() {
+        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => format!(
+            "row has {len} fields, the header has {expected_len} (a stray comma or quote, or the wrong delimiter?)"
+        ),
+        csv::ErrorKind::Utf8 { err, .. } => format!(
+            "field {} is not valid UTF-8 (is the file in another encoding, like GBK?)",
+            err.field() + 1
+        ),
+        csv::ErrorKind::Io(io) => format!("could not be read: {io}"),
+        _ => err.to_string(),
+    };
+    InputError { path: path.to_path_buf(), line, column: None, problem }
+}
+
+/// A header row resolved to the columns a reader needs. Lookups are by
+/// position afterwards, so the hot loop never compares names.
+pub struct Header {
+    names: Vec<String>,
+}
+
+impl Header {
+    /// Reads the header; refuses a blank header or a name given twice.
+    /// `None` for a file with no bytes at all (an empty file is valid).
+    pub fn read<R: Read>(path: &Path, reader: &mut csv::Reader<R>) -> Result<Option<Header>, InputError> {
+        let record = reader.byte_headers().map_err(|e| csv_error(path, e))?;
+        if record.is_empty() {
+            return Ok(None);
+        }
+        let names: Vec<String> = record
+            .iter()
+            .map(|f| String::from_utf8_lossy(f).trim().to_string())
+            .collect();
+        if names.iter().all(|n| n.is_empty()) {
+            return Err(InputError { line: 1, ..InputError::file(path, "has no header row") });
+        }
+        for (i, name) in names.iter().enumerate() {
+            if !name.is_empty() && names[..i].contains(name) {
+                return Err(InputError {
+                    line: 1,
+                    column: Some(name.clone()),
+                    ..InputError::file(path, "this column appears twice in the header")
+                });
+            }
+        }
+        Ok(Some(Header { names }))
+    }
+
+    pub fn position(&self, name: &str) -> Option<usize> {
+        self.names.iter().position(|n| n == name)
+    }
+
+    pub fn name(&self, index: usize) -> &str {
+        &self.names[index]
+    }
+
+    /// Finds every required column at once, so the error lists all that are
+    /// missing rather than one per attempt. `names[i]` is what the file should
+    /// call canonical column `required[i]`.
+    pub fn require(&self, path: &Path, names: &[&str]) -> Result<Vec<usize>, InputError> {
+        let missing: Vec<&str> = names.iter().copied().filter(|n| self.position(n).is_none()).collect();
+        if !missing.is_empty() {
+            return Err(InputError {
+                line: 1,
+                ..InputError::file(
+                    path,
+                    format!(
+                        "missing column(s) {} (the header has: {})",
+                        missing.join(", "),
+                        self.names.join(", ")
+                    ),
+                )
+            });
+        }
+        Ok(names.iter().map(|n| self.position(n).unwrap_or_default()).collect())
+    }
+}
+
+/// One data row with its line number, for field-level errors.
+pub struct Row<'a> {
+    pub path: &'a Path,
+    pub header: &'a Header,
+    pub record: &'a csv::ByteRecord,
+    pub line: u64,
+}
+
+impl Row<'_> {
+    /// The field at `index` as trimmed UTF-8.
+    pub fn text(&self, index: usize) -> Result<&str, InputError> {
+        let raw = self.record.get(index).unwrap_or_default();
+        std::str::from_utf8(raw)
+            .map(str::trim)
+            .map_err(|_| self.error(index, "is not valid UTF-8 (is the file in another encoding, like GBK?)"))
+    }
+
+    /// The field, refusing an empty value.
+    pub fn required(&self, index: usize) -> Result<&str, InputError> {
+        let text = self.text(index)?;
+        if text.is_empty() {
+            return Err(self.error(index, "is empty but a value is required"));
+        }
+        Ok(text)
+    }
+
+    pub fn error(&self, index: usize, problem: impl std::fmt::Display) -> InputError {
+        InputError {
+            path: self.path.to_path_buf(),
+            line: self.line,
+            column: Some(self.header.name(index).to_string()),
+            problem: problem.to_string(),
+        }
+    }
+
+    /// `value` quoted, then what was wrong or expected.
+    pub fn bad_value(&self, index: usize, expected: &str) -> InputError {
+        let value = String::from_utf8_lossy(self.record.get(index).unwrap_or_default()).into_owned();
+        self.error(index, format!("'{}' is not valid: expected {expected}", shorten(&value)))
+    }
+}
+
+/// Keeps error messages readable when a field is huge or binary.
+pub fn shorten(value: &str) -> String {
+    const MAX: usize = 60;
+    if value.chars().count() <= MAX {
+        value.to_string()
+    } else {
+        let head: String = value.chars().take(MAX).collect();
+        format!("{head}… ({} bytes)", value.len())
+    }
+}

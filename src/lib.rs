@@ -1,0 +1,51 @@
+//! payrecon: daily payment reconciliation.
+//!
+//! The data flows one way: `ingest` turns the internal export and each
+//! channel's settlement file into canonical records; `store` loads them into
+//! the SQLite state database; `reconcile` classifies every discrepancy and
+//! decides refunds; `emit` writes refunds.csv, discrepancies.csv and the
+//! summaries. `run` strings them together in one transaction.
+
+pub mod cli;
+pub mod config;
+pub mod emit;
+pub mod error;
+pub mod failpoint;
+pub mod ingest;
+pub mod inspect;
+pub mod model;
+pub mod money;
+pub mod progress;
+pub mod reconcile;
+pub mod run;
+pub mod store;
+pub mod timestamp;
+
+use cli::{Cli, Command};
+use std::process::ExitCode;
+
+/// Runs the parsed command line; returns the process exit status.
+pub fn main_with(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Run(args) => {
+            let config = config::Config::for_run(&args)?;
+            let outcome = run::run(&config)?;
+            if !config.quiet {
+                for notice in &outcome.notices {
+                    eprintln!("{notice}");
+                }
+                eprintln!("wrote {}", outcome.out_dir.display());
+                print!("{}", outcome.summary.to_markdown());
+            }
+            if config.fail_on_findings && outcome.summary.needs_action > 0 {
+                eprintln!("{}", error::FindingsNeedAction(outcome.summary.needs_action));
+                return Ok(ExitCode::from(3));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Inspect(args) => {
+            print!("{}", inspect::inspect(&args)?);
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

@@ -1,0 +1,12 @@
+-- An attempt of day D on channel C is covered when C's settlement files for
+-- D through D + settle lag (?lag days) are all loaded: only then can its
+-- absence from the channel's files mean anything.
+CREATE TEMP TABLE covered_day AS
+WITH loaded AS (
+    SELECT DISTINCT channel, day FROM loaded_file
+    WHERE role = 'settlement' AND replaced_by IS NULL
+)
+SELECT l.channel, l.day
+FROM loaded l
+WHERE (SELECT count(*) FROM loaded m
+       WHERE m.channel = l.channel AND m.day BETWEEN l.day AND date(l.day, '+?lag days')) = ?lag + 1;

@@ -1,0 +1,29 @@
+-- DUPLICATE_PAYMENT: an order not CLOSED/CANCELLED has 2+ successful channel
+-- payments (over all its payment orders and channels). Keep one: the attempt
+-- internally SUCCESS, else the earliest transacted_at, tie: smallest
+-- channel_txn_id; refund each other its unrefunded amount.
+-- Payments already fully refunded (by the channel or by an earlier
+-- instruction of ours) are never the one kept: keeping a payment whose money
+-- went back while refunding the live one would refund the whole order.
+WITH live AS (
+    SELECT * FROM paid
+    WHERE order_status NOT IN ('CLOSED', 'CANCELLED')
+      AND order_id IN (SELECT order_id FROM paid WHERE order_id IS NOT NULL
+                       GROUP BY order_id HAVING count(*) >= 2)
+),
+ranked AS (
+    SELECT *,
+           row_number() OVER keep_first AS keep_rank,
+           first_value(channel || ' ' || channel_txn_id) OVER keep_first AS kept,
+           count(*) OVER (PARTITION BY order_id) AS payments
+    FROM live
+    WINDOW keep_first AS (
+        PARTITION BY order_id
+        ORDER BY unrefunded = 0, pending_ours > 0, payment_status = 'SUCCESS' DESC,
+                 transacted_at, channel_txn_id, channel)
+)
+SELECT order_id, payment_id, channel_order_id, channel_txn_id, channel,
+       internal_amount, internal_currency, channel_amount, channel_currency, unrefunded,
+       'order paid ' || payments || ' times; keeping ' || kept
+FROM ranked
+WHERE keep_rank > 1 AND refunded_by_channel < channel_amount

@@ -1,0 +1,61 @@
+-- Working tables for one classification, rebuilt by every run from what is
+-- loaded so far. `paid` is the heart: one row per channel payment, joined to
+-- its attempt (if any), with what is already refunded.
+DROP TABLE IF EXISTS temp.payment;
+DROP TABLE IF EXISTS temp.channel_refund;
+DROP TABLE IF EXISTS temp.refund_total;
+DROP TABLE IF EXISTS temp.pending_total;
+DROP TABLE IF EXISTS temp.paid;
+DROP TABLE IF EXISTS temp.covered_day;
+
+-- One row per channel payment: a payment repeated in two files counts once.
+CREATE TEMP TABLE payment AS
+SELECT channel, channel_txn_id, channel_order_id, amount_minor, currency, transacted_at,
+       min(file_id * 4294967296 + line) AS first_position
+FROM settlement_row
+WHERE kind = 'PAYMENT'
+GROUP BY channel, channel_txn_id;
+CREATE INDEX temp.payment_by_order ON payment(channel_order_id);
+
+-- Refunds the channel reports, each refund once (by its refund_id; a row
+-- without one stands alone).
+CREATE TEMP TABLE channel_refund AS
+SELECT channel, channel_txn_id, refund_id, currency, max(amount_minor) AS amount_minor
+FROM settlement_row
+WHERE kind = 'REFUND'
+GROUP BY channel, channel_txn_id,
+         CASE WHEN refund_id = '' THEN 'row ' || file_id || ':' || line ELSE refund_id END;
+CREATE INDEX temp.channel_refund_key ON channel_refund(channel, channel_txn_id, refund_id);
+
+CREATE TEMP TABLE refund_total AS
+SELECT channel, channel_txn_id, currency, sum(amount_minor) AS refunded
+FROM channel_refund
+GROUP BY channel, channel_txn_id, currency;
+
+-- payrecon's own instructions that the channel has not reported yet: they
+-- count as refunded, or a rerun would refund twice.
+CREATE TEMP TABLE pending_total AS
+SELECT i.channel, i.channel_txn_id, sum(i.amount_minor) AS pending
+FROM refund_instruction i
+WHERE NOT EXISTS (
+    SELECT 1 FROM channel_refund r
+    WHERE r.channel = i.channel AND r.channel_txn_id = i.channel_txn_id AND r.refund_id = i.refund_request_id)
+GROUP BY i.channel, i.channel_txn_id;
+
+CREATE TEMP TABLE paid AS
+SELECT p.channel, p.channel_txn_id, p.channel_order_id, p.transacted_at,
+       p.amount_minor AS channel_amount, p.currency AS channel_currency,
+       coalesce(rt.refunded, 0) AS refunded_by_channel,
+       coalesce(pt.pending, 0) AS pending_ours,
+       max(0, p.amount_minor - coalesce(rt.refunded, 0) - coalesce(pt.pending, 0)) AS unrefunded,
+       a.order_id, a.payment_id, a.payment_status,
+       a.amount_minor AS internal_amount, a.currency AS internal_currency,
+       -- The order's status is the one on its most recently loaded row.
+       (SELECT o.order_status FROM attempt o WHERE o.order_id = a.order_id
+        ORDER BY o.file_id DESC, o.line DESC LIMIT 1) AS order_status
+FROM payment p
+LEFT JOIN attempt a ON a.channel_order_id = p.channel_order_id
+LEFT JOIN refund_total rt
+       ON rt.channel = p.channel AND rt.channel_txn_id = p.channel_txn_id AND rt.currency = p.currency
+LEFT JOIN pending_total pt ON pt.channel = p.channel AND pt.channel_txn_id = p.channel_txn_id;
+CREATE INDEX temp.paid_by_order ON paid(order_id);

@@ -1,0 +1,181 @@
+//! `payrecon run`: load, classify, decide refunds, write outputs.
+//!
+//! All of it happens inside one database transaction. Outputs are staged
+//! before the commit and renamed into place after it, so a failure at any
+//! point leaves the database and the output folder as they were, and a crash
+//! between commit and rename is repaired by rerunning (same bytes).
+
+use crate::config::Config;
+use crate::emit::{self, Output, Staged, summary::{FileLine, Summary}};
+use crate::ingest::{orders, settlement};
+use crate::reconcile::{self, refunds};
+use crate::store::{Store, load};
+use anyhow::{Context, Result};
+use rusqlite::Connection;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// What a completed run reports back to the command line.
+pub struct RunOutcome {
+    pub business_day: String,
+    pub out_dir: PathBuf,
+    pub summary: Summary,
+    /// One line per input file: loaded, skipped, replaced.
+    pub notices: Vec<String>,
+}
+
+pub fn run(config: &Config) -> Result<RunOutcome> {
+    let lock = Duration::from_secs(config.lock_timeout_secs);
+    let mut store = Store::open(&config.db, lock)?;
+    let tx = store.begin(&config.db, lock)?;
+    let mut notices = Vec::new();
+    for path in &config.orders {
+        load_orders(&tx, config, path, &mut notices)?;
+    }
+    for path in settlement_files(&config.settlements)? {
+        load_settlement(&tx, config, &path, &mut notices)?;
+    }
+    let business_day = business_day(&tx, config)?;
+    tx.execute("UPDATE loaded_file SET business_day = ?1 WHERE business_day = ''", [&business_day])?;
+
+    let mut findings = reconcile::classify(&tx, config.settle_lag_days)?;
+    refunds::issue(&tx, &mut findings, &business_day)?;
+    reconcile::mark_first_seen(&tx, &mut findings, &business_day)?;
+    let day_refunds = refunds::for_day(&tx, &business_day)?;
+    let summary = Summary::new(&business_day, files_for_day(&tx, &business_day)?, &findings, &day_refunds);
+
+    let outputs = [
+        Output { name: "refunds.csv", bytes: emit::refunds::to_csv(&day_refunds)?, mode: config.refund_file_mode },
+        Output { name: "discrepancies.csv", bytes: emit::report::to_csv(&findings)?, mode: 0o644 },
+        Output { name: "summary.md", bytes: summary.to_markdown().into_bytes(), mode: 0o644 },
+        Output { name: "summary.json", bytes: summary.to_json()?, mode: 0o644 },
+    ];
+    let out_dir = config.out.clone().unwrap_or_else(|| config.out_root.join(&business_day));
+    let staged = Staged::write(&out_dir, &outputs)?;
+    crate::failpoint::hit("before-commit");
+    tx.commit().with_context(|| format!("failed to commit database {}", config.db.display()))?;
+    crate::failpoint::hit("after-commit");
+    staged.publish()?;
+    Ok(RunOutcome { business_day, out_dir, summary, notices })
+}
+
+fn load_orders(conn: &Connection, config: &Config, path: &Path, notices: &mut Vec<String>) -> Result<()> {
+    let sha = load::file_sha256(path)?;
+    if let Some(known) = load::known_file(conn, &sha)? {
+        notices.push(already_loaded(path, &known));
+        return Ok(());
+    }
+    let file_id = load::register_file(conn, &sha, "orders", path, "")?;
+    let (input, bar) = open_with_progress(path, config.quiet)?;
+    let opts = orders::OrdersOptions {
+        zone: config.zone,
+        default_currency: &config.default_currency,
+        columns: &config.orders_columns,
+    };
+    let mut loader = load::AttemptLoader::new(conn, file_id)?;
+    let rows = orders::read(path, input, &opts, |attempt, line| loader.add(conn, path, &attempt, line))?;
+    loader.merge(conn)?;
+    load::finish_orders_file(conn, file_id, rows)?;
+    bar.finish_and_clear();
+    notices.push(format!("loaded {}: {rows} attempt(s)", path.display()));
+    Ok(())
+}
+
+fn load_settlement(conn: &Connection, config: &Config, path: &Path, notices: &mut Vec<String>) -> Result<()> {
+    let sha = load::file_sha256(path)?;
+    if let Some(known) = load::known_file(conn, &sha)? {
+        notices.push(already_loaded(path, &known));
+        return Ok(());
+    }
+    let file_id = load::register_file(conn, &sha, "settlement", path, "")?;
+    let (input, bar) = open_with_progress(path, config.quiet)?;
+    let cx = settlement::Context { path, zone: config.zone, default_currency: &config.default_currency };
+    let mut loader = load::SettlementLoader::new(conn, file_id)?;
+    let parsed = settlement::read_file(input, &cx, config.format.as_deref(), config.settlement_day, &mut |record| {
+        loader.add(&record)
+    })?;
+    drop(loader);
+    let day = parsed.day.to_string();
+    let replaced = load::finish_settlement_file(conn, file_id, parsed.format, &parsed.channel, &day, parsed.rows)?;
+    bar.finish_and_clear();
+    notices.push(format!(
+        "loaded {}: {} {} day {day}, {} row(s) ({}){}",
+        path.display(),
+        parsed.channel,
+        parsed.format,
+        parsed.rows,
+        parsed.format,
+        replaced.map(|old| format!(", replacing {old} (corrected file)")).unwrap_or_default()
+    ));
+    Ok(())
+}
+
+fn already_loaded(path: &Path, known: &load::KnownFile) -> String {
+    format!(
+        "skipped {}: already loaded (same content as {}, run for {})",
+        path.display(),
+        known.path,
+        known.business_day
+    )
+}
+
+fn open_with_progress(path: &Path, quiet: bool) -> Result<(impl std::io::Read, indicatif::ProgressBar)> {
+    let file = std::fs::File::open(path).with_context(|| format!("failed to open {}", path.display()))?;
+    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let bar = crate::progress::file_bar(len, &path.display().to_string(), quiet);
+    Ok((bar.wrap_read(file), bar))
+}
+
+/// Files given as folders are read in name order; hidden files are skipped.
+fn settlement_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
+                .with_context(|| format!("failed to list settlement folder {}", path.display()))?
+                .map(|e| e.map(|e| e.path()))
+                .collect::<std::io::Result<_>>()
+                .with_context(|| format!("failed to list settlement folder {}", path.display()))?;
+            entries.retain(|p| p.is_file() && !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')));
+            entries.sort();
+            files.extend(entries);
+        } else {
+            files.push(path.clone());
+        }
+    }
+    Ok(files)
+}
+
+/// `--date`, else the latest settlement day loaded, else the latest attempt day.
+fn business_day(conn: &Connection, config: &Config) -> Result<String> {
+    if let Some(day) = config.business_date {
+        return Ok(day.to_string());
+    }
+    let latest: Option<String> = conn.query_row(
+        "SELECT coalesce(
+            (SELECT max(day) FROM loaded_file WHERE role = 'settlement' AND replaced_by IS NULL),
+            (SELECT max(created_day) FROM attempt))",
+        [],
+        |r| r.get(0),
+    )?;
+    latest.context("nothing is loaded yet, so there is no business day to reconcile: give --orders and --settlement files (or --date)")
+}
+
+fn files_for_day(conn: &Connection, business_day: &str) -> Result<Vec<FileLine>> {
+    let mut stmt = conn.prepare(
+        "SELECT path, role, format, channel, day, rows, replaced_by IS NOT NULL
+         FROM loaded_file WHERE business_day = ?1 ORDER BY file_id",
+    )?;
+    let rows = stmt.query_map([business_day], |r| {
+        Ok(FileLine {
+            path: r.get(0)?,
+            role: r.get(1)?,
+            format: r.get(2)?,
+            channel: r.get(3)?,
+            day: r.get(4)?,
+            rows: r.get(5)?,
+            replaced: r.get(6)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}

@@ -1,0 +1,193 @@
+//! Bulk loading into the state database, inside the run's transaction.
+//!
+//! Attempts go through a staging table first, so a channel_order_id given
+//! twice in one export is caught (with both lines) before anything merges,
+//! and the merge into `attempt` is one set-based statement.
+
+use crate::error::InputError;
+use crate::model::{Attempt, SettlementRecord};
+use anyhow::{Context, Result};
+use rusqlite::{Connection, OptionalExtension, Statement, params};
+use sha2::{Digest, Sha256};
+use std::io::Read;
+use std::path::Path;
+
+/// SHA-256 of a file's bytes: the identity of a loaded file.
+pub fn file_sha256(path: &Path) -> Result<String> {
+    let mut file = std::fs::File::open(path).with_context(|| format!("failed to open {}", path.display()))?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buf).with_context(|| format!("failed to read {}", path.display()))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hex::encode(hasher.finalize()))
+}
+
+/// A file already in the database.
+#[derive(Debug, Clone)]
+pub struct KnownFile {
+    pub path: String,
+    pub business_day: String,
+}
+
+pub fn known_file(conn: &Connection, sha256: &str) -> Result<Option<KnownFile>> {
+    Ok(conn
+        .query_row(
+            "SELECT path, business_day FROM loaded_file WHERE sha256 = ?1",
+            [sha256],
+            |r| Ok(KnownFile { path: r.get(0)?, business_day: r.get(1)? }),
+        )
+        .optional()?)
+}
+
+/// Registers a file before its rows go in; the row count is set by
+/// [`finish_file`].
+pub fn register_file(conn: &Connection, sha256: &str, role: &str, path: &Path, business_day: &str) -> Result<i64> {
+    conn.execute(
+        "INSERT INTO loaded_file (sha256, role, path, format, rows, business_day) VALUES (?1, ?2, ?3, '', 0, ?4)",
+        params![sha256, role, path.display().to_string(), business_day],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// Loads one export's attempts: staged, checked, then merged.
+pub struct AttemptLoader<'c> {
+    insert: Statement<'c>,
+    file_id: i64,
+}
+
+impl<'c> AttemptLoader<'c> {
+    pub fn new(conn: &'c Connection, file_id: i64) -> Result<Self> {
+        conn.execute_batch(
+            "DROP TABLE IF EXISTS temp.staged_attempt;
+             CREATE TEMP TABLE staged_attempt AS SELECT * FROM main.attempt WHERE 0;
+             CREATE UNIQUE INDEX temp.staged_attempt_key ON staged_attempt(channel_order_id);",
+        )?;
+        let insert = conn.prepare(
+            "INSERT INTO temp.staged_attempt VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+        )?;
+        Ok(AttemptLoader { insert, file_id })
+    }
+
+    pub fn add(&mut self, conn: &Connection, path: &Path, a: &Attempt, line: u64) -> Result<()> {
+        let result = self.insert.execute(params![
+            a.channel_order_id, a.order_id, a.payment_id, a.channel, a.amount_minor, a.currency,
+            a.order_status.as_str(), a.payment_status.as_str(), a.created_at, a.created_day,
+            a.expires_at, a.closed_at, a.paid_at, self.file_id, line as i64,
+        ]);
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation) => {
+                let first: i64 = conn.query_row(
+                    "SELECT line FROM temp.staged_attempt WHERE channel_order_id = ?1",
+                    [&a.channel_order_id],
+                    |r| r.get(0),
+                )?;
+                Err(InputError {
+                    path: path.to_path_buf(),
+                    line,
+                    column: Some("channel_order_id".into()),
+                    problem: format!(
+                        "'{}' was already given on line {first}; each channel attempt must appear once in an export",
+                        a.channel_order_id
+                    ),
+                }
+                .into())
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Merges the staged rows into `attempt`. A row supersedes the stored one
+    /// unless it is less final: statuses move forward (UNKNOWN today, SUCCESS
+    /// tomorrow), so an older export loaded late cannot move them back.
+    pub fn merge(self, conn: &Connection) -> Result<()> {
+        drop(self.insert);
+        conn.execute_batch(
+            "INSERT INTO main.attempt SELECT * FROM temp.staged_attempt WHERE true
+             ON CONFLICT (channel_order_id) DO UPDATE SET
+                order_id = excluded.order_id, payment_id = excluded.payment_id,
+                channel = excluded.channel, amount_minor = excluded.amount_minor,
+                currency = excluded.currency, order_status = excluded.order_status,
+                payment_status = excluded.payment_status, created_at = excluded.created_at,
+                created_day = excluded.created_day, expires_at = excluded.expires_at,
+                closed_at = excluded.closed_at, paid_at = excluded.paid_at,
+                file_id = excluded.file_id, line = excluded.line
+             WHERE NOT (
+                (excluded.payment_status IN ('PROCESSING', 'UNKNOWN')
+                    AND attempt.payment_status NOT IN ('PROCESSING', 'UNKNOWN'))
+                OR (excluded.order_status = 'OPEN' AND attempt.order_status <> 'OPEN'));
+             DROP TABLE temp.staged_attempt;",
+        )
+        .context("merging the export into the attempts")?;
+        Ok(())
+    }
+}
+
+/// Inserts a settlement file's rows.
+pub struct SettlementLoader<'c> {
+    insert: Statement<'c>,
+    file_id: i64,
+    line: i64,
+}
+
+impl<'c> SettlementLoader<'c> {
+    pub fn new(conn: &'c Connection, file_id: i64) -> Result<Self> {
+        let insert = conn.prepare(
+            "INSERT INTO settlement_row VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        )?;
+        Ok(SettlementLoader { insert, file_id, line: 0 })
+    }
+
+    /// Rows are numbered in file order (native formats have no CSV line).
+    pub fn add(&mut self, r: &SettlementRecord) -> Result<()> {
+        self.line += 1;
+        self.insert.execute(params![
+            self.file_id, self.line, r.channel, r.channel_txn_id, r.channel_order_id,
+            r.kind.as_str(), r.amount_minor, r.fee, r.currency, r.transacted_at, r.refund_id,
+        ])?;
+        Ok(())
+    }
+}
+
+/// Records what a settlement file covers. If another file already covers
+/// the same channel day, this one is a correction: the earlier file's rows
+/// are deleted (replaced, never added to). Returns the replaced file's path.
+pub fn finish_settlement_file(
+    conn: &Connection,
+    file_id: i64,
+    format: &str,
+    channel: &str,
+    day: &str,
+    rows: u64,
+) -> Result<Option<String>> {
+    let previous: Option<(i64, String)> = conn
+        .query_row(
+            "SELECT file_id, path FROM loaded_file
+             WHERE role = 'settlement' AND channel = ?1 AND day = ?2 AND replaced_by IS NULL",
+            params![channel, day],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    if let Some((old, _)) = &previous {
+        conn.execute("DELETE FROM settlement_row WHERE file_id = ?1", [old])?;
+        conn.execute("UPDATE loaded_file SET replaced_by = ?1 WHERE file_id = ?2", params![file_id, old])?;
+    }
+    conn.execute(
+        "UPDATE loaded_file SET format = ?1, channel = ?2, day = ?3, rows = ?4 WHERE file_id = ?5",
+        params![format, channel, day, rows as i64, file_id],
+    )?;
+    Ok(previous.map(|(_, path)| path))
+}
+
+pub fn finish_orders_file(conn: &Connection, file_id: i64, rows: u64) -> Result<()> {
+    conn.execute(
+        "UPDATE loaded_file SET format = 'orders', rows = ?1 WHERE file_id = ?2",
+        params![rows as i64, file_id],
+    )?;
+    Ok(())
+}

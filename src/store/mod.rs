@@ -1,0 +1,75 @@
+//! The state database: what was loaded, what was found, what was refunded.
+//!
+//! SQLite, one file. A run holds one `BEGIN IMMEDIATE` transaction from its
+//! first load to its last decision, so a failed or killed run changes
+//! nothing, and a second run waits (bounded) for the first.
+
+pub mod load;
+pub mod schema;
+
+use anyhow::{Context, Result};
+use rusqlite::{Connection, ErrorCode, Transaction, TransactionBehavior};
+use std::path::Path;
+use std::time::Duration;
+
+pub struct Store {
+    conn: Connection,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database and brings its schema up to date.
+    pub fn open(path: &Path, lock_timeout: Duration) -> Result<Store> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("failed to create the folder of database {}", path.display()))?;
+        }
+        let mut conn = Connection::open(path)
+            .with_context(|| format!("failed to open database {}", path.display()))?;
+        conn.busy_timeout(lock_timeout)?;
+        tune(&conn).map_err(|e| busy_error(e, path, lock_timeout))?;
+        schema::migrate(&mut conn)
+            .map_err(|e| match e.downcast::<rusqlite::Error>() {
+                Ok(e) => busy_error(e, path, lock_timeout),
+                Err(e) => e,
+            })
+            .with_context(|| format!("failed to prepare database {}", path.display()))?;
+        Ok(Store { conn })
+    }
+
+    /// Starts the run's one write transaction; waits for another run's lock
+    /// at most `lock_timeout`, then refuses.
+    pub fn begin(&mut self, path: &Path, lock_timeout: Duration) -> Result<Transaction<'_>> {
+        self.conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| busy_error(e, path, lock_timeout))
+    }
+}
+
+/// Settings chosen for a bulk load whose durability comes from the final
+/// commit: a rollback journal with full sync at commit (the commit is on
+/// disk before any output file is renamed into place), a large page cache,
+/// and temporary tables on disk so memory does not grow with the input.
+fn tune(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(
+        "PRAGMA page_size = 8192;
+         PRAGMA journal_mode = DELETE;
+         PRAGMA synchronous = FULL;
+         PRAGMA foreign_keys = OFF;
+         PRAGMA cache_size = -262144;
+         PRAGMA temp_store = FILE;",
+    )
+}
+
+fn busy_error(err: rusqlite::Error, path: &Path, timeout: Duration) -> anyhow::Error {
+    if err.sqlite_error_code() == Some(ErrorCode::DatabaseBusy)
+        || err.sqlite_error_code() == Some(ErrorCode::DatabaseLocked)
+    {
+        anyhow::anyhow!(
+            "another payrecon run is using database {} (waited {} s); try again when it has finished",
+            path.display(),
+            timeout.as_secs()
+        )
+    } else {
+        anyhow::Error::new(err).context(format!("database {}", path.display()))
+    }
+}

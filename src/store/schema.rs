@@ -1,0 +1,112 @@
+//! The state database's schema, as an append-only list of migrations tracked
+//! by `PRAGMA user_version` (cargo's pattern). Never edit or remove an entry:
+//! add a new one.
+
+use anyhow::{Context, Result};
+use rusqlite::Connection;
+
+const MIGRATIONS: &[&str] = &[r#"
+-- Every input file ever loaded, by content hash: loading the same bytes
+-- again is a no-op. A settlement file covers one (channel, day); a corrected
+-- file for the same channel day replaces the earlier one (replaced_by).
+CREATE TABLE loaded_file (
+    file_id      INTEGER PRIMARY KEY,
+    sha256       TEXT NOT NULL UNIQUE,
+    role         TEXT NOT NULL CHECK (role IN ('orders', 'settlement')),
+    path         TEXT NOT NULL,
+    format       TEXT NOT NULL,
+    channel      TEXT,
+    day          TEXT,
+    rows         INTEGER NOT NULL,
+    business_day TEXT NOT NULL,
+    replaced_by  INTEGER REFERENCES loaded_file(file_id)
+);
+CREATE UNIQUE INDEX loaded_file_current_day ON loaded_file(channel, day)
+    WHERE role = 'settlement' AND replaced_by IS NULL;
+
+-- Channel attempts from the internal export, the latest known version of
+-- each (a later export supersedes an earlier row). Times: UTC microseconds.
+CREATE TABLE attempt (
+    channel_order_id TEXT PRIMARY KEY,
+    order_id         TEXT NOT NULL,
+    payment_id       TEXT NOT NULL,
+    channel          TEXT NOT NULL,
+    amount_minor     INTEGER NOT NULL,
+    currency         TEXT NOT NULL,
+    order_status     TEXT NOT NULL,
+    payment_status   TEXT NOT NULL,
+    created_at       INTEGER NOT NULL,
+    created_day      TEXT NOT NULL,
+    expires_at       INTEGER,
+    closed_at        INTEGER,
+    paid_at          INTEGER,
+    file_id          INTEGER NOT NULL REFERENCES loaded_file(file_id),
+    line             INTEGER NOT NULL
+);
+CREATE INDEX attempt_by_order ON attempt(order_id, file_id, line);
+CREATE INDEX attempt_by_status ON attempt(payment_status, channel, created_day);
+
+-- Rows of settlement files, canonical form. Rows of a replaced file are
+-- deleted with it.
+CREATE TABLE settlement_row (
+    file_id          INTEGER NOT NULL REFERENCES loaded_file(file_id),
+    line             INTEGER NOT NULL,
+    channel          TEXT NOT NULL,
+    channel_txn_id   TEXT NOT NULL,
+    channel_order_id TEXT NOT NULL,
+    kind             TEXT NOT NULL CHECK (kind IN ('PAYMENT', 'REFUND')),
+    amount_minor     INTEGER NOT NULL CHECK (amount_minor > 0),
+    fee              TEXT,
+    currency         TEXT NOT NULL,
+    transacted_at    INTEGER NOT NULL,
+    refund_id        TEXT NOT NULL,
+    PRIMARY KEY (file_id, line)
+) WITHOUT ROWID;
+CREATE INDEX settlement_row_by_order ON settlement_row(channel_order_id);
+CREATE INDEX settlement_row_by_txn ON settlement_row(channel, channel_txn_id, kind);
+
+-- Refund instructions payrecon has issued, each once, for one business day.
+CREATE TABLE refund_instruction (
+    refund_request_id TEXT PRIMARY KEY,
+    business_day      TEXT NOT NULL,
+    channel           TEXT NOT NULL,
+    channel_txn_id    TEXT NOT NULL,
+    channel_order_id  TEXT NOT NULL,
+    order_id          TEXT NOT NULL,
+    payment_id        TEXT NOT NULL,
+    amount_minor      INTEGER NOT NULL CHECK (amount_minor > 0),
+    currency          TEXT NOT NULL,
+    reason            TEXT NOT NULL
+);
+CREATE INDEX refund_instruction_by_txn ON refund_instruction(channel, channel_txn_id);
+CREATE INDEX refund_instruction_by_day ON refund_instruction(business_day);
+
+-- The business day each finding was first reported, so the report can tell
+-- new findings from ones still open.
+CREATE TABLE finding_seen (
+    kind       TEXT NOT NULL,
+    subject    TEXT NOT NULL,
+    first_seen TEXT NOT NULL,
+    PRIMARY KEY (kind, subject)
+) WITHOUT ROWID;
+"#];
+
+/// Brings the database to the newest schema, one transaction per migration.
+pub fn migrate(conn: &mut Connection) -> Result<()> {
+    let current: usize = conn
+        .query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))
+        .context("reading the schema version")? as usize;
+    anyhow::ensure!(
+        current <= MIGRATIONS.len(),
+        "the database has schema version {current}, newer than this payrecon knows ({}); use a newer payrecon",
+        MIGRATIONS.len()
+    );
+    for (version, sql) in MIGRATIONS.iter().enumerate().skip(current) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)
+            .with_context(|| format!("applying schema migration {}", version + 1))?;
+        tx.pragma_update(None, "user_version", (version + 1) as i64)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
