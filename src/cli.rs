@@ -6,10 +6,17 @@ use std::path::PathBuf;
 /// Daily payment reconciliation: match the internal order export against the
 /// payment channels' settlement files and say where money went wrong.
 #[derive(Debug, Parser)]
-#[command(name = "payrecon", version, propagate_version = true, help_expected = true)]
-#[command(after_help = "Exit status: 0 the run completed (with or without findings), \
+#[command(
+    name = "payrecon",
+    version,
+    propagate_version = true,
+    help_expected = true
+)]
+#[command(
+    after_help = "Exit status: 0 the run completed (with or without findings), \
 1 it could not (bad input, I/O; nothing was changed), 2 bad usage, \
-3 --fail-on-findings was given and a finding needs action.")]
+3 --fail-on-findings was given and a finding needs action."
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

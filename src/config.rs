@@ -51,6 +51,7 @@ pub struct Config {
     pub settlement_day: Option<NaiveDate>,
     pub format: Option<String>,
     pub orders_columns: BTreeMap<String, String>,
+    pub format_settings: crate::ingest::settlement::FormatSettings,
     pub refund_file_mode: u32,
     pub lock_timeout_secs: u64,
     pub fail_on_findings: bool,
@@ -72,6 +73,7 @@ impl Default for Config {
             settlement_day: None,
             format: None,
             orders_columns: BTreeMap::new(),
+            format_settings: Default::default(),
             refund_file_mode: 0o600,
             lock_timeout_secs: 30,
             fail_on_findings: false,
@@ -128,7 +130,9 @@ impl Config {
         let rel = |p: PathBuf| if p.is_absolute() { p } else { base.join(p) };
         let zone = match file.timezone {
             Some(name) => name.parse::<Tz>().map_err(|_| {
-                anyhow::anyhow!("timezone '{name}' is not an IANA zone name (like Asia/Shanghai or UTC)")
+                anyhow::anyhow!(
+                    "timezone '{name}' is not an IANA zone name (like Asia/Shanghai or UTC)"
+                )
             })?,
             None => defaults.zone,
         };
@@ -140,7 +144,9 @@ impl Config {
             Some(mode) => u32::from_str_radix(mode.trim_start_matches("0o"), 8)
                 .ok()
                 .filter(|m| *m <= 0o777)
-                .with_context(|| format!("refund_file_mode '{mode}' is not octal permission bits like \"0600\""))?,
+                .with_context(|| {
+                    format!("refund_file_mode '{mode}' is not octal permission bits like \"0600\"")
+                })?,
             None => defaults.refund_file_mode,
         };
         for key in file.orders_columns.keys() {
@@ -185,10 +191,21 @@ mod tests {
         assert_eq!(config.db, Path::new("/base/payrecon.db"));
         // Every key of ConfigFile is documented (present) in the sample.
         for key in [
-            "db", "out_root", "timezone", "default_currency", "settle_lag_days", "orders",
-            "settlements", "orders_columns", "refund_file_mode", "lock_timeout_secs",
+            "db",
+            "out_root",
+            "timezone",
+            "default_currency",
+            "settle_lag_days",
+            "orders",
+            "settlements",
+            "orders_columns",
+            "refund_file_mode",
+            "lock_timeout_secs",
         ] {
-            assert!(text.contains(&format!("{key} =")) || text.contains(&format!("[{key}]")), "{key} undocumented");
+            assert!(
+                text.contains(&format!("{key} =")) || text.contains(&format!("[{key}]")),
+                "{key} undocumented"
+            );
         }
     }
 

@@ -38,7 +38,10 @@ pub fn main_with(cli: Cli) -> anyhow::Result<ExitCode> {
                 print!("{}", outcome.summary.to_markdown());
             }
             if config.fail_on_findings && outcome.summary.needs_action > 0 {
-                eprintln!("{}", error::FindingsNeedAction(outcome.summary.needs_action));
+                eprintln!(
+                    "{}",
+                    error::FindingsNeedAction(outcome.summary.needs_action)
+                );
                 return Ok(ExitCode::from(3));
             }
             Ok(ExitCode::SUCCESS)

@@ -133,7 +133,9 @@ mod tests {
 
     #[test]
     fn refuses_what_is_not_money() {
-        for bad in ["", "1e30", "NaN", "12,50", "1.2.3", "--1", "12.5x", "inf", "."] {
+        for bad in [
+            "", "1e30", "NaN", "12,50", "1.2.3", "--1", "12.5x", "inf", ".",
+        ] {
             assert!(parse_amount(bad, "CNY").is_err(), "{bad} should be refused");
         }
         assert!(matches!(

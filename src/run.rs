@@ -6,7 +6,10 @@
 //! between commit and rename is repaired by rerunning (same bytes).
 
 use crate::config::Config;
-use crate::emit::{self, Output, Staged, summary::{FileLine, Summary}};
+use crate::emit::{
+    self, Output, Staged,
+    summary::{FileLine, Summary},
+};
 use crate::ingest::{orders, settlement};
 use crate::reconcile::{self, refunds};
 use crate::store::{Store, load};
@@ -36,30 +39,68 @@ pub fn run(config: &Config) -> Result<RunOutcome> {
         load_settlement(&tx, config, &path, &mut notices)?;
     }
     let business_day = business_day(&tx, config)?;
-    tx.execute("UPDATE loaded_file SET business_day = ?1 WHERE business_day = ''", [&business_day])?;
+    tx.execute(
+        "UPDATE loaded_file SET business_day = ?1 WHERE business_day = ''",
+        [&business_day],
+    )?;
 
     let mut findings = reconcile::classify(&tx, config.settle_lag_days)?;
     refunds::issue(&tx, &mut findings, &business_day)?;
     reconcile::mark_first_seen(&tx, &mut findings, &business_day)?;
     let day_refunds = refunds::for_day(&tx, &business_day)?;
-    let summary = Summary::new(&business_day, files_for_day(&tx, &business_day)?, &findings, &day_refunds);
+    let summary = Summary::new(
+        &business_day,
+        files_for_day(&tx, &business_day)?,
+        &findings,
+        &day_refunds,
+    );
 
     let outputs = [
-        Output { name: "refunds.csv", bytes: emit::refunds::to_csv(&day_refunds)?, mode: config.refund_file_mode },
-        Output { name: "discrepancies.csv", bytes: emit::report::to_csv(&findings)?, mode: 0o644 },
-        Output { name: "summary.md", bytes: summary.to_markdown().into_bytes(), mode: 0o644 },
-        Output { name: "summary.json", bytes: summary.to_json()?, mode: 0o644 },
+        Output {
+            name: "refunds.csv",
+            bytes: emit::refunds::to_csv(&day_refunds)?,
+            mode: config.refund_file_mode,
+        },
+        Output {
+            name: "discrepancies.csv",
+            bytes: emit::report::to_csv(&findings)?,
+            mode: 0o644,
+        },
+        Output {
+            name: "summary.md",
+            bytes: summary.to_markdown().into_bytes(),
+            mode: 0o644,
+        },
+        Output {
+            name: "summary.json",
+            bytes: summary.to_json()?,
+            mode: 0o644,
+        },
     ];
-    let out_dir = config.out.clone().unwrap_or_else(|| config.out_root.join(&business_day));
+    let out_dir = config
+        .out
+        .clone()
+        .unwrap_or_else(|| config.out_root.join(&business_day));
     let staged = Staged::write(&out_dir, &outputs)?;
     crate::failpoint::hit("before-commit");
-    tx.commit().with_context(|| format!("failed to commit database {}", config.db.display()))?;
+    tx.commit()
+        .with_context(|| format!("failed to commit database {}", config.db.display()))?;
     crate::failpoint::hit("after-commit");
     staged.publish()?;
-    Ok(RunOutcome { business_day, out_dir, summary, notices })
+    Ok(RunOutcome {
+        business_day,
+        out_dir,
+        summary,
+        notices,
+    })
 }
 
-fn load_orders(conn: &Connection, config: &Config, path: &Path, notices: &mut Vec<String>) -> Result<()> {
+fn load_orders(
+    conn: &Connection,
+    config: &Config,
+    path: &Path,
+    notices: &mut Vec<String>,
+) -> Result<()> {
     let sha = load::file_sha256(path)?;
     if let Some(known) = load::known_file(conn, &sha)? {
         notices.push(already_loaded(path, &known));
@@ -73,7 +114,9 @@ fn load_orders(conn: &Connection, config: &Config, path: &Path, notices: &mut Ve
         columns: &config.orders_columns,
     };
     let mut loader = load::AttemptLoader::new(conn, file_id)?;
-    let rows = orders::read(path, input, &opts, |attempt, line| loader.add(conn, path, &attempt, line))?;
+    let rows = orders::read(path, input, &opts, |attempt, line| {
+        loader.add(conn, path, &attempt, line)
+    })?;
     loader.merge(conn)?;
     load::finish_orders_file(conn, file_id, rows)?;
     bar.finish_and_clear();
@@ -81,7 +124,12 @@ fn load_orders(conn: &Connection, config: &Config, path: &Path, notices: &mut Ve
     Ok(())
 }
 
-fn load_settlement(conn: &Connection, config: &Config, path: &Path, notices: &mut Vec<String>) -> Result<()> {
+fn load_settlement(
+    conn: &Connection,
+    config: &Config,
+    path: &Path,
+    notices: &mut Vec<String>,
+) -> Result<()> {
     let sha = load::file_sha256(path)?;
     if let Some(known) = load::known_file(conn, &sha)? {
         notices.push(already_loaded(path, &known));
@@ -89,14 +137,30 @@ fn load_settlement(conn: &Connection, config: &Config, path: &Path, notices: &mu
     }
     let file_id = load::register_file(conn, &sha, "settlement", path, "")?;
     let (input, bar) = open_with_progress(path, config.quiet)?;
-    let cx = settlement::Context { path, zone: config.zone, default_currency: &config.default_currency };
+    let cx = settlement::Context {
+        path,
+        zone: config.zone,
+        default_currency: &config.default_currency,
+        settings: &config.format_settings,
+    };
     let mut loader = load::SettlementLoader::new(conn, file_id)?;
-    let parsed = settlement::read_file(input, &cx, config.format.as_deref(), config.settlement_day, &mut |record| {
-        loader.add(&record)
-    })?;
+    let parsed = settlement::read_file(
+        input,
+        &cx,
+        config.format.as_deref(),
+        config.settlement_day,
+        &mut |record| loader.add(&record),
+    )?;
     drop(loader);
     let day = parsed.day.to_string();
-    let replaced = load::finish_settlement_file(conn, file_id, parsed.format, &parsed.channel, &day, parsed.rows)?;
+    let replaced = load::finish_settlement_file(
+        conn,
+        file_id,
+        parsed.format,
+        &parsed.channel,
+        &day,
+        parsed.rows,
+    )?;
     bar.finish_and_clear();
     notices.push(format!(
         "loaded {}: {} {} day {day}, {} row(s) ({}){}",
@@ -105,7 +169,9 @@ fn load_settlement(conn: &Connection, config: &Config, path: &Path, notices: &mu
         parsed.format,
         parsed.rows,
         parsed.format,
-        replaced.map(|old| format!(", replacing {old} (corrected file)")).unwrap_or_default()
+        replaced
+            .map(|old| format!(", replacing {old} (corrected file)"))
+            .unwrap_or_default()
     ));
     Ok(())
 }
@@ -119,8 +185,12 @@ fn already_loaded(path: &Path, known: &load::KnownFile) -> String {
     )
 }
 
-fn open_with_progress(path: &Path, quiet: bool) -> Result<(impl std::io::Read, indicatif::ProgressBar)> {
-    let file = std::fs::File::open(path).with_context(|| format!("failed to open {}", path.display()))?;
+fn open_with_progress(
+    path: &Path,
+    quiet: bool,
+) -> Result<(impl std::io::Read, indicatif::ProgressBar)> {
+    let file =
+        std::fs::File::open(path).with_context(|| format!("failed to open {}", path.display()))?;
     let len = file.metadata().map(|m| m.len()).unwrap_or(0);
     let bar = crate::progress::file_bar(len, &path.display().to_string(), quiet);
     Ok((bar.wrap_read(file), bar))
@@ -136,7 +206,12 @@ fn settlement_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
                 .map(|e| e.map(|e| e.path()))
                 .collect::<std::io::Result<_>>()
                 .with_context(|| format!("failed to list settlement folder {}", path.display()))?;
-            entries.retain(|p| p.is_file() && !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')));
+            entries.retain(|p| {
+                p.is_file()
+                    && !p
+                        .file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+            });
             entries.sort();
             files.extend(entries);
         } else {

@@ -94,10 +94,19 @@ mod tests {
 
     #[test]
     fn refuses_impossible_times() {
-        for bad in ["2026-02-30 10:00:00", "2026-11-21", "yesterday", "2026-11-21 25:00:00", ""] {
+        for bad in [
+            "2026-02-30 10:00:00",
+            "2026-11-21",
+            "yesterday",
+            "2026-11-21 25:00:00",
+            "",
+        ] {
             assert_eq!(parse(bad, SHANGHAI), None, "{bad}");
         }
         // 02:30 does not exist in New York on the day clocks spring forward.
-        assert_eq!(parse("2026-03-08 02:30:00", chrono_tz::America::New_York), None);
+        assert_eq!(
+            parse("2026-03-08 02:30:00", chrono_tz::America::New_York),
+            None
+        );
     }
 }

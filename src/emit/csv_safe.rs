@@ -13,7 +13,9 @@ pub fn text(value: &str) -> std::borrow::Cow<'_, str> {
 
 /// A CSV writer into memory, with `\n` line ends.
 pub fn writer() -> csv::Writer<Vec<u8>> {
-    csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new())
+    csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(Vec::new())
 }
 
 #[cfg(test)]

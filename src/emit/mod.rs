@@ -34,7 +34,10 @@ impl Staged {
     pub fn write(dir: &Path, outputs: &[Output]) -> Result<Staged> {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("failed to create output folder {}", dir.display()))?;
-        let mut staged = Staged { dir: dir.to_path_buf(), files: Vec::new() };
+        let mut staged = Staged {
+            dir: dir.to_path_buf(),
+            files: Vec::new(),
+        };
         for output in outputs {
             let target = dir.join(output.name);
             let temp = dir.join(format!(".{}.tmp-{}", output.name, std::process::id()));
@@ -92,7 +95,11 @@ mod tests {
     #[test]
     fn nothing_is_visible_until_published() {
         let dir = tempfile::tempdir().unwrap();
-        let outputs = [Output { name: "a.csv", bytes: b"x\n".to_vec(), mode: 0o600 }];
+        let outputs = [Output {
+            name: "a.csv",
+            bytes: b"x\n".to_vec(),
+            mode: 0o600,
+        }];
         let staged = Staged::write(dir.path(), &outputs).unwrap();
         assert!(!dir.path().join("a.csv").exists());
         staged.publish().unwrap();
@@ -104,7 +111,11 @@ mod tests {
     #[test]
     fn dropped_staging_leaves_nothing() {
         let dir = tempfile::tempdir().unwrap();
-        let outputs = [Output { name: "a.csv", bytes: b"x\n".to_vec(), mode: 0o644 }];
+        let outputs = [Output {
+            name: "a.csv",
+            bytes: b"x\n".to_vec(),
+            mode: 0o644,
+        }];
         drop(Staged::write(dir.path(), &outputs).unwrap());
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }

@@ -5,8 +5,15 @@ use crate::money::format_minor;
 use crate::reconcile::refunds::RefundInstruction;
 
 pub const HEADER: [&str; 9] = [
-    "refund_request_id", "channel", "channel_txn_id", "channel_order_id", "order_id",
-    "payment_id", "amount", "currency", "reason",
+    "refund_request_id",
+    "channel",
+    "channel_txn_id",
+    "channel_order_id",
+    "order_id",
+    "payment_id",
+    "amount",
+    "currency",
+    "reason",
 ];
 
 pub fn to_csv(instructions: &[RefundInstruction]) -> anyhow::Result<Vec<u8>> {

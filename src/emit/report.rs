@@ -5,8 +5,19 @@ use crate::money::format_minor;
 use crate::reconcile::finding::Finding;
 
 pub const HEADER: [&str; 13] = [
-    "kind", "severity", "order_id", "payment_id", "channel_order_id", "channel_txn_id", "channel",
-    "internal_amount", "channel_amount", "currency", "action", "detail", "first_seen",
+    "kind",
+    "severity",
+    "order_id",
+    "payment_id",
+    "channel_order_id",
+    "channel_txn_id",
+    "channel",
+    "internal_amount",
+    "channel_amount",
+    "currency",
+    "action",
+    "detail",
+    "first_seen",
 ];
 
 pub fn to_csv(findings: &[Finding]) -> anyhow::Result<Vec<u8>> {
@@ -49,8 +60,13 @@ fn action(f: &Finding) -> String {
                 .split(';')
                 .filter_map(|item| {
                     let mut parts = item.split(' ');
-                    let (id, minor, day) = (parts.next()?, parts.next()?.parse().ok()?, parts.next()?);
-                    Some(format!("{} {} as {id} (issued {day})", format_minor(minor, f.currency()), f.currency()))
+                    let (id, minor, day) =
+                        (parts.next()?, parts.next()?.parse().ok()?, parts.next()?);
+                    Some(format!(
+                        "{} {} as {id} (issued {day})",
+                        format_minor(minor, f.currency()),
+                        f.currency()
+                    ))
                 })
                 .collect();
             format!("{}: {}", f.kind.action(), refunds.join(", "))

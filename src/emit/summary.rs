@@ -53,10 +53,18 @@ pub struct Refunds {
 }
 
 impl Summary {
-    pub fn new(business_day: &str, files: Vec<FileLine>, findings: &[Finding], refunds: &[RefundInstruction]) -> Summary {
+    pub fn new(
+        business_day: &str,
+        files: Vec<FileLine>,
+        findings: &[Finding],
+        refunds: &[RefundInstruction],
+    ) -> Summary {
         let mut groups: BTreeMap<(usize, String), (usize, BTreeMap<String, i64>)> = BTreeMap::new();
         for f in findings {
-            let order = ALL_KINDS.iter().position(|k| *k == f.kind).unwrap_or_default();
+            let order = ALL_KINDS
+                .iter()
+                .position(|k| *k == f.kind)
+                .unwrap_or_default();
             let group = groups.entry((order, f.channel.clone())).or_default();
             group.0 += 1;
             if let Some(minor) = f.channel_amount.or(f.internal_amount) {
@@ -82,7 +90,10 @@ impl Summary {
                     amounts: formatted(amounts),
                 })
                 .collect(),
-            refunds: Refunds { count: refunds.len(), totals: formatted(refund_totals) },
+            refunds: Refunds {
+                count: refunds.len(),
+                totals: formatted(refund_totals),
+            },
         }
     }
 
@@ -101,11 +112,24 @@ impl Summary {
             "- {} finding(s), {} needing action, {} carried to the next run",
             self.findings_total, self.needs_action, self.carried_over
         );
-        let _ = writeln!(md, "- {} refund instruction(s) issued for this day{}\n", self.refunds.count, refund_totals);
+        let _ = writeln!(
+            md,
+            "- {} refund instruction(s) issued for this day{}\n",
+            self.refunds.count, refund_totals
+        );
         if !self.findings.is_empty() {
-            md.push_str("## Findings\n\n| kind | channel | count | amount |\n|---|---|---:|---:|\n");
+            md.push_str(
+                "## Findings\n\n| kind | channel | count | amount |\n|---|---|---:|---:|\n",
+            );
             for g in &self.findings {
-                let _ = writeln!(md, "| {} | {} | {} | {} |", g.kind, g.channel, g.count, totals_text(&g.amounts).trim_start_matches(": "));
+                let _ = writeln!(
+                    md,
+                    "| {} | {} | {} | {} |",
+                    g.kind,
+                    g.channel,
+                    g.count,
+                    totals_text(&g.amounts).trim_start_matches(": ")
+                );
             }
             md.push('\n');
         }
@@ -113,14 +137,24 @@ impl Summary {
         if self.files.is_empty() {
             md.push_str("None (everything given was loaded by an earlier run).\n");
         } else {
-            md.push_str("| file | role | format | channel | day | rows |\n|---|---|---|---|---|---:|\n");
+            md.push_str(
+                "| file | role | format | channel | day | rows |\n|---|---|---|---|---|---:|\n",
+            );
             for f in &self.files {
-                let replaced = if f.replaced { " (replaced by a corrected file)" } else { "" };
+                let replaced = if f.replaced {
+                    " (replaced by a corrected file)"
+                } else {
+                    ""
+                };
                 let _ = writeln!(
                     md,
                     "| {}{replaced} | {} | {} | {} | {} | {} |",
-                    f.path, f.role, f.format,
-                    f.channel.as_deref().unwrap_or("-"), f.day.as_deref().unwrap_or("-"), f.rows
+                    f.path,
+                    f.role,
+                    f.format,
+                    f.channel.as_deref().unwrap_or("-"),
+                    f.day.as_deref().unwrap_or("-"),
+                    f.rows
                 );
             }
         }
@@ -129,7 +163,13 @@ impl Summary {
 }
 
 fn formatted(minor: BTreeMap<String, i64>) -> BTreeMap<String, String> {
-    minor.into_iter().map(|(c, m)| { let v = format_minor(m, &c); (c, v) }).collect()
+    minor
+        .into_iter()
+        .map(|(c, m)| {
+            let v = format_minor(m, &c);
+            (c, v)
+        })
+        .collect()
 }
 
 fn totals_text(totals: &BTreeMap<String, String>) -> String {

@@ -20,15 +20,26 @@ pub const FORMAT: Format = Format {
 };
 
 const REQUIRED: &[&str] = &[
-    "channel", "channel_txn_id", "channel_order_id", "kind", "amount", "currency", "transacted_at",
+    "channel",
+    "channel_txn_id",
+    "channel_order_id",
+    "kind",
+    "amount",
+    "currency",
+    "transacted_at",
 ];
 
 fn sniff(head: &[u8]) -> bool {
     let head = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
     let first = head.split(|&b| b == b'\n').next().unwrap_or_default();
     let first = String::from_utf8_lossy(first);
-    let names: Vec<&str> = first.split(',').map(|n| n.trim().trim_matches('"')).collect();
-    ["channel_txn_id", "channel_order_id", "kind"].iter().all(|n| names.contains(n))
+    let names: Vec<&str> = first
+        .split(',')
+        .map(|n| n.trim().trim_matches('"'))
+        .collect();
+    ["channel_txn_id", "channel_order_id", "kind"]
+        .iter()
+        .all(|n| names.contains(n))
 }
 
 fn parse(input: &mut dyn Read, cx: &Context, sink: &mut Sink) -> anyhow::Result<FileFacts> {
@@ -41,9 +52,17 @@ fn parse(input: &mut dyn Read, cx: &Context, sink: &mut Sink) -> anyhow::Result<
     let refund_id = header.position("refund_id");
     let mut channel: Option<String> = None;
     let mut record = csv::ByteRecord::new();
-    while reader.read_byte_record(&mut record).map_err(|e| csv_error(cx.path, e))? {
+    while reader
+        .read_byte_record(&mut record)
+        .map_err(|e| csv_error(cx.path, e))?
+    {
         let line = record.position().map(|p| p.line()).unwrap_or(0);
-        let row = Row { path: cx.path, header: &header, record: &record, line };
+        let row = Row {
+            path: cx.path,
+            header: &header,
+            record: &record,
+            line,
+        };
         let parsed = parse_row(&row, &cols, fee, refund_id, cx)?;
         match &channel {
             None => channel = Some(parsed.channel.clone()),
@@ -80,7 +99,10 @@ fn parse_row(
     if amount_minor <= 0 {
         return Err(row.bad_value(*amount, "a positive amount (the direction is in 'kind')"));
     }
-    let kind_value = row.required(*kind)?.parse::<Kind>().map_err(|_| row.bad_value(*kind, Kind::EXPECTED))?;
+    let kind_value = row
+        .required(*kind)?
+        .parse::<Kind>()
+        .map_err(|_| row.bad_value(*kind, Kind::EXPECTED))?;
     let fee = match fee.map(|i| (i, row.text(i))) {
         None => None,
         Some((_, Ok(""))) => None,
@@ -111,7 +133,13 @@ mod tests {
     use std::path::Path;
 
     fn parse_str(csv: &str) -> anyhow::Result<(FileFacts, Vec<SettlementRecord>)> {
-        let cx = Context { path: Path::new("wechat-2026-11-21.csv"), zone: chrono_tz::Asia::Shanghai, default_currency: "CNY" };
+        let settings = Default::default();
+        let cx = Context {
+            path: Path::new("wechat-2026-11-21.csv"),
+            zone: chrono_tz::Asia::Shanghai,
+            default_currency: "CNY",
+            settings: &settings,
+        };
         let mut rows = Vec::new();
         let facts = parse(&mut csv.as_bytes(), &cx, &mut |r| {
             rows.push(r);
@@ -124,32 +152,54 @@ mod tests {
 
     #[test]
     fn reads_payments_and_refunds() {
-        let csv = format!("{HEADER}wechat,T1,C1,PAYMENT,128.50,0.77000,CNY,2026-11-21 10:00:00,\nwechat,T1,C1,REFUND,28.50,,cny,2026-11-21T03:00:00Z,R1\n");
+        let csv = format!(
+            "{HEADER}wechat,T1,C1,PAYMENT,128.50,0.77000,CNY,2026-11-21 10:00:00,\nwechat,T1,C1,REFUND,28.50,,cny,2026-11-21T03:00:00Z,R1\n"
+        );
         let (facts, rows) = parse_str(&csv).unwrap();
         assert_eq!(facts.channel.as_deref(), Some("wechat"));
         assert_eq!(rows[0].amount_minor, 12850);
         assert_eq!(rows[0].fee.as_deref(), Some("0.77"));
         assert_eq!(rows[1].kind, Kind::Refund);
         assert_eq!(rows[1].refund_id, "R1");
-        assert_eq!(rows[1].transacted_at - rows[0].transacted_at, 3600 * 1_000_000);
+        assert_eq!(
+            rows[1].transacted_at - rows[0].transacted_at,
+            3600 * 1_000_000
+        );
     }
 
     #[test]
     fn refuses_bad_rows_precisely() {
         let cases = [
-            ("wechat,T1,C1,PAYMENT,-1.00,,CNY,2026-11-21 10:00:00,", "amount"),
+            (
+                "wechat,T1,C1,PAYMENT,-1.00,,CNY,2026-11-21 10:00:00,",
+                "amount",
+            ),
             ("wechat,T1,C1,CHARGE,1.00,,CNY,2026-11-21 10:00:00,", "kind"),
-            ("wechat,T1,C1,PAYMENT,1.00,,CNY,2026-13-21 10:00:00,", "transacted_at"),
-            ("wechat,,C1,PAYMENT,1.00,,CNY,2026-11-21 10:00:00,", "channel_txn_id"),
+            (
+                "wechat,T1,C1,PAYMENT,1.00,,CNY,2026-13-21 10:00:00,",
+                "transacted_at",
+            ),
+            (
+                "wechat,,C1,PAYMENT,1.00,,CNY,2026-11-21 10:00:00,",
+                "channel_txn_id",
+            ),
         ];
         for (row, column) in cases {
-            let err = parse_str(&format!("{HEADER}{row}\n")).unwrap_err().to_string();
-            assert!(err.contains("line 2") && err.contains(&format!("'{column}'")), "{err}");
+            let err = parse_str(&format!("{HEADER}{row}\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("line 2") && err.contains(&format!("'{column}'")),
+                "{err}"
+            );
         }
         let err = parse_str(&format!("{HEADER}wechat,T1,C1,PAYMENT,1.00,,CNY,2026-11-21 10:00:00,\nalipay,T2,C2,PAYMENT,1.00,,CNY,2026-11-21 10:00:00,\n"))
             .unwrap_err()
             .to_string();
-        assert!(err.contains("line 3") && err.contains("one channel"), "{err}");
+        assert!(
+            err.contains("line 3") && err.contains("one channel"),
+            "{err}"
+        );
     }
 
     #[test]

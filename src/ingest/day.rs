@@ -10,7 +10,10 @@ use std::path::Path;
 /// The one date in the file name, `Ok(None)` if there is none, `Err` with the
 /// dates found if there are several different ones.
 pub fn day_from_name(path: &Path) -> Result<Option<NaiveDate>, Vec<NaiveDate>> {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let mut found: Vec<NaiveDate> = Vec::new();
     let bytes = name.as_bytes();
     let digit = |i: usize| bytes.get(i).is_some_and(u8::is_ascii_digit);
@@ -19,7 +22,9 @@ pub fn day_from_name(path: &Path) -> Result<Option<NaiveDate>, Vec<NaiveDate>> {
             continue;
         }
         for (len, sep) in [(10, Some(b'-')), (10, Some(b'_')), (8, None)] {
-            let Some(candidate) = name.get(start..start + len) else { continue };
+            let Some(candidate) = name.get(start..start + len) else {
+                continue;
+            };
             if digit(start + len) {
                 continue;
             }
@@ -48,7 +53,10 @@ pub fn day_from_name(path: &Path) -> Result<Option<NaiveDate>, Vec<NaiveDate>> {
 /// names the channel of a canonical file that has no rows to say it.
 pub fn channel_from_name(path: &Path) -> Option<String> {
     let name = path.file_name()?.to_string_lossy().to_ascii_lowercase();
-    let word: String = name.chars().take_while(|c| c.is_ascii_alphabetic()).collect();
+    let word: String = name
+        .chars()
+        .take_while(|c| c.is_ascii_alphabetic())
+        .collect();
     (!word.is_empty()).then_some(word)
 }
 
@@ -65,8 +73,14 @@ mod tests {
     #[test]
     fn finds_the_date_in_common_names() {
         assert_eq!(day("wechat-2026-11-21.csv"), Ok(Some("2026-11-21".into())));
-        assert_eq!(day("bills/alipay_20261121.csv"), Ok(Some("2026-11-21".into())));
-        assert_eq!(day("20880211096256330156_20190916_业务明细.csv"), Ok(Some("2019-09-16".into())));
+        assert_eq!(
+            day("bills/alipay_20261121.csv"),
+            Ok(Some("2026-11-21".into()))
+        );
+        assert_eq!(
+            day("20880211096256330156_20190916_业务明细.csv"),
+            Ok(Some("2019-09-16".into()))
+        );
         assert_eq!(day("stripe_2026_11_21.csv"), Ok(Some("2026-11-21".into())));
         assert_eq!(day("settlement.csv"), Ok(None));
         assert_eq!(day("batch_123456789.csv"), Ok(None));
@@ -75,7 +89,10 @@ mod tests {
 
     #[test]
     fn channel_is_the_leading_word() {
-        assert_eq!(channel_from_name(Path::new("x/WeChat-2026-11-21.csv")).as_deref(), Some("wechat"));
+        assert_eq!(
+            channel_from_name(Path::new("x/WeChat-2026-11-21.csv")).as_deref(),
+            Some("wechat")
+        );
         assert_eq!(channel_from_name(Path::new("2026-11-21.csv")), None);
     }
 }

@@ -29,7 +29,9 @@ pub fn csv_reader<R: Read>(input: R) -> csv::Reader<R> {
 pub fn csv_error(path: &Path, err: csv::Error) -> InputError {
     let line = err.position().map(|p| p.line()).unwrap_or(0);
     let problem = match err.kind() {
-        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => format!(
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => format!(
             "row has {len} fields, the header has {expected_len} (a stray comma or quote, or the wrong delimiter?)"
         ),
         csv::ErrorKind::Utf8 { err, .. } => format!(
@@ -39,7 +41,12 @@ pub fn csv_error(path: &Path, err: csv::Error) -> InputError {
         csv::ErrorKind::Io(io) => format!("could not be read: {io}"),
         _ => err.to_string(),
     };
-    InputError { path: path.to_path_buf(), line, column: None, problem }
+    InputError {
+        path: path.to_path_buf(),
+        line,
+        column: None,
+        problem,
+    }
 }
 
 /// A header row resolved to the columns a reader needs. Lookups are by
@@ -51,7 +58,10 @@ pub struct Header {
 impl Header {
     /// Reads the header; refuses a blank header or a name given twice.
     /// `None` for a file with no bytes at all (an empty file is valid).
-    pub fn read<R: Read>(path: &Path, reader: &mut csv::Reader<R>) -> Result<Option<Header>, InputError> {
+    pub fn read<R: Read>(
+        path: &Path,
+        reader: &mut csv::Reader<R>,
+    ) -> Result<Option<Header>, InputError> {
         let record = reader.byte_headers().map_err(|e| csv_error(path, e))?;
         if record.is_empty() {
             return Ok(None);
@@ -61,7 +71,10 @@ impl Header {
             .map(|f| String::from_utf8_lossy(f).trim().to_string())
             .collect();
         if names.iter().all(|n| n.is_empty()) {
-            return Err(InputError { line: 1, ..InputError::file(path, "has no header row") });
+            return Err(InputError {
+                line: 1,
+                ..InputError::file(path, "has no header row")
+            });
         }
         for (i, name) in names.iter().enumerate() {
             if !name.is_empty() && names[..i].contains(name) {
@@ -87,7 +100,11 @@ impl Header {
     /// missing rather than one per attempt. `names[i]` is what the file should
     /// call canonical column `required[i]`.
     pub fn require(&self, path: &Path, names: &[&str]) -> Result<Vec<usize>, InputError> {
-        let missing: Vec<&str> = names.iter().copied().filter(|n| self.position(n).is_none()).collect();
+        let missing: Vec<&str> = names
+            .iter()
+            .copied()
+            .filter(|n| self.position(n).is_none())
+            .collect();
         if !missing.is_empty() {
             return Err(InputError {
                 line: 1,
@@ -101,7 +118,10 @@ impl Header {
                 )
             });
         }
-        Ok(names.iter().map(|n| self.position(n).unwrap_or_default()).collect())
+        Ok(names
+            .iter()
+            .map(|n| self.position(n).unwrap_or_default())
+            .collect())
     }
 }
 
@@ -117,9 +137,12 @@ impl Row<'_> {
     /// The field at `index` as trimmed UTF-8.
     pub fn text(&self, index: usize) -> Result<&str, InputError> {
         let raw = self.record.get(index).unwrap_or_default();
-        std::str::from_utf8(raw)
-            .map(str::trim)
-            .map_err(|_| self.error(index, "is not valid UTF-8 (is the file in another encoding, like GBK?)"))
+        std::str::from_utf8(raw).map(str::trim).map_err(|_| {
+            self.error(
+                index,
+                "is not valid UTF-8 (is the file in another encoding, like GBK?)",
+            )
+        })
     }
 
     /// The field, refusing an empty value.
@@ -142,8 +165,12 @@ impl Row<'_> {
 
     /// `value` quoted, then what was wrong or expected.
     pub fn bad_value(&self, index: usize, expected: &str) -> InputError {
-        let value = String::from_utf8_lossy(self.record.get(index).unwrap_or_default()).into_owned();
-        self.error(index, format!("'{}' is not valid: expected {expected}", shorten(&value)))
+        let value =
+            String::from_utf8_lossy(self.record.get(index).unwrap_or_default()).into_owned();
+        self.error(
+            index,
+            format!("'{}' is not valid: expected {expected}", shorten(&value)),
+        )
     }
 }
 

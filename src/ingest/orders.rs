@@ -15,8 +15,18 @@ use std::path::Path;
 
 /// The export's columns, in the contract's order.
 pub const COLUMNS: &[&str] = &[
-    "order_id", "payment_id", "channel_order_id", "channel", "amount", "currency",
-    "order_status", "payment_status", "created_at", "expires_at", "closed_at", "paid_at",
+    "order_id",
+    "payment_id",
+    "channel_order_id",
+    "channel",
+    "amount",
+    "currency",
+    "order_status",
+    "payment_status",
+    "created_at",
+    "expires_at",
+    "closed_at",
+    "paid_at",
 ];
 
 /// Columns whose absence from the header is tolerated (their values may be
@@ -38,7 +48,13 @@ struct Columns {
 
 impl Columns {
     fn resolve(path: &Path, header: &Header, opts: &OrdersOptions) -> Result<Columns, InputError> {
-        let file_name = |c: &str| opts.columns.get(c).map(String::as_str).unwrap_or(c).to_string();
+        let file_name = |c: &str| {
+            opts.columns
+                .get(c)
+                .map(String::as_str)
+                .unwrap_or(c)
+                .to_string()
+        };
         let required: Vec<String> = COLUMNS
             .iter()
             .filter(|c| !OPTIONAL.contains(c))
@@ -54,7 +70,10 @@ impl Columns {
     }
 
     fn get(&self, column: &str) -> Option<usize> {
-        COLUMNS.iter().position(|c| *c == column).and_then(|i| self.index[i])
+        COLUMNS
+            .iter()
+            .position(|c| *c == column)
+            .and_then(|i| self.index[i])
     }
 
     fn must(&self, column: &str) -> usize {
@@ -77,9 +96,17 @@ pub fn read(
     let columns = Columns::resolve(path, &header, opts)?;
     let mut record = csv::ByteRecord::new();
     let mut rows = 0;
-    while reader.read_byte_record(&mut record).map_err(|e| csv_error(path, e))? {
+    while reader
+        .read_byte_record(&mut record)
+        .map_err(|e| csv_error(path, e))?
+    {
         let line = record.position().map(|p| p.line()).unwrap_or(0);
-        let row = Row { path, header: &header, record: &record, line };
+        let row = Row {
+            path,
+            header: &header,
+            record: &record,
+            line,
+        };
         sink(parse_row(&row, &columns, opts)?, line)?;
         rows += 1;
     }
@@ -87,7 +114,11 @@ pub fn read(
 }
 
 fn parse_row(row: &Row, c: &Columns, opts: &OrdersOptions) -> Result<Attempt, InputError> {
-    let currency = match c.get("currency").map(|i| (i, row.text(i))).transpose_text()? {
+    let currency = match c
+        .get("currency")
+        .map(|i| (i, row.text(i)))
+        .transpose_text()?
+    {
         Some((_, "")) | None => opts.default_currency.to_string(),
         Some((i, code)) => money::parse_currency(code).map_err(|e| row.error(i, e))?,
     };
@@ -98,10 +129,14 @@ fn parse_row(row: &Row, c: &Columns, opts: &OrdersOptions) -> Result<Attempt, In
         return Err(row.bad_value(amount_col, "an amount of zero or more"));
     }
     let status_col = c.must("order_status");
-    let order_status = row.required(status_col)?.parse::<OrderStatus>()
+    let order_status = row
+        .required(status_col)?
+        .parse::<OrderStatus>()
         .map_err(|_| row.bad_value(status_col, OrderStatus::EXPECTED))?;
     let pay_col = c.must("payment_status");
-    let payment_status = row.required(pay_col)?.parse::<PaymentStatus>()
+    let payment_status = row
+        .required(pay_col)?
+        .parse::<PaymentStatus>()
         .map_err(|_| row.bad_value(pay_col, PaymentStatus::EXPECTED))?;
     let created_at = time(row, c.must("created_at"), opts.zone)?
         .ok_or_else(|| row.error(c.must("created_at"), "is empty but a value is required"))?;
@@ -157,7 +192,11 @@ mod tests {
 
     fn parse(csv: &str) -> anyhow::Result<Vec<Attempt>> {
         let columns = BTreeMap::new();
-        let opts = OrdersOptions { zone: chrono_tz::Asia::Shanghai, default_currency: "CNY", columns: &columns };
+        let opts = OrdersOptions {
+            zone: chrono_tz::Asia::Shanghai,
+            default_currency: "CNY",
+            columns: &columns,
+        };
         let mut out = Vec::new();
         read(Path::new("orders.csv"), csv.as_bytes(), &opts, |a, _| {
             out.push(a);
@@ -170,11 +209,16 @@ mod tests {
 
     #[test]
     fn reads_a_row_with_bom_and_defaults() {
-        let csv = format!("\u{feff}{HEADER}O1,P1,C1,WeChat,128.50,,OPEN,success,2026-11-21 23:59:59,,,2026-11-21T16:00:00Z\n");
+        let csv = format!(
+            "\u{feff}{HEADER}O1,P1,C1,WeChat,128.50,,OPEN,success,2026-11-21 23:59:59,,,2026-11-21T16:00:00Z\n"
+        );
         let rows = parse(&csv).unwrap();
         assert_eq!(rows.len(), 1);
         let a = &rows[0];
-        assert_eq!((a.amount_minor, a.currency.as_str(), a.channel.as_str()), (12850, "CNY", "wechat"));
+        assert_eq!(
+            (a.amount_minor, a.currency.as_str(), a.channel.as_str()),
+            (12850, "CNY", "wechat")
+        );
         assert_eq!(a.payment_status, PaymentStatus::Success);
         assert_eq!(a.created_day, "2026-11-21");
         assert_eq!(a.paid_at, Some(a.created_at + 1_000_000));
@@ -182,18 +226,29 @@ mod tests {
 
     #[test]
     fn errors_name_line_and_column() {
-        let csv = format!("{HEADER}O1,P1,C1,wechat,1.00,,OPEN,SUCCESS,2026-11-21 10:00:00,,,\nO2,P2,C2,wechat,1.00,,OPEN,MAYBE,2026-11-21 10:00:00,,,\n");
+        let csv = format!(
+            "{HEADER}O1,P1,C1,wechat,1.00,,OPEN,SUCCESS,2026-11-21 10:00:00,,,\nO2,P2,C2,wechat,1.00,,OPEN,MAYBE,2026-11-21 10:00:00,,,\n"
+        );
         let err = parse(&csv).unwrap_err().to_string();
-        assert!(err.contains("line 3") && err.contains("payment_status") && err.contains("MAYBE"), "{err}");
+        assert!(
+            err.contains("line 3") && err.contains("payment_status") && err.contains("MAYBE"),
+            "{err}"
+        );
         let csv = format!("{HEADER}O1,P1,C1,wechat,1.005,,OPEN,SUCCESS,2026-11-21 10:00:00,,,\n");
         let err = parse(&csv).unwrap_err().to_string();
-        assert!(err.contains("line 2") && err.contains("'amount'") && err.contains("3 decimals"), "{err}");
+        assert!(
+            err.contains("line 2") && err.contains("'amount'") && err.contains("3 decimals"),
+            "{err}"
+        );
     }
 
     #[test]
     fn missing_columns_are_listed_together() {
         let err = parse("order_id,amount\n").unwrap_err().to_string();
-        assert!(err.contains("payment_id") && err.contains("created_at"), "{err}");
+        assert!(
+            err.contains("payment_id") && err.contains("created_at"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -21,6 +21,23 @@ pub struct Context<'a> {
     /// fixes its own (WeChat and Alipay bills are Beijing time).
     pub zone: Tz,
     pub default_currency: &'a str,
+    pub settings: &'a FormatSettings,
+}
+
+/// Per-format options from the config (`[formats]` table).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FormatSettings {
+    /// Stripe: the column holding the merchant order key (the export's
+    /// channel_order_id), e.g. `payment_metadata[order_id]`.
+    pub stripe_order_column: String,
+}
+
+impl Default for FormatSettings {
+    fn default() -> Self {
+        FormatSettings {
+            stripe_order_column: "payment_metadata[order_id]".into(),
+        }
+    }
 }
 
 /// What a file says about itself, besides its rows.
@@ -48,9 +65,20 @@ pub const FORMATS: &[&Format] = &[&super::canonical::FORMAT];
 const HEAD_LEN: usize = 64 * 1024;
 
 pub fn format_named(name: &str) -> Result<&'static Format> {
-    FORMATS.iter().copied().find(|f| f.name == name).with_context(|| {
-        format!("unknown format '{name}' (known: {})", FORMATS.iter().map(|f| f.name).collect::<Vec<_>>().join(", "))
-    })
+    FORMATS
+        .iter()
+        .copied()
+        .find(|f| f.name == name)
+        .with_context(|| {
+            format!(
+                "unknown format '{name}' (known: {})",
+                FORMATS
+                    .iter()
+                    .map(|f| f.name)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })
 }
 
 /// A settlement file after parsing: its format and the channel day it covers.
@@ -93,7 +121,12 @@ pub fn read_file(
         .channel
         .or_else(|| day::channel_from_name(path))
         .ok_or_else(|| InputError::file(path, "has no rows and its name does not start with the channel (like wechat-2026-11-21.csv), so the channel it covers cannot be told"))?;
-    Ok(ParsedFile { format: format.name, channel, day, rows })
+    Ok(ParsedFile {
+        format: format.name,
+        channel,
+        day,
+        rows,
+    })
 }
 
 fn read_head(input: &mut impl Read, path: &Path) -> Result<Vec<u8>> {
@@ -112,9 +145,10 @@ pub fn detect(path: &Path, head: &[u8]) -> Result<&'static Format> {
     if let Some(format) = FORMATS.iter().copied().find(|f| (f.sniff)(head)) {
         return Ok(format);
     }
-    let first_line = String::from_utf8_lossy(head.split(|&b| b == b'\n').next().unwrap_or_default())
-        .trim()
-        .to_string();
+    let first_line =
+        String::from_utf8_lossy(head.split(|&b| b == b'\n').next().unwrap_or_default())
+            .trim()
+            .to_string();
     Err(InputError::file(
         path,
         format!(

@@ -76,7 +76,9 @@ impl FindingKind {
             FindingKind::AmountMismatch => "investigate the amount",
             FindingKind::CurrencyMismatch => "investigate the currency",
             FindingKind::MissingInChannel => "investigate: paid internally, absent at the channel",
-            FindingKind::UnmatchedChannel => "investigate: channel payment unknown internally (no automatic refund)",
+            FindingKind::UnmatchedChannel => {
+                "investigate: channel payment unknown internally (no automatic refund)"
+            }
             FindingKind::UnknownResolvedPaid => "mark the attempt paid",
             FindingKind::UnknownResolvedUnpaid => "close the attempt",
             FindingKind::UnknownPending => "query the channel; carried to the next run",
@@ -91,14 +93,19 @@ impl FindingKind {
 
     /// Does the finding move money back to the customer?
     pub fn is_refund(self) -> bool {
-        matches!(self, FindingKind::DuplicatePayment | FindingKind::PaidAfterClose)
+        matches!(
+            self,
+            FindingKind::DuplicatePayment | FindingKind::PaidAfterClose
+        )
     }
 
     /// Findings about one payment row are keyed by it; the others by attempt.
     pub fn is_about_payment(self) -> bool {
         !matches!(
             self,
-            FindingKind::MissingInChannel | FindingKind::UnknownResolvedUnpaid | FindingKind::UnknownPending
+            FindingKind::MissingInChannel
+                | FindingKind::UnknownResolvedUnpaid
+                | FindingKind::UnknownPending
         )
     }
 }

@@ -14,16 +14,46 @@ use rusqlite::Connection;
 
 /// Each kind and the query that finds it; all return the same columns.
 const RULES: &[(FindingKind, &str)] = &[
-    (FindingKind::DuplicatePayment, include_str!("sql/duplicate_payment.sql")),
-    (FindingKind::PaidAfterClose, include_str!("sql/paid_after_close.sql")),
-    (FindingKind::DroppedPayment, include_str!("sql/dropped_payment.sql")),
-    (FindingKind::AmountMismatch, include_str!("sql/amount_mismatch.sql")),
-    (FindingKind::CurrencyMismatch, include_str!("sql/currency_mismatch.sql")),
-    (FindingKind::MissingInChannel, include_str!("sql/missing_in_channel.sql")),
-    (FindingKind::UnmatchedChannel, include_str!("sql/unmatched_channel.sql")),
-    (FindingKind::UnknownResolvedPaid, include_str!("sql/unknown_resolved_paid.sql")),
-    (FindingKind::UnknownResolvedUnpaid, include_str!("sql/unknown_resolved_unpaid.sql")),
-    (FindingKind::UnknownPending, include_str!("sql/unknown_pending.sql")),
+    (
+        FindingKind::DuplicatePayment,
+        include_str!("sql/duplicate_payment.sql"),
+    ),
+    (
+        FindingKind::PaidAfterClose,
+        include_str!("sql/paid_after_close.sql"),
+    ),
+    (
+        FindingKind::DroppedPayment,
+        include_str!("sql/dropped_payment.sql"),
+    ),
+    (
+        FindingKind::AmountMismatch,
+        include_str!("sql/amount_mismatch.sql"),
+    ),
+    (
+        FindingKind::CurrencyMismatch,
+        include_str!("sql/currency_mismatch.sql"),
+    ),
+    (
+        FindingKind::MissingInChannel,
+        include_str!("sql/missing_in_channel.sql"),
+    ),
+    (
+        FindingKind::UnmatchedChannel,
+        include_str!("sql/unmatched_channel.sql"),
+    ),
+    (
+        FindingKind::UnknownResolvedPaid,
+        include_str!("sql/unknown_resolved_paid.sql"),
+    ),
+    (
+        FindingKind::UnknownResolvedUnpaid,
+        include_str!("sql/unknown_resolved_unpaid.sql"),
+    ),
+    (
+        FindingKind::UnknownPending,
+        include_str!("sql/unknown_pending.sql"),
+    ),
 ];
 
 /// Runs every rule over the loaded data, in report order.
@@ -36,7 +66,9 @@ pub fn classify(conn: &Connection, settle_lag_days: u32) -> Result<Vec<Finding>>
     let mut findings = Vec::new();
     for (kind, sql) in RULES {
         let sql = sql.replace("?lag", &lag);
-        let mut stmt = conn.prepare(&sql).with_context(|| format!("preparing rule {kind}"))?;
+        let mut stmt = conn
+            .prepare(&sql)
+            .with_context(|| format!("preparing rule {kind}"))?;
         let rows = stmt.query_map([], |r| {
             Ok(Finding {
                 kind: *kind,
@@ -60,8 +92,12 @@ pub fn classify(conn: &Connection, settle_lag_days: u32) -> Result<Vec<Finding>>
         }
     }
     findings.sort_by(|a, b| {
-        (a.kind, &a.channel, &a.channel_order_id, &a.channel_txn_id)
-            .cmp(&(b.kind, &b.channel, &b.channel_order_id, &b.channel_txn_id))
+        (a.kind, &a.channel, &a.channel_order_id, &a.channel_txn_id).cmp(&(
+            b.kind,
+            &b.channel,
+            &b.channel_order_id,
+            &b.channel_txn_id,
+        ))
     });
     Ok(findings)
 }
@@ -69,7 +105,11 @@ pub fn classify(conn: &Connection, settle_lag_days: u32) -> Result<Vec<Finding>>
 /// Records the business day each finding was first seen, and fills
 /// `first_seen`. A rerun of the same day, or a rerun of an earlier day after a
 /// later one, keeps the earliest day.
-pub fn mark_first_seen(conn: &Connection, findings: &mut [Finding], business_day: &str) -> Result<()> {
+pub fn mark_first_seen(
+    conn: &Connection,
+    findings: &mut [Finding],
+    business_day: &str,
+) -> Result<()> {
     let mut upsert = conn.prepare_cached(
         "INSERT INTO finding_seen (kind, subject, first_seen) VALUES (?1, ?2, ?3)
          ON CONFLICT (kind, subject) DO UPDATE SET first_seen = min(first_seen, excluded.first_seen)

@@ -29,8 +29,16 @@ pub struct RefundInstruction {
 /// The merchant refund number: `PR` and 30 hex digits of a SHA-256 over the
 /// payment, the amount and what was refunded before. It fits every
 /// channel's limit (WeChat out_refund_no and Alipay out_request_no: 64).
-pub fn refund_request_id(channel: &str, channel_txn_id: &str, currency: &str, amount: i64, refunded_before: i64) -> String {
-    let key = format!("payrecon-refund\u{1f}{channel}\u{1f}{channel_txn_id}\u{1f}{currency}\u{1f}{amount}\u{1f}{refunded_before}");
+pub fn refund_request_id(
+    channel: &str,
+    channel_txn_id: &str,
+    currency: &str,
+    amount: i64,
+    refunded_before: i64,
+) -> String {
+    let key = format!(
+        "payrecon-refund\u{1f}{channel}\u{1f}{channel_txn_id}\u{1f}{currency}\u{1f}{amount}\u{1f}{refunded_before}"
+    );
     let digest = hex::encode(Sha256::digest(key.as_bytes()));
     format!("PR{}", &digest[..30])
 }
@@ -53,14 +61,30 @@ pub fn issue(conn: &Connection, findings: &mut [Finding], business_day: &str) ->
     for f in findings.iter_mut().filter(|f| f.kind.is_refund()) {
         let currency = f.currency().to_string();
         if f.refund_minor > 0 {
-            let before: i64 = refunded_before.query_row(params![f.channel, f.channel_txn_id], |r| r.get(0))?;
-            let id = refund_request_id(&f.channel, &f.channel_txn_id, &currency, f.refund_minor, before);
+            let before: i64 =
+                refunded_before.query_row(params![f.channel, f.channel_txn_id], |r| r.get(0))?;
+            let id = refund_request_id(
+                &f.channel,
+                &f.channel_txn_id,
+                &currency,
+                f.refund_minor,
+                before,
+            );
             insert.execute(params![
-                id, business_day, f.channel, f.channel_txn_id, f.channel_order_id, f.order_id,
-                f.payment_id, f.refund_minor, currency, f.kind.code(),
+                id,
+                business_day,
+                f.channel,
+                f.channel_txn_id,
+                f.channel_order_id,
+                f.order_id,
+                f.payment_id,
+                f.refund_minor,
+                currency,
+                f.kind.code(),
             ])?;
         }
-        let list: Option<String> = issued.query_row(params![f.channel, f.channel_txn_id], |r| r.get(0))?;
+        let list: Option<String> =
+            issued.query_row(params![f.channel, f.channel_txn_id], |r| r.get(0))?;
         f.refund_request_id = list;
     }
     Ok(())

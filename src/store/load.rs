@@ -14,11 +14,14 @@ use std::path::Path;
 
 /// SHA-256 of a file's bytes: the identity of a loaded file.
 pub fn file_sha256(path: &Path) -> Result<String> {
-    let mut file = std::fs::File::open(path).with_context(|| format!("failed to open {}", path.display()))?;
+    let mut file =
+        std::fs::File::open(path).with_context(|| format!("failed to open {}", path.display()))?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
     loop {
-        let n = file.read(&mut buf).with_context(|| format!("failed to read {}", path.display()))?;
+        let n = file
+            .read(&mut buf)
+            .with_context(|| format!("failed to read {}", path.display()))?;
         if n == 0 {
             break;
         }
@@ -39,14 +42,25 @@ pub fn known_file(conn: &Connection, sha256: &str) -> Result<Option<KnownFile>> 
         .query_row(
             "SELECT path, business_day FROM loaded_file WHERE sha256 = ?1",
             [sha256],
-            |r| Ok(KnownFile { path: r.get(0)?, business_day: r.get(1)? }),
+            |r| {
+                Ok(KnownFile {
+                    path: r.get(0)?,
+                    business_day: r.get(1)?,
+                })
+            },
         )
         .optional()?)
 }
 
 /// Registers a file before its rows go in; the row count is set by
 /// [`finish_file`].
-pub fn register_file(conn: &Connection, sha256: &str, role: &str, path: &Path, business_day: &str) -> Result<i64> {
+pub fn register_file(
+    conn: &Connection,
+    sha256: &str,
+    role: &str,
+    path: &Path,
+    business_day: &str,
+) -> Result<i64> {
     conn.execute(
         "INSERT INTO loaded_file (sha256, role, path, format, rows, business_day) VALUES (?1, ?2, ?3, '', 0, ?4)",
         params![sha256, role, path.display().to_string(), business_day],
@@ -75,9 +89,21 @@ impl<'c> AttemptLoader<'c> {
 
     pub fn add(&mut self, conn: &Connection, path: &Path, a: &Attempt, line: u64) -> Result<()> {
         let result = self.insert.execute(params![
-            a.channel_order_id, a.order_id, a.payment_id, a.channel, a.amount_minor, a.currency,
-            a.order_status.as_str(), a.payment_status.as_str(), a.created_at, a.created_day,
-            a.expires_at, a.closed_at, a.paid_at, self.file_id, line as i64,
+            a.channel_order_id,
+            a.order_id,
+            a.payment_id,
+            a.channel,
+            a.amount_minor,
+            a.currency,
+            a.order_status.as_str(),
+            a.payment_status.as_str(),
+            a.created_at,
+            a.created_day,
+            a.expires_at,
+            a.closed_at,
+            a.paid_at,
+            self.file_id,
+            line as i64,
         ]);
         match result {
             Ok(_) => Ok(()),
@@ -140,15 +166,28 @@ impl<'c> SettlementLoader<'c> {
         let insert = conn.prepare(
             "INSERT INTO settlement_row VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         )?;
-        Ok(SettlementLoader { insert, file_id, line: 0 })
+        Ok(SettlementLoader {
+            insert,
+            file_id,
+            line: 0,
+        })
     }
 
     /// Rows are numbered in file order (native formats have no CSV line).
     pub fn add(&mut self, r: &SettlementRecord) -> Result<()> {
         self.line += 1;
         self.insert.execute(params![
-            self.file_id, self.line, r.channel, r.channel_txn_id, r.channel_order_id,
-            r.kind.as_str(), r.amount_minor, r.fee, r.currency, r.transacted_at, r.refund_id,
+            self.file_id,
+            self.line,
+            r.channel,
+            r.channel_txn_id,
+            r.channel_order_id,
+            r.kind.as_str(),
+            r.amount_minor,
+            r.fee,
+            r.currency,
+            r.transacted_at,
+            r.refund_id,
         ])?;
         Ok(())
     }
@@ -175,7 +214,10 @@ pub fn finish_settlement_file(
         .optional()?;
     if let Some((old, _)) = &previous {
         conn.execute("DELETE FROM settlement_row WHERE file_id = ?1", [old])?;
-        conn.execute("UPDATE loaded_file SET replaced_by = ?1 WHERE file_id = ?2", params![file_id, old])?;
+        conn.execute(
+            "UPDATE loaded_file SET replaced_by = ?1 WHERE file_id = ?2",
+            params![file_id, old],
+        )?;
     }
     conn.execute(
         "UPDATE loaded_file SET format = ?1, channel = ?2, day = ?3, rows = ?4 WHERE file_id = ?5",

@@ -20,8 +20,9 @@ impl Store {
     /// Opens (creating if needed) the database and brings its schema up to date.
     pub fn open(path: &Path, lock_timeout: Duration) -> Result<Store> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent)
-                .with_context(|| format!("failed to create the folder of database {}", path.display()))?;
+            std::fs::create_dir_all(parent).with_context(|| {
+                format!("failed to create the folder of database {}", path.display())
+            })?;
         }
         let mut conn = Connection::open(path)
             .with_context(|| format!("failed to open database {}", path.display()))?;
