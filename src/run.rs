@@ -101,12 +101,12 @@ fn load_orders(
     path: &Path,
     notices: &mut Vec<String>,
 ) -> Result<()> {
-    let sha = load::file_sha256(path)?;
-    if let Some(known) = load::known_file(conn, &sha)? {
+    let identity = load::FileIdentity::of_orders(path)?;
+    if let Some(known) = load::known_file(conn, &identity.key)? {
         notices.push(already_loaded(path, &known));
         return Ok(());
     }
-    let file_id = load::register_file(conn, &sha, "orders", path, "")?;
+    let file_id = load::register_file(conn, &identity, "orders", path, "")?;
     let (input, bar) = open_with_progress(path, config.quiet)?;
     let opts = orders::OrdersOptions {
         zone: config.zone,
@@ -130,12 +130,12 @@ fn load_settlement(
     path: &Path,
     notices: &mut Vec<String>,
 ) -> Result<()> {
-    let sha = load::file_sha256(path)?;
-    if let Some(known) = load::known_file(conn, &sha)? {
+    let identity = load::FileIdentity::of_settlement(path, config.settlement_day)?;
+    if let Some(known) = load::known_file(conn, &identity.key)? {
         notices.push(already_loaded(path, &known));
         return Ok(());
     }
-    let file_id = load::register_file(conn, &sha, "settlement", path, "")?;
+    let file_id = load::register_file(conn, &identity, "settlement", path, "")?;
     let (input, bar) = open_with_progress(path, config.quiet)?;
     let cx = settlement::Context {
         path,
@@ -163,10 +163,9 @@ fn load_settlement(
     )?;
     bar.finish_and_clear();
     notices.push(format!(
-        "loaded {}: {} {} day {day}, {} row(s) ({}){}",
+        "loaded {}: {} day {day}, {} row(s), {} format{}",
         path.display(),
         parsed.channel,
-        parsed.format,
         parsed.rows,
         parsed.format,
         replaced

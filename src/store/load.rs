@@ -30,6 +30,44 @@ pub fn file_sha256(path: &Path) -> Result<String> {
     Ok(hex::encode(hasher.finalize()))
 }
 
+/// What makes a loaded file the same file as another.
+pub struct FileIdentity {
+    pub sha256: String,
+    pub key: String,
+}
+
+impl FileIdentity {
+    /// An export is its bytes.
+    pub fn of_orders(path: &Path) -> Result<FileIdentity> {
+        let sha256 = file_sha256(path)?;
+        Ok(FileIdentity {
+            key: sha256.clone(),
+            sha256,
+        })
+    }
+
+    /// A settlement file is its bytes plus the channel day its name (or the
+    /// `--settlement-day` flag) gives, so identical empty files for two days
+    /// are two files.
+    pub fn of_settlement(
+        path: &Path,
+        fallback_day: Option<chrono::NaiveDate>,
+    ) -> Result<FileIdentity> {
+        let sha256 = file_sha256(path)?;
+        let day = crate::ingest::day::day_from_name(path)
+            .ok()
+            .flatten()
+            .or(fallback_day);
+        let channel = crate::ingest::day::channel_from_name(path);
+        let key = format!(
+            "{sha256}:{}:{}",
+            day.map(|d| d.to_string()).unwrap_or_default(),
+            channel.unwrap_or_default()
+        );
+        Ok(FileIdentity { sha256, key })
+    }
+}
+
 /// A file already in the database.
 #[derive(Debug, Clone)]
 pub struct KnownFile {
@@ -37,11 +75,11 @@ pub struct KnownFile {
     pub business_day: String,
 }
 
-pub fn known_file(conn: &Connection, sha256: &str) -> Result<Option<KnownFile>> {
+pub fn known_file(conn: &Connection, identity: &str) -> Result<Option<KnownFile>> {
     Ok(conn
         .query_row(
-            "SELECT path, business_day FROM loaded_file WHERE sha256 = ?1",
-            [sha256],
+            "SELECT path, business_day FROM loaded_file WHERE identity = ?1",
+            [identity],
             |r| {
                 Ok(KnownFile {
                     path: r.get(0)?,
@@ -52,18 +90,25 @@ pub fn known_file(conn: &Connection, sha256: &str) -> Result<Option<KnownFile>> 
         .optional()?)
 }
 
-/// Registers a file before its rows go in; the row count is set by
-/// [`finish_file`].
+/// Registers a file before its rows go in; the row count and what it
+/// covers are set when it is finished.
 pub fn register_file(
     conn: &Connection,
-    sha256: &str,
+    identity: &FileIdentity,
     role: &str,
     path: &Path,
     business_day: &str,
 ) -> Result<i64> {
     conn.execute(
-        "INSERT INTO loaded_file (sha256, role, path, format, rows, business_day) VALUES (?1, ?2, ?3, '', 0, ?4)",
-        params![sha256, role, path.display().to_string(), business_day],
+        "INSERT INTO loaded_file (identity, sha256, role, path, format, rows, business_day)
+         VALUES (?1, ?2, ?3, ?4, '', 0, ?5)",
+        params![
+            identity.key,
+            identity.sha256,
+            role,
+            path.display().to_string(),
+            business_day
+        ],
     )?;
     Ok(conn.last_insert_rowid())
 }

@@ -6,12 +6,16 @@ use anyhow::{Context, Result};
 use rusqlite::Connection;
 
 const MIGRATIONS: &[&str] = &[r#"
--- Every input file ever loaded, by content hash: loading the same bytes
--- again is a no-op. A settlement file covers one (channel, day); a corrected
--- file for the same channel day replaces the earlier one (replaced_by).
+-- Every input file ever loaded. `identity` is the content hash (plus, for a
+-- settlement file, the channel and day its name gives: two header-only files
+-- for different days have the same bytes but are not the same file).
+-- Loading the same identity again is a no-op. A settlement file covers one
+-- (channel, day); a corrected file for the same channel day replaces the
+-- earlier one (replaced_by).
 CREATE TABLE loaded_file (
     file_id      INTEGER PRIMARY KEY,
-    sha256       TEXT NOT NULL UNIQUE,
+    identity     TEXT NOT NULL UNIQUE,
+    sha256       TEXT NOT NULL,
     role         TEXT NOT NULL CHECK (role IN ('orders', 'settlement')),
     path         TEXT NOT NULL,
     format       TEXT NOT NULL,

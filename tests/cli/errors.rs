@@ -1,0 +1,2 @@
+//! Bad input: a clear error naming file, line and column; exit 1; nothing
+//! changed.

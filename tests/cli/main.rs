@@ -1,0 +1,6 @@
+//! End-to-end tests: the real `payrecon` binary over the fixtures.
+
+mod cases;
+mod errors;
+mod rerun;
+mod util;

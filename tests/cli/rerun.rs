@@ -1,0 +1,1 @@
+//! Reruns and later days.

@@ -1,0 +1,95 @@
+//! The test harness: a scratch folder per test and the real binary.
+
+use assert_cmd::Command;
+use std::path::{Path, PathBuf};
+
+pub fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+}
+
+/// A scratch folder with its own database and output folder.
+pub struct Workdir {
+    pub dir: tempfile::TempDir,
+}
+
+impl Workdir {
+    pub fn new() -> Workdir {
+        Workdir {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn db(&self) -> PathBuf {
+        self.path("state.db")
+    }
+
+    /// `payrecon run` against this folder's database, writing to `out`.
+    pub fn run(&self, out: &str, args: &[&str]) -> Command {
+        let mut cmd = Command::cargo_bin("payrecon").expect("binary");
+        cmd.current_dir(self.dir.path())
+            .arg("run")
+            .arg("--db")
+            .arg(self.db())
+            .arg("--out")
+            .arg(self.path(out))
+            .args(args)
+            .env_remove("PAYRECON_FAILPOINT");
+        cmd
+    }
+
+    pub fn read(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.path(rel)).unwrap_or_else(|e| panic!("reading {rel}: {e}"))
+    }
+
+    pub fn write(&self, rel: &str, text: &str) -> PathBuf {
+        let path = self.path(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+}
+
+/// Reads a CSV into its header and rows.
+pub fn parse_csv(text: &str) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let header = reader.headers().unwrap().iter().map(String::from).collect();
+    let rows = reader
+        .records()
+        .map(|r| r.unwrap().iter().map(String::from).collect())
+        .collect();
+    (header, rows)
+}
+
+/// Keeps only the columns of `expected`'s header, in its order, so an
+/// expected file states exactly the columns it means to check.
+pub fn project(actual: &str, columns: &[String]) -> Vec<Vec<String>> {
+    let (header, rows) = parse_csv(actual);
+    let index: Vec<usize> = columns
+        .iter()
+        .map(|c| {
+            header
+                .iter()
+                .position(|h| h == c)
+                .unwrap_or_else(|| panic!("output has no column {c}"))
+        })
+        .collect();
+    rows.iter()
+        .map(|row| index.iter().map(|&i| row[i].clone()).collect())
+        .collect()
+}
+
+/// Asserts that the output CSV has the expected rows on the expected columns.
+#[track_caller]
+pub fn assert_csv_matches(actual: &str, expected: &str, what: &str) {
+    let (columns, expected_rows) = parse_csv(expected);
+    let actual_rows = project(actual, &columns);
+    pretty_assertions::assert_eq!(
+        actual_rows,
+        expected_rows,
+        "{what}: columns {columns:?}\nfull output:\n{actual}"
+    );
+}
