@@ -34,6 +34,7 @@ impl Staged {
     pub fn write(dir: &Path, outputs: &[Output]) -> Result<Staged> {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("failed to create output folder {}", dir.display()))?;
+        remove_stale_temporaries(dir, outputs);
         let mut staged = Staged {
             dir: dir.to_path_buf(),
             files: Vec::new(),
@@ -68,6 +69,23 @@ impl Drop for Staged {
     fn drop(&mut self) {
         for (temp, _) in &self.files {
             let _ = std::fs::remove_file(temp);
+        }
+    }
+}
+
+/// A run killed before publishing could not clean up after itself; the next
+/// run removes what it left (only files named like our own temporaries).
+fn remove_stale_temporaries(dir: &Path, outputs: &[Output]) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if outputs
+            .iter()
+            .any(|o| name.starts_with(&format!(".{}.tmp-", o.name)))
+        {
+            let _ = std::fs::remove_file(entry.path());
         }
     }
 }

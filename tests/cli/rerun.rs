@@ -1,1 +1,262 @@
-//! Reruns and later days.
+//! Reruns, later days, corrected files and crashes: refunds are issued once,
+//! ever, and a rerun reproduces a day byte for byte.
+
+use crate::util::{Workdir, fixtures, parse_csv};
+
+const SH: &str =
+    "channel,channel_txn_id,channel_order_id,kind,amount,fee,currency,transacted_at,refund_id\n";
+const OH: &str = "order_id,payment_id,channel_order_id,channel,amount,currency,order_status,payment_status,created_at,expires_at,closed_at,paid_at\n";
+const OUTPUTS: [&str; 4] = [
+    "refunds.csv",
+    "discrepancies.csv",
+    "summary.md",
+    "summary.json",
+];
+
+fn case(name: &str) -> (String, String) {
+    let dir = fixtures().join("cases").join(name).join("in");
+    (
+        dir.join("orders.csv").display().to_string(),
+        dir.join("settlement").display().to_string(),
+    )
+}
+
+fn outputs(work: &Workdir, out: &str) -> Vec<String> {
+    OUTPUTS
+        .iter()
+        .map(|f| work.read(&format!("{out}/{f}")))
+        .collect()
+}
+
+fn refund_rows(work: &Workdir, out: &str) -> Vec<Vec<String>> {
+    parse_csv(&work.read(&format!("{out}/refunds.csv"))).1
+}
+
+#[test]
+fn rerunning_a_day_reproduces_it_byte_for_byte() {
+    let (orders, settlement) = case("duplicate_payment");
+    let work = Workdir::new();
+    let args = [
+        "--orders",
+        &orders,
+        "--settlement",
+        &settlement,
+        "--date",
+        "2026-11-22",
+    ];
+    work.run("first", &args).assert().success();
+    work.run("second", &args)
+        .assert()
+        .success()
+        .stderr(predicates::str::contains("already loaded"));
+    assert_eq!(outputs(&work, "first"), outputs(&work, "second"));
+    assert_eq!(refund_rows(&work, "second").len(), 2);
+}
+
+#[test]
+fn a_later_day_never_repeats_an_instruction() {
+    let (orders, settlement) = case("duplicate_payment");
+    let work = Workdir::new();
+    work.run(
+        "d1",
+        &[
+            "--orders",
+            &orders,
+            "--settlement",
+            &settlement,
+            "--date",
+            "2026-11-21",
+        ],
+    )
+    .assert()
+    .success();
+    let issued = refund_rows(&work, "d1");
+    assert_eq!(issued.len(), 2);
+    // Day 2: nothing new arrives; the findings stay open, nothing is re-issued.
+    work.run("d2", &["--date", "2026-11-22"]).assert().success();
+    assert!(refund_rows(&work, "d2").is_empty());
+    let report = work.read("d2/discrepancies.csv");
+    assert!(
+        report.contains("DUPLICATE_PAYMENT") && report.contains(",2026-11-21\n"),
+        "{report}"
+    );
+    // Rerunning day 1 afterwards still shows day 1's instructions, and only them.
+    work.run("d1-again", &["--date", "2026-11-21"])
+        .assert()
+        .success();
+    assert_eq!(refund_rows(&work, "d1-again"), issued);
+}
+
+#[test]
+fn the_channel_reporting_our_refund_closes_the_finding() {
+    let (orders, settlement) = case("duplicate_payment");
+    let work = Workdir::new();
+    work.run("d1", &["--orders", &orders, "--settlement", &settlement])
+        .assert()
+        .success();
+    let mut later = String::from(SH);
+    for row in refund_rows(&work, "d1") {
+        // refund_request_id,channel,channel_txn_id,channel_order_id,order_id,payment_id,amount,currency,reason
+        later += &format!(
+            "{},{},{},REFUND,{},,{},2026-11-23 10:00:00,{}\n",
+            row[1], row[2], row[3], row[6], row[7], row[0]
+        );
+    }
+    let wechat: String = later
+        .lines()
+        .filter(|l| !l.starts_with("alipay"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let alipay: String = std::iter::once(SH.trim_end())
+        .chain(later.lines().filter(|l| l.starts_with("alipay")))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let w = work.write("bills/wechat-2026-11-23.csv", &wechat);
+    let a = work.write("bills/alipay-2026-11-23.csv", &alipay);
+    work.run(
+        "d3",
+        &[
+            "--settlement",
+            w.to_str().unwrap(),
+            "--settlement",
+            a.to_str().unwrap(),
+        ],
+    )
+    .assert()
+    .success();
+    assert!(refund_rows(&work, "d3").is_empty());
+    let report = work.read("d3/discrepancies.csv");
+    assert!(!report.contains("DUPLICATE_PAYMENT"), "{report}");
+    assert!(
+        report.contains("DROPPED_PAYMENT"),
+        "the internal state is still wrong: {report}"
+    );
+}
+
+#[test]
+fn a_corrected_settlement_file_replaces_its_day() {
+    let work = Workdir::new();
+    let orders = work.write(
+        "orders.csv",
+        &format!(
+            "{OH}O1,P1,C1,wechat,90.00,CNY,PAID,SUCCESS,2026-11-21 10:00:00,,,2026-11-21 10:00:05\n"
+        ),
+    );
+    let first = work.write(
+        "v1/wechat-2026-11-21.csv",
+        &format!("{SH}wechat,T1,C1,PAYMENT,100.00,,CNY,2026-11-21 10:00:05,\n"),
+    );
+    let next = work.write("v1/wechat-2026-11-22.csv", SH);
+    let corrected = work.write(
+        "v2/wechat-2026-11-21.csv",
+        &format!("{SH}wechat,T1,C1,PAYMENT,90.00,,CNY,2026-11-21 10:00:05,\n"),
+    );
+    let p = |p: &std::path::Path| p.display().to_string();
+    work.run(
+        "a",
+        &[
+            "--orders",
+            &p(&orders),
+            "--settlement",
+            &p(&first),
+            "--settlement",
+            &p(&next),
+        ],
+    )
+    .assert()
+    .success();
+    assert!(work.read("a/discrepancies.csv").contains("AMOUNT_MISMATCH"));
+    work.run("b", &["--settlement", &p(&corrected)])
+        .assert()
+        .success()
+        .stderr(predicates::str::contains("replacing"));
+    let report = work.read("b/discrepancies.csv");
+    assert_eq!(
+        report.lines().count(),
+        1,
+        "no mismatch and no duplicate after the correction: {report}"
+    );
+}
+
+#[test]
+fn a_later_export_supersedes_and_an_older_one_cannot_move_status_back() {
+    let work = Workdir::new();
+    let day1 = work.write(
+        "e1/orders-1.csv",
+        &format!("{OH}O1,P1,C1,wechat,10.00,CNY,OPEN,UNKNOWN,2026-11-22 10:00:00,,,\n"),
+    );
+    let day2 = work.write(
+        "e2/orders-2.csv",
+        &format!(
+            "{OH}O1,P1,C1,wechat,10.00,CNY,PAID,SUCCESS,2026-11-22 10:00:00,,,2026-11-22 10:00:09\n"
+        ),
+    );
+    let bill = work.write(
+        "bills/wechat-2026-11-22.csv",
+        &format!("{SH}wechat,T1,C1,PAYMENT,10.00,,CNY,2026-11-22 10:00:09,\n"),
+    );
+    let p = |p: &std::path::Path| p.display().to_string();
+    work.run("a", &["--orders", &p(&day1), "--settlement", &p(&bill)])
+        .assert()
+        .success();
+    assert!(
+        work.read("a/discrepancies.csv")
+            .contains("UNKNOWN_RESOLVED_PAID")
+    );
+    work.run("b", &["--orders", &p(&day2)]).assert().success();
+    assert_eq!(work.read("b/discrepancies.csv").lines().count(), 1);
+    // The old export again, under another name: still SUCCESS.
+    let stale = work.write(
+        "e3/orders-old.csv",
+        &format!("{}\n", work.read("e1/orders-1.csv").trim_end()),
+    );
+    std::fs::write(
+        &stale,
+        format!(
+            "{}O2,P2,C2,wechat,1.00,CNY,OPEN,UNKNOWN,2026-11-22 11:00:00,,,\n",
+            work.read("e1/orders-1.csv")
+        ),
+    )
+    .unwrap();
+    work.run("c", &["--orders", &p(&stale)]).assert().success();
+    let report = work.read("c/discrepancies.csv");
+    assert!(!report.contains(",C1,"), "{report}");
+}
+
+#[test]
+fn a_crash_before_commit_changes_nothing_and_a_rerun_completes() {
+    let (orders, settlement) = case("duplicate_payment");
+    let args = [
+        "--orders",
+        orders.as_str(),
+        "--settlement",
+        settlement.as_str(),
+        "--date",
+        "2026-11-22",
+    ];
+    let clean = Workdir::new();
+    clean.run("out", &args).assert().success();
+
+    for point in ["before-commit", "after-commit"] {
+        let work = Workdir::new();
+        work.run("out", &args)
+            .env("PAYRECON_FAILPOINT", point)
+            .assert()
+            .failure();
+        assert!(
+            !work.path("out/refunds.csv").exists(),
+            "{point}: no output before publishing"
+        );
+        work.run("out", &args).assert().success();
+        assert_eq!(
+            outputs(&work, "out"),
+            outputs(&clean, "out"),
+            "{point}: resumed run equals a clean run"
+        );
+        let leftovers: Vec<_> = std::fs::read_dir(work.path("out"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(leftovers.len(), 4, "{point}: {leftovers:?}");
+    }
+}
