@@ -102,8 +102,16 @@ pub fn read_file(
     let path = cx.path;
     let mut input = BufReader::with_capacity(1 << 16, input);
     let head = read_head(&mut input, path)?;
+    // An empty file is a valid day with no rows (a channel with nothing to
+    // settle may deliver one); any format reads it as such.
+    let blank = head
+        .strip_prefix(b"\xef\xbb\xbf")
+        .unwrap_or(&head)
+        .iter()
+        .all(u8::is_ascii_whitespace);
     let format = match forced_format {
         Some(name) => format_named(name)?,
+        None if blank => &super::canonical::FORMAT,
         None => detect(path, &head)?,
     };
     let mut rows = 0u64;
