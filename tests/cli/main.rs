@@ -2,5 +2,6 @@
 
 mod cases;
 mod errors;
+mod generated;
 mod rerun;
 mod util;
