@@ -17,12 +17,24 @@ fn main() -> std::io::Result<()> {
         eprintln!("usage: generate DIR [ORDERS=100000] [SEED=1] [RATE=0.005] [DAY=2026-11-21]");
         std::process::exit(2);
     };
-    let orders = args.get(1).map_or(Ok(100_000), |s| s.parse()).expect("ORDERS is a number");
-    let seed = args.get(2).map_or(Ok(1), |s| s.parse()).expect("SEED is a number");
-    let rate = args.get(3).map_or(Ok(0.005), |s| s.parse()).expect("RATE is a number");
+    let orders = args
+        .get(1)
+        .map_or(Ok(100_000), |s| s.parse())
+        .expect("ORDERS is a number");
+    let seed = args
+        .get(2)
+        .map_or(Ok(1), |s| s.parse())
+        .expect("SEED is a number");
+    let rate = args
+        .get(3)
+        .map_or(Ok(0.005), |s| s.parse())
+        .expect("RATE is a number");
     let day = args
         .get(4)
-        .map_or(Ok(chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap()), |s| s.parse())
+        .map_or(
+            Ok(chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap()),
+            |s| s.parse(),
+        )
         .expect("DAY is YYYY-MM-DD");
     let dir = std::path::Path::new(dir);
     let expected = generate_day::generate(dir, day, orders, seed, rate)?;

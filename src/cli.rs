@@ -71,6 +71,9 @@ pub struct RunArgs {
     /// Exit with status 3 when any finding needs action (for cron alerts).
     #[arg(long)]
     pub fail_on_findings: bool,
+    /// Print the time each phase took to stderr.
+    #[arg(long)]
+    pub timings: bool,
     /// Print nothing on success (errors still go to stderr).
     #[arg(long, short)]
     pub quiet: bool,

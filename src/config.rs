@@ -56,6 +56,7 @@ pub struct Config {
     pub lock_timeout_secs: u64,
     pub fail_on_findings: bool,
     pub quiet: bool,
+    pub timings: bool,
 }
 
 impl Default for Config {
@@ -78,6 +79,7 @@ impl Default for Config {
             lock_timeout_secs: 30,
             fail_on_findings: false,
             quiet: false,
+            timings: false,
         }
     }
 }
@@ -112,6 +114,7 @@ impl Config {
         config.format = args.format.clone();
         config.fail_on_findings = args.fail_on_findings;
         config.quiet = args.quiet;
+        config.timings = args.timings;
         Ok(config)
     }
 

@@ -15,6 +15,7 @@ pub mod ingest;
 pub mod inspect;
 pub mod model;
 pub mod money;
+pub mod phases;
 pub mod progress;
 pub mod reconcile;
 pub mod run;
@@ -30,6 +31,9 @@ pub fn main_with(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run(args) => {
             let config = config::Config::for_run(&args)?;
             let outcome = run::run(&config)?;
+            if config.timings {
+                eprint!("{}", outcome.phases.report());
+            }
             if !config.quiet {
                 for notice in &outcome.notices {
                     eprintln!("{notice}");

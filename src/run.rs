@@ -11,6 +11,7 @@ use crate::emit::{
     summary::{FileLine, Summary},
 };
 use crate::ingest::{orders, settlement};
+use crate::phases::Phases;
 use crate::reconcile::{self, refunds};
 use crate::store::{Store, load};
 use anyhow::{Context, Result};
@@ -25,18 +26,22 @@ pub struct RunOutcome {
     pub summary: Summary,
     /// One line per input file: loaded, skipped, replaced.
     pub notices: Vec<String>,
+    pub phases: Phases,
 }
 
 pub fn run(config: &Config) -> Result<RunOutcome> {
     let lock = Duration::from_secs(config.lock_timeout_secs);
     let mut store = Store::open(&config.db, lock)?;
     let tx = store.begin(&config.db, lock)?;
+    let mut phases = Phases::default();
     let mut notices = Vec::new();
     for path in &config.orders {
         load_orders(&tx, config, path, &mut notices)?;
+        phases.mark(format!("load {}", path.display()));
     }
     for path in settlement_files(&config.settlements)? {
         load_settlement(&tx, config, &path, &mut notices)?;
+        phases.mark(format!("load {}", path.display()));
     }
     let business_day = business_day(&tx, config)?;
     tx.execute(
@@ -44,9 +49,10 @@ pub fn run(config: &Config) -> Result<RunOutcome> {
         [&business_day],
     )?;
 
-    let mut findings = reconcile::classify(&tx, config.settle_lag_days)?;
+    let mut findings = reconcile::classify(&tx, config.settle_lag_days, &mut phases)?;
     refunds::issue(&tx, &mut findings, &business_day)?;
     reconcile::mark_first_seen(&tx, &mut findings, &business_day)?;
+    phases.mark("refunds and first_seen");
     let day_refunds = refunds::for_day(&tx, &business_day)?;
     let summary = Summary::new(
         &business_day,
@@ -81,13 +87,16 @@ pub fn run(config: &Config) -> Result<RunOutcome> {
         .out
         .clone()
         .unwrap_or_else(|| config.out_root.join(&business_day));
+    phases.mark("build outputs");
     let staged = Staged::write(&out_dir, &outputs)?;
     crate::failpoint::hit("before-commit");
     tx.commit()
         .with_context(|| format!("failed to commit database {}", config.db.display()))?;
     crate::failpoint::hit("after-commit");
     staged.publish()?;
+    phases.mark("commit and publish");
     Ok(RunOutcome {
+        phases,
         business_day,
         out_dir,
         summary,

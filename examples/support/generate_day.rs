@@ -79,9 +79,18 @@ struct Channel {
 }
 
 const CHANNELS: [Channel; 3] = [
-    Channel { name: "wechat", currency: "CNY" },
-    Channel { name: "alipay", currency: "CNY" },
-    Channel { name: "stripe", currency: "USD" },
+    Channel {
+        name: "wechat",
+        currency: "CNY",
+    },
+    Channel {
+        name: "alipay",
+        currency: "CNY",
+    },
+    Channel {
+        name: "stripe",
+        currency: "USD",
+    },
 ];
 
 /// Output files: one export, and per channel the day D and D+1 files.
@@ -91,14 +100,24 @@ struct Writers {
 }
 
 const ORDERS_HEADER: &str = "order_id,payment_id,channel_order_id,channel,amount,currency,order_status,payment_status,created_at,expires_at,closed_at,paid_at\n";
-const BILL_HEADER: &str = "channel,channel_txn_id,channel_order_id,kind,amount,fee,currency,transacted_at,refund_id\n";
+const BILL_HEADER: &str =
+    "channel,channel_txn_id,channel_order_id,kind,amount,fee,currency,transacted_at,refund_id\n";
 
 /// Generates `orders` business orders for `day` into `dir`, with each
 /// anomaly at `rate` (e.g. 0.005). Returns what a correct run finds.
-pub fn generate(dir: &Path, day: NaiveDate, orders: u64, seed: u64, rate: f64) -> std::io::Result<Expected> {
+pub fn generate(
+    dir: &Path,
+    day: NaiveDate,
+    orders: u64,
+    seed: u64,
+    rate: f64,
+) -> std::io::Result<Expected> {
     std::fs::create_dir_all(dir.join("settlement"))?;
     let file = |p: &Path| -> std::io::Result<std::io::BufWriter<std::fs::File>> {
-        Ok(std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(p)?))
+        Ok(std::io::BufWriter::with_capacity(
+            1 << 20,
+            std::fs::File::create(p)?,
+        ))
     };
     let next = day + Duration::days(1);
     let mut w = Writers {
@@ -148,11 +167,17 @@ pub fn generate(dir: &Path, day: NaiveDate, orders: u64, seed: u64, rate: f64) -
 /// A timestamp in one of the accepted forms, chosen by the row number.
 fn stamp(local: NaiveDateTime, form: u64) -> String {
     let shanghai = chrono_tz::Asia::Shanghai;
-    let t = shanghai.from_local_datetime(&local).single().expect("Shanghai has no DST");
+    let t = shanghai
+        .from_local_datetime(&local)
+        .single()
+        .expect("Shanghai has no DST");
     match form % 4 {
         0 => local.format("%Y-%m-%d %H:%M:%S").to_string(),
         1 => t.format("%Y-%m-%dT%H:%M:%S%:z").to_string(),
-        2 => t.with_timezone(&chrono::Utc).format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        2 => t
+            .with_timezone(&chrono::Utc)
+            .format("%Y-%m-%dT%H:%M:%SZ")
+            .to_string(),
         _ => local.format("%Y-%m-%d %H:%M:%S.000").to_string(),
     }
 }
@@ -188,7 +213,14 @@ fn emit_order(
         created = start + Duration::seconds(86_400 + 3_600);
     }
     let paid = created + Duration::seconds(3 + rng.below(40) as i64);
-    let mut attempt = |w: &mut Writers, line: &mut String, n: u32, status: &str, order_status: &str, currency: &str, paid_at: bool| -> std::io::Result<String> {
+    let mut attempt = |w: &mut Writers,
+                       line: &mut String,
+                       n: u32,
+                       status: &str,
+                       order_status: &str,
+                       currency: &str,
+                       paid_at: bool|
+     -> std::io::Result<String> {
         let cid = format!("{}{i:09}A{n}", &channel.name[..1].to_ascii_uppercase());
         line.clear();
         let _ = writeln!(
@@ -197,16 +229,33 @@ fn emit_order(
             channel.name,
             money(amount, currency),
             stamp(created, i),
-            if paid_at { stamp(paid, i + 1) } else { String::new() }
+            if paid_at {
+                stamp(paid, i + 1)
+            } else {
+                String::new()
+            }
         );
         w.orders.write_all(line.as_bytes())?;
         expected.attempts += 1;
         Ok(cid)
     };
-    let mut pay = |w: &mut Writers, line: &mut String, cid: &str, txn: &str, minor: i64, currency: &str, at: NaiveDateTime| -> std::io::Result<()> {
+    let mut pay = |w: &mut Writers,
+                   line: &mut String,
+                   cid: &str,
+                   txn: &str,
+                   minor: i64,
+                   currency: &str,
+                   at: NaiveDateTime|
+     -> std::io::Result<()> {
         let file = usize::from(at.date() > day);
         line.clear();
-        let _ = writeln!(line, "{},{txn},{cid},PAYMENT,{},,{currency},{},", channel.name, money(minor, currency), stamp(at, i + 2));
+        let _ = writeln!(
+            line,
+            "{},{txn},{cid},PAYMENT,{},,{currency},{},",
+            channel.name,
+            money(minor, currency),
+            stamp(at, i + 2)
+        );
         w.bills[ch][file].write_all(line.as_bytes())?;
         expected.settlement_rows += 1;
         Ok(())
@@ -232,7 +281,15 @@ fn emit_order(
             let first = attempt(w, line, 1, "SUCCESS", "PAID", cur, true)?;
             let second = attempt(w, line, 2, "FAILED", "PAID", cur, false)?;
             pay(w, line, &first, &txn(1), amount, cur, paid)?;
-            pay(w, line, &second, &txn(2), amount, cur, paid + Duration::seconds(20))?;
+            pay(
+                w,
+                line,
+                &second,
+                &txn(2),
+                amount,
+                cur,
+                paid + Duration::seconds(20),
+            )?;
             found("DUPLICATE_PAYMENT");
             found("DROPPED_PAYMENT");
             let mut remaining = amount;
@@ -240,7 +297,14 @@ fn emit_order(
                 let part = amount / 3;
                 remaining -= part;
                 line.clear();
-                let _ = writeln!(line, "{},{},{second},REFUND,{},,{cur},{},RCS{i}", channel.name, txn(2), money(part, cur), stamp(paid + Duration::seconds(60), i));
+                let _ = writeln!(
+                    line,
+                    "{},{},{second},REFUND,{},,{cur},{},RCS{i}",
+                    channel.name,
+                    txn(2),
+                    money(part, cur),
+                    stamp(paid + Duration::seconds(60), i)
+                );
                 let file = usize::from((paid + Duration::seconds(60)).date() > day);
                 w.bills[ch][file].write_all(line.as_bytes())?;
                 expected.settlement_rows += 1;

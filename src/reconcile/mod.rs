@@ -8,6 +8,7 @@
 pub mod finding;
 pub mod refunds;
 
+use crate::phases::Phases;
 use anyhow::{Context, Result};
 use finding::{Finding, FindingKind};
 use rusqlite::Connection;
@@ -57,10 +58,23 @@ const RULES: &[(FindingKind, &str)] = &[
 ];
 
 /// Runs every rule over the loaded data, in report order.
-pub fn classify(conn: &Connection, settle_lag_days: u32) -> Result<Vec<Finding>> {
+pub fn classify(
+    conn: &Connection,
+    settle_lag_days: u32,
+    phases: &mut Phases,
+) -> Result<Vec<Finding>> {
     let lag = settle_lag_days.to_string();
-    conn.execute_batch(include_str!("sql/prepare.sql"))
-        .context("preparing the classification")?;
+    for statement in include_str!("sql/prepare.sql").split_inclusive(";\n") {
+        conn.execute_batch(statement)
+            .context("preparing the classification")?;
+        let first_line = statement
+            .lines()
+            .find(|l| !l.trim().is_empty() && !l.starts_with("--"));
+        phases.mark(format!(
+            "prepare: {}",
+            first_line.unwrap_or_default().trim()
+        ));
+    }
     conn.execute_batch(&include_str!("sql/covered_day.sql").replace("?lag", &lag))
         .context("computing which days are covered")?;
     let mut findings = Vec::new();
@@ -90,6 +104,7 @@ pub fn classify(conn: &Connection, settle_lag_days: u32) -> Result<Vec<Finding>>
         for finding in rows {
             findings.push(finding.with_context(|| format!("running rule {kind}"))?);
         }
+        phases.mark(format!("rule {kind}"));
     }
     findings.sort_by(|a, b| {
         (a.kind, &a.channel, &a.channel_order_id, &a.channel_txn_id).cmp(&(

@@ -15,23 +15,54 @@ fn generated_day_findings_match_what_was_planted() {
     let expected = generate_day::generate(&work.path("day"), day, 4000, 42, 0.01).unwrap();
     let orders = work.path("day/orders.csv");
     let settlement = work.path("day/settlement");
-    work.run("out", &["--orders", orders.to_str().unwrap(), "--settlement", settlement.to_str().unwrap(), "--date", "2026-11-21"])
-        .assert()
-        .success();
+    work.run(
+        "out",
+        &[
+            "--orders",
+            orders.to_str().unwrap(),
+            "--settlement",
+            settlement.to_str().unwrap(),
+            "--date",
+            "2026-11-21",
+        ],
+    )
+    .assert()
+    .success();
     let summary: serde_json::Value = serde_json::from_str(&work.read("out/summary.json")).unwrap();
     let mut found = std::collections::BTreeMap::new();
     for group in summary["findings"].as_array().unwrap() {
-        *found.entry(group["kind"].as_str().unwrap().to_string()).or_insert(0u64) += group["count"].as_u64().unwrap();
+        *found
+            .entry(group["kind"].as_str().unwrap().to_string())
+            .or_insert(0u64) += group["count"].as_u64().unwrap();
     }
-    let planted: std::collections::BTreeMap<String, u64> =
-        expected.findings.iter().map(|(k, v)| (k.to_string(), *v)).collect();
+    let planted: std::collections::BTreeMap<String, u64> = expected
+        .findings
+        .iter()
+        .map(|(k, v)| (k.to_string(), *v))
+        .collect();
     assert_eq!(planted.len(), 10, "every kind is planted: {planted:?}");
     pretty_assertions::assert_eq!(found, planted);
-    assert_eq!(summary["refunds"]["count"].as_u64().unwrap(), expected.refunds);
+    assert_eq!(
+        summary["refunds"]["count"].as_u64().unwrap(),
+        expected.refunds
+    );
     for (currency, minor) in &expected.refund_minor {
         let total = summary["refunds"]["totals"][*currency].as_str().unwrap();
-        assert_eq!(total, format!("{}.{:02}", minor / 100, minor % 100), "{currency}");
+        assert_eq!(
+            total,
+            format!("{}.{:02}", minor / 100, minor % 100),
+            "{currency}"
+        );
     }
-    let rows: i64 = summary["files"].as_array().unwrap().iter().map(|f| f["rows"].as_i64().unwrap()).sum();
-    assert_eq!(rows as u64, expected.attempts + expected.settlement_rows, "every input row is loaded");
+    let rows: i64 = summary["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rows"].as_i64().unwrap())
+        .sum();
+    assert_eq!(
+        rows as u64,
+        expected.attempts + expected.settlement_rows,
+        "every input row is loaded"
+    );
 }

@@ -59,3 +59,4 @@ LEFT JOIN refund_total rt
        ON rt.channel = p.channel AND rt.channel_txn_id = p.channel_txn_id AND rt.currency = p.currency
 LEFT JOIN pending_total pt ON pt.channel = p.channel AND pt.channel_txn_id = p.channel_txn_id;
 CREATE INDEX temp.paid_by_order ON paid(order_id);
+CREATE INDEX temp.paid_by_txn ON paid(channel, channel_txn_id);
