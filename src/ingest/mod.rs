@@ -11,6 +11,7 @@ pub mod day;
 mod fixture;
 pub mod orders;
 pub mod settlement;
+pub mod stripe;
 
 use crate::error::InputError;
 use std::io::Read;

@@ -67,7 +67,10 @@ pub struct Format {
 }
 
 /// Every format payrecon reads, most specific first.
-pub const FORMATS: &[&Format] = &[&super::canonical::FORMAT];
+pub const FORMATS: &[&Format] = &[
+    &super::stripe::FORMAT,
+    &super::canonical::FORMAT,
+];
 
 /// How many bytes detection looks at.
 const HEAD_LEN: usize = 64 * 1024;
