@@ -5,6 +5,7 @@
 //! [`csv_reader`] and [`Header`], so every format reports a bad value the same
 //! way: file, line, column, and what was expected.
 
+pub mod adyen;
 pub mod canonical;
 pub mod day;
 #[cfg(test)]
