@@ -13,6 +13,7 @@ mod fixture;
 pub mod orders;
 pub mod settlement;
 pub mod stripe;
+pub mod unionpay;
 
 use crate::error::InputError;
 use std::io::Read;

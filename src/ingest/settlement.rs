@@ -68,6 +68,7 @@ pub struct Format {
 
 /// Every format payrecon reads, most specific first.
 pub const FORMATS: &[&Format] = &[
+    &super::unionpay::FORMAT,
     &super::adyen::FORMAT,
     &super::stripe::FORMAT,
     &super::canonical::FORMAT,
