@@ -12,6 +12,8 @@ pub mod day;
 mod fixture;
 pub mod orders;
 pub mod settlement;
+#[cfg(test)]
+mod speed;
 pub mod stripe;
 pub mod unionpay;
 
