@@ -75,7 +75,10 @@ fn parse(input: &mut dyn Read, cx: &Context, sink: &mut Sink) -> anyhow::Result<
         }
         sink(parsed)?;
     }
-    Ok(FileFacts { channel, day: None })
+    Ok(FileFacts {
+        channel,
+        ..FileFacts::default()
+    })
 }
 
 fn parse_row(

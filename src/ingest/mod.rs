@@ -5,10 +5,17 @@
 //! [`csv_reader`] and [`Header`], so every format reports a bad value the same
 //! way: file, line, column, and what was expected.
 
+pub mod adyen;
 pub mod canonical;
 pub mod day;
+#[cfg(test)]
+mod fixture;
 pub mod orders;
 pub mod settlement;
+#[cfg(test)]
+mod speed;
+pub mod stripe;
+pub mod unionpay;
 
 use crate::error::InputError;
 use std::io::Read;
@@ -23,6 +30,36 @@ pub fn csv_reader<R: Read>(input: R) -> csv::Reader<R> {
         .flexible(false)
         .buffer_capacity(1 << 16)
         .from_reader(input)
+}
+
+/// Record line numbers that stay right in CRLF files. csv counts a line when
+/// it reads a `\n`, and hands a record over before reading the `\n` of its
+/// `\r\n`, so in a CRLF file every record after the header says one line too
+/// few (BurntSushi/rust-csv#395). The first line ending of the file decides.
+#[derive(Debug, Clone, Copy)]
+pub struct LineFix(u64);
+
+impl LineFix {
+    pub fn detect(head: &[u8]) -> LineFix {
+        let crlf = head
+            .iter()
+            .position(|&b| b == b'\n')
+            .is_some_and(|i| i > 0 && head[i - 1] == b'\r');
+        LineFix(u64::from(crlf))
+    }
+
+    /// The line a data record starts on.
+    pub fn line(self, record: &csv::ByteRecord) -> u64 {
+        record.position().map_or(0, |p| p.line() + self.0)
+    }
+
+    /// A data record's error, with its line corrected.
+    pub fn shift(self, mut err: InputError) -> InputError {
+        if err.line > 0 {
+            err.line += self.0;
+        }
+        err
+    }
 }
 
 /// Turns a csv crate error into an [`InputError`] with its line.
@@ -88,6 +125,22 @@ impl Header {
         Ok(Some(Header { names }))
     }
 
+    /// [`csv_error`], naming the first missing column when a row is cut
+    /// short (a truncated last line, most often).
+    pub fn row_error(&self, path: &Path, err: csv::Error) -> InputError {
+        let short = match err.kind() {
+            csv::ErrorKind::UnequalLengths {
+                expected_len, len, ..
+            } if len < expected_len => Some(*len as usize),
+            _ => None,
+        };
+        let mut error = csv_error(path, err);
+        if let Some(len) = short {
+            error.column = self.names.get(len).cloned();
+        }
+        error
+    }
+
     pub fn position(&self, name: &str) -> Option<usize> {
         self.names.iter().position(|n| n == name)
     }
@@ -106,22 +159,28 @@ impl Header {
             .filter(|n| self.position(n).is_none())
             .collect();
         if !missing.is_empty() {
-            return Err(InputError {
-                line: 1,
-                ..InputError::file(
-                    path,
-                    format!(
-                        "missing column(s) {} (the header has: {})",
-                        missing.join(", "),
-                        self.names.join(", ")
-                    ),
-                )
-            });
+            return Err(self.missing(path, &missing));
         }
         Ok(names
             .iter()
             .map(|n| self.position(n).unwrap_or_default())
             .collect())
+    }
+
+    /// The error for a header that lacks `missing` (names, or descriptions
+    /// like `created_utc or created`).
+    pub fn missing(&self, path: &Path, missing: &[&str]) -> InputError {
+        InputError {
+            line: 1,
+            ..InputError::file(
+                path,
+                format!(
+                    "missing column(s) {} (the header has: {})",
+                    missing.join(", "),
+                    self.names.join(", ")
+                ),
+            )
+        }
     }
 }
 

@@ -11,6 +11,7 @@ use crate::model::SettlementRecord;
 use anyhow::{Context as _, Result};
 use chrono::NaiveDate;
 use chrono_tz::Tz;
+use std::collections::BTreeMap;
 use std::io::{BufReader, Read};
 use std::path::Path;
 
@@ -45,7 +46,14 @@ impl Default for FormatSettings {
 pub struct FileFacts {
     pub channel: Option<String>,
     pub day: Option<NaiveDate>,
+    /// Rows read on purpose but not turned into records (payouts, fees,
+    /// disputes…), counted by the type the file gives them (`payout`,
+    /// `MerchantPayout`), so a run can say what it left out.
+    pub skipped: Skipped,
 }
+
+/// Skipped row counts by the row type as the file writes it.
+pub type Skipped = BTreeMap<String, u64>;
 
 pub type Sink<'s> = dyn FnMut(SettlementRecord) -> Result<()> + 's;
 
@@ -59,7 +67,12 @@ pub struct Format {
 }
 
 /// Every format payrecon reads, most specific first.
-pub const FORMATS: &[&Format] = &[&super::canonical::FORMAT];
+pub const FORMATS: &[&Format] = &[
+    &super::unionpay::FORMAT,
+    &super::adyen::FORMAT,
+    &super::stripe::FORMAT,
+    &super::canonical::FORMAT,
+];
 
 /// How many bytes detection looks at.
 const HEAD_LEN: usize = 64 * 1024;
@@ -88,6 +101,8 @@ pub struct ParsedFile {
     pub channel: String,
     pub day: NaiveDate,
     pub rows: u64,
+    /// See [`FileFacts::skipped`].
+    pub skipped: Skipped,
 }
 
 /// Reads one settlement file into `sink`. The day comes from the file's own
@@ -134,6 +149,7 @@ pub fn read_file(
         channel,
         day,
         rows,
+        skipped: facts.skipped,
     })
 }
 
