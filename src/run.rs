@@ -161,22 +161,21 @@ fn load_settlement(
         &mut |record| loader.add(&record),
     )?;
     drop(loader);
-    let day = parsed.day.to_string();
-    let replaced = load::finish_settlement_file(
-        conn,
-        file_id,
-        parsed.format,
-        &parsed.channel,
-        &day,
-        parsed.rows,
-    )?;
+    let replaced = load::finish_settlement_file(conn, file_id, &parsed)?;
     bar.finish_and_clear();
+    let skipped = load::skipped_text(&parsed.skipped);
     notices.push(format!(
-        "loaded {}: {} day {day}, {} row(s), {} format{}",
+        "loaded {}: {} day {}, {} row(s), {} format{}{}",
         path.display(),
         parsed.channel,
+        parsed.day,
         parsed.rows,
         parsed.format,
+        if skipped.is_empty() {
+            String::new()
+        } else {
+            format!("; skipped (not order money): {skipped}")
+        },
         replaced
             .map(|old| format!(", replacing {old} (corrected file)"))
             .unwrap_or_default()
@@ -246,7 +245,7 @@ fn business_day(conn: &Connection, config: &Config) -> Result<String> {
 
 fn files_for_day(conn: &Connection, business_day: &str) -> Result<Vec<FileLine>> {
     let mut stmt = conn.prepare(
-        "SELECT path, role, format, channel, day, rows, replaced_by IS NOT NULL
+        "SELECT path, role, format, channel, day, rows, replaced_by IS NOT NULL, skipped
          FROM loaded_file WHERE business_day = ?1 ORDER BY file_id",
     )?;
     let rows = stmt.query_map([business_day], |r| {
@@ -258,6 +257,7 @@ fn files_for_day(conn: &Connection, business_day: &str) -> Result<Vec<FileLine>>
             day: r.get(4)?,
             rows: r.get(5)?,
             replaced: r.get(6)?,
+            skipped: r.get(7)?,
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)

@@ -22,6 +22,8 @@ pub struct FileLine {
     pub rows: i64,
     /// Set when a later corrected file for the same channel day replaced it.
     pub replaced: bool,
+    /// Rows deliberately not loaded (payouts, fees…), by type.
+    pub skipped: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -138,7 +140,7 @@ impl Summary {
             md.push_str("None (everything given was loaded by an earlier run).\n");
         } else {
             md.push_str(
-                "| file | role | format | channel | day | rows |\n|---|---|---|---|---|---:|\n",
+                "| file | role | format | channel | day | rows | skipped (not order money) |\n|---|---|---|---|---|---:|---|\n",
             );
             for f in &self.files {
                 let replaced = if f.replaced {
@@ -148,13 +150,14 @@ impl Summary {
                 };
                 let _ = writeln!(
                     md,
-                    "| {}{replaced} | {} | {} | {} | {} | {} |",
+                    "| {}{replaced} | {} | {} | {} | {} | {} | {} |",
                     f.path,
                     f.role,
                     f.format,
                     f.channel.as_deref().unwrap_or("-"),
                     f.day.as_deref().unwrap_or("-"),
-                    f.rows
+                    f.rows,
+                    f.skipped
                 );
             }
         }

@@ -6,7 +6,7 @@
 //! direction.
 
 use super::settlement::{Context, FileFacts, Format, Sink};
-use super::{Header, Row, csv_error, csv_reader};
+use super::{Header, Row, line_aware_reader};
 use crate::error::InputError;
 use crate::model::{Kind, SettlementRecord};
 use crate::{money, timestamp};
@@ -43,7 +43,7 @@ fn sniff(head: &[u8]) -> bool {
 }
 
 fn parse(input: &mut dyn Read, cx: &Context, sink: &mut Sink) -> anyhow::Result<FileFacts> {
-    let mut reader = csv_reader(input);
+    let (mut reader, lines) = line_aware_reader(input)?;
     let Some(header) = Header::read(cx.path, &mut reader)? else {
         return Ok(FileFacts::default());
     };
@@ -54,14 +54,13 @@ fn parse(input: &mut dyn Read, cx: &Context, sink: &mut Sink) -> anyhow::Result<
     let mut record = csv::ByteRecord::new();
     while reader
         .read_byte_record(&mut record)
-        .map_err(|e| csv_error(cx.path, e))?
+        .map_err(|e| lines.shift(header.row_error(cx.path, e)))?
     {
-        let line = record.position().map(|p| p.line()).unwrap_or(0);
         let row = Row {
             path: cx.path,
             header: &header,
             record: &record,
-            line,
+            line: lines.line(&record),
         };
         let parsed = parse_row(&row, &cols, fee, refund_id, cx)?;
         match &channel {

@@ -32,6 +32,17 @@ pub fn csv_reader<R: Read>(input: R) -> csv::Reader<R> {
         .from_reader(input)
 }
 
+/// [`csv_reader`] over a buffered input, with the [`LineFix`] its first
+/// line ending calls for.
+pub fn line_aware_reader<R: Read>(
+    input: R,
+) -> std::io::Result<(csv::Reader<std::io::BufReader<R>>, LineFix)> {
+    use std::io::BufRead;
+    let mut input = std::io::BufReader::with_capacity(1 << 16, input);
+    let lines = LineFix::detect(input.fill_buf()?);
+    Ok((csv_reader(input), lines))
+}
+
 /// Record line numbers that stay right in CRLF files. csv counts a line when
 /// it reads a `\n`, and hands a record over before reading the `\n` of its
 /// `\r\n`, so in a CRLF file every record after the header says one line too

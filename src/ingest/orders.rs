@@ -4,7 +4,7 @@
 //! config, under other names. Timestamps without an offset are read in the
 //! configured zone; an empty currency is the configured default.
 
-use super::{Header, Row, csv_error, csv_reader};
+use super::{Header, Row, line_aware_reader};
 use crate::error::InputError;
 use crate::model::{Attempt, OrderStatus, PaymentStatus};
 use crate::{money, timestamp};
@@ -89,7 +89,7 @@ pub fn read(
     opts: &OrdersOptions,
     mut sink: impl FnMut(Attempt, u64) -> anyhow::Result<()>,
 ) -> anyhow::Result<u64> {
-    let mut reader = csv_reader(input);
+    let (mut reader, lines) = line_aware_reader(input)?;
     let Some(header) = Header::read(path, &mut reader)? else {
         return Ok(0);
     };
@@ -98,9 +98,9 @@ pub fn read(
     let mut rows = 0;
     while reader
         .read_byte_record(&mut record)
-        .map_err(|e| csv_error(path, e))?
+        .map_err(|e| lines.shift(header.row_error(path, e)))?
     {
-        let line = record.position().map(|p| p.line()).unwrap_or(0);
+        let line = lines.line(&record);
         let row = Row {
             path,
             header: &header,
@@ -240,6 +240,19 @@ mod tests {
             err.contains("line 2") && err.contains("'amount'") && err.contains("3 decimals"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn crlf_files_report_the_right_line() {
+        let csv = format!("{HEADER}O1,P1,C1,wechat,1.00,,OPEN,SUCCESS,2026-11-21 10:00:00,,,\nO2,P2,C2,wechat,x,,OPEN,SUCCESS,2026-11-21 10:00:00,,,\n")
+            .replace('\n', "\r\n");
+        let err = parse(&csv).unwrap_err().to_string();
+        assert!(err.contains("line 3, column 'amount'"), "{err}");
+        let csv =
+            format!("{HEADER}O1,P1,C1,wechat,1.00,,OPEN,SUCCESS,2026-11-21 10:00:00,,,\nO2,P2\n")
+                .replace('\n', "\r\n");
+        let err = parse(&csv).unwrap_err().to_string();
+        assert!(err.contains("line 3"), "{err}");
     }
 
     #[test]

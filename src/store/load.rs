@@ -5,6 +5,7 @@
 //! and the merge into `attempt` is one set-based statement.
 
 use crate::error::InputError;
+use crate::ingest::settlement::ParsedFile;
 use crate::model::{Attempt, SettlementRecord};
 use anyhow::{Context, Result};
 use rusqlite::{Connection, OptionalExtension, Statement, params};
@@ -244,11 +245,9 @@ impl<'c> SettlementLoader<'c> {
 pub fn finish_settlement_file(
     conn: &Connection,
     file_id: i64,
-    format: &str,
-    channel: &str,
-    day: &str,
-    rows: u64,
+    parsed: &ParsedFile,
 ) -> Result<Option<String>> {
+    let (channel, day) = (&parsed.channel, parsed.day.to_string());
     let previous: Option<(i64, String)> = conn
         .query_row(
             "SELECT file_id, path FROM loaded_file
@@ -265,10 +264,27 @@ pub fn finish_settlement_file(
         )?;
     }
     conn.execute(
-        "UPDATE loaded_file SET format = ?1, channel = ?2, day = ?3, rows = ?4 WHERE file_id = ?5",
-        params![format, channel, day, rows as i64, file_id],
+        "UPDATE loaded_file SET format = ?1, channel = ?2, day = ?3, rows = ?4, skipped = ?5
+         WHERE file_id = ?6",
+        params![
+            parsed.format,
+            channel,
+            day,
+            parsed.rows as i64,
+            skipped_text(&parsed.skipped),
+            file_id
+        ],
     )?;
     Ok(previous.map(|(_, path)| path))
+}
+
+/// `payout 2; fee 1`: what a file had that is not order money.
+pub fn skipped_text(skipped: &crate::ingest::settlement::Skipped) -> String {
+    skipped
+        .iter()
+        .map(|(kind, n)| format!("{kind} {n}"))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 pub fn finish_orders_file(conn: &Connection, file_id: i64, rows: u64) -> Result<()> {

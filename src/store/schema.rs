@@ -22,6 +22,9 @@ CREATE TABLE loaded_file (
     channel      TEXT,
     day          TEXT,
     rows         INTEGER NOT NULL,
+    -- Rows read but deliberately not loaded (payouts, fees…), by type:
+    -- 'payout 2; fee 1'.
+    skipped      TEXT NOT NULL DEFAULT '',
     business_day TEXT NOT NULL,
     replaced_by  INTEGER REFERENCES loaded_file(file_id)
 );
