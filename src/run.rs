@@ -43,13 +43,13 @@ pub fn run(config: &Config) -> Result<RunOutcome> {
         load_settlement(&tx, config, &path, &mut notices)?;
         phases.mark(format!("load {}", path.display()));
     }
+    let mut findings = reconcile::classify(&tx, config.settle_lag_days, &mut phases)?;
     let business_day = business_day(&tx, config)?;
     tx.execute(
         "UPDATE loaded_file SET business_day = ?1 WHERE business_day = ''",
         [&business_day],
     )?;
 
-    let mut findings = reconcile::classify(&tx, config.settle_lag_days, &mut phases)?;
     refunds::issue(&tx, &mut findings, &business_day)?;
     reconcile::mark_first_seen(&tx, &mut findings, &business_day)?;
     phases.mark("refunds and first_seen");
@@ -228,13 +228,16 @@ fn settlement_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// `--date`, else the latest settlement day loaded, else the latest attempt day.
+/// `--date`, else the latest day covered (its files and its T+lag files are
+/// loaded), else the latest settlement day loaded, else the latest attempt
+/// day. Runs after classification, which builds `covered_day`.
 fn business_day(conn: &Connection, config: &Config) -> Result<String> {
     if let Some(day) = config.business_date {
         return Ok(day.to_string());
     }
     let latest: Option<String> = conn.query_row(
         "SELECT coalesce(
+            (SELECT max(day) FROM temp.covered_day),
             (SELECT max(day) FROM loaded_file WHERE role = 'settlement' AND replaced_by IS NULL),
             (SELECT max(created_day) FROM attempt))",
         [],

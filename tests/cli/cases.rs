@@ -76,3 +76,21 @@ fn every_case_folder_is_tested() {
         );
     }
 }
+
+#[test]
+fn default_day_is_the_latest_covered_day_and_output_goes_under_out() {
+    let case = fixtures().join("cases/duplicate_payment/in");
+    let work = Workdir::new();
+    let mut cmd = assert_cmd::Command::cargo_bin("payrecon").unwrap();
+    cmd.current_dir(work.dir.path())
+        .args(["run", "--db", "state.db", "--orders"])
+        .arg(case.join("orders.csv"))
+        .arg("--settlement")
+        .arg(case.join("settlement"))
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("# payrecon summary for 2026-11-21"));
+    // Files for the 21st and 22nd are loaded: with a settle lag of one day
+    // only the 21st is covered.
+    assert!(work.path("out/2026-11-21/refunds.csv").exists());
+}
