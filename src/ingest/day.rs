@@ -35,10 +35,10 @@ pub fn day_from_name(path: &Path) -> Result<Option<NaiveDate>, Vec<NaiveDate>> {
                 Some(_) => continue,
                 None => candidate.to_string(),
             };
-            if let Ok(day) = NaiveDate::parse_from_str(&compact, "%Y%m%d") {
-                if !found.contains(&day) {
-                    found.push(day);
-                }
+            if let Ok(day) = NaiveDate::parse_from_str(&compact, "%Y%m%d")
+                && !found.contains(&day)
+            {
+                found.push(day);
             }
         }
     }
