@@ -6,7 +6,10 @@
 //! way: file, line, column, and what was expected.
 
 pub mod canonical;
+mod consumer;
+mod container;
 pub mod day;
+mod gbk;
 pub mod orders;
 pub mod settlement;
 
@@ -23,6 +26,26 @@ pub fn csv_reader<R: Read>(input: R) -> csv::Reader<R> {
         .flexible(false)
         .buffer_capacity(1 << 16)
         .from_reader(input)
+}
+
+/// The reader for channel bills (WeChat, Alipay): a preamble and a summary
+/// surround the table, so the format finds the header by content and checks
+/// each row's field count itself. Records end at LF only: with CRLF the csv
+/// crate reports a record's line one too low, and these bills are CRLF. A
+/// CR stays at the end of the last field (trimmed with the padding), and a
+/// blank line is a record of one blank field.
+pub fn bill_reader<R: Read>(input: R) -> csv::Reader<R> {
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .terminator(csv::Terminator::Any(b'\n'))
+        .buffer_capacity(1 << 16)
+        .from_reader(input)
+}
+
+/// A record with nothing but whitespace in it (a blank line).
+pub fn is_blank(record: &csv::ByteRecord) -> bool {
+    record.iter().all(|f| f.trim_ascii().is_empty())
 }
 
 /// Turns a csv crate error into an [`InputError`] with its line.
@@ -53,6 +76,8 @@ pub fn csv_error(path: &Path, err: csv::Error) -> InputError {
 /// position afterwards, so the hot loop never compares names.
 pub struct Header {
     names: Vec<String>,
+    /// The header's line in the file (1 unless a preamble precedes it).
+    line: u64,
 }
 
 impl Header {
@@ -66,30 +91,50 @@ impl Header {
         if record.is_empty() {
             return Ok(None);
         }
+        Header::from_record(path, 1, record).map(Some)
+    }
+
+    /// A header found by content at `line` (after a preamble), with the same
+    /// checks as [`Header::read`].
+    pub fn from_record(
+        path: &Path,
+        line: u64,
+        record: &csv::ByteRecord,
+    ) -> Result<Header, InputError> {
         let names: Vec<String> = record
             .iter()
             .map(|f| String::from_utf8_lossy(f).trim().to_string())
             .collect();
         if names.iter().all(|n| n.is_empty()) {
             return Err(InputError {
-                line: 1,
+                line,
                 ..InputError::file(path, "has no header row")
             });
         }
         for (i, name) in names.iter().enumerate() {
             if !name.is_empty() && names[..i].contains(name) {
                 return Err(InputError {
-                    line: 1,
+                    line,
                     column: Some(name.clone()),
                     ..InputError::file(path, "this column appears twice in the header")
                 });
             }
         }
-        Ok(Some(Header { names }))
+        Ok(Header { names, line })
+    }
+
+    pub fn column_count(&self) -> usize {
+        self.names.len()
     }
 
     pub fn position(&self, name: &str) -> Option<usize> {
         self.names.iter().position(|n| n == name)
+    }
+
+    /// The first of `names` the header has: for columns that go by several
+    /// names (bill generations, `（元）` vs `(元)`).
+    pub fn position_any(&self, names: &[&str]) -> Option<usize> {
+        names.iter().find_map(|n| self.position(n))
     }
 
     pub fn name(&self, index: usize) -> &str {
@@ -107,7 +152,7 @@ impl Header {
             .collect();
         if !missing.is_empty() {
             return Err(InputError {
-                line: 1,
+                line: self.line,
                 ..InputError::file(
                     path,
                     format!(
@@ -121,6 +166,34 @@ impl Header {
         Ok(names
             .iter()
             .map(|n| self.position(n).unwrap_or_default())
+            .collect())
+    }
+
+    /// [`Header::require`] for columns with several names: `names[i]` lists
+    /// what the file may call column `i`; a missing one is reported under
+    /// all its names.
+    pub fn require_any(&self, path: &Path, names: &[&[&str]]) -> Result<Vec<usize>, InputError> {
+        let missing: Vec<String> = names
+            .iter()
+            .filter(|aliases| self.position_any(aliases).is_none())
+            .map(|aliases| aliases.join(" or "))
+            .collect();
+        if !missing.is_empty() {
+            return Err(InputError {
+                line: self.line,
+                ..InputError::file(
+                    path,
+                    format!(
+                        "missing column(s) {} (the header has: {})",
+                        missing.join(", "),
+                        self.names.join(", ")
+                    ),
+                )
+            });
+        }
+        Ok(names
+            .iter()
+            .map(|aliases| self.position_any(aliases).unwrap_or_default())
             .collect())
     }
 }
