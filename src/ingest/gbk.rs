@@ -5,7 +5,9 @@
 //! and decodes GBK as GB18030, its superset.
 
 use encoding_rs::GB18030;
+use encoding_rs_io::{DecodeReaderBytes, DecodeReaderBytesBuilder};
 use std::borrow::Cow;
+use std::io::Read;
 
 /// Is this head of a file UTF-8? A multi-byte character cut by the end of
 /// the head does not count against it.
@@ -27,6 +29,14 @@ pub fn text(bytes: &[u8]) -> Cow<'_, str> {
     }
 }
 
+/// Streams GBK bytes as UTF-8, in constant memory. A UTF-8 BOM, if any, wins
+/// over GBK.
+pub fn reader<R: Read>(input: R) -> DecodeReaderBytes<R, Vec<u8>> {
+    DecodeReaderBytesBuilder::new()
+        .encoding(Some(GB18030))
+        .build(input)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -41,5 +51,13 @@ mod tests {
         // A head may end inside a character.
         assert!(is_utf8(&utf8[..utf8.len() - 1]));
         assert_eq!(text("\u{feff}交易时间".as_bytes()), "交易时间");
+    }
+
+    #[test]
+    fn streams_gbk_as_utf8() {
+        let (gbk, _, _) = GB18030.encode("#支付宝业务明细查询\n支付宝交易号\t,x\n");
+        let mut out = String::new();
+        reader(&gbk[..]).read_to_string(&mut out).unwrap();
+        assert_eq!(out, "#支付宝业务明细查询\n支付宝交易号\t,x\n");
     }
 }

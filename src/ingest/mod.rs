@@ -5,6 +5,7 @@
 //! [`csv_reader`] and [`Header`], so every format reports a bad value the same
 //! way: file, line, column, and what was expected.
 
+pub mod alipay;
 pub mod canonical;
 mod consumer;
 mod container;
@@ -12,6 +13,7 @@ pub mod day;
 mod gbk;
 pub mod orders;
 pub mod settlement;
+pub mod wechat;
 
 use crate::error::InputError;
 use std::io::Read;

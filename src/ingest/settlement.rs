@@ -60,7 +60,11 @@ pub struct Format {
 }
 
 /// Every format payrecon reads, most specific first.
-pub const FORMATS: &[&Format] = &[&super::canonical::FORMAT];
+pub const FORMATS: &[&Format] = &[
+    &super::wechat::FORMAT,
+    &super::alipay::FORMAT,
+    &super::canonical::FORMAT,
+];
 
 /// How many bytes detection looks at.
 const HEAD_LEN: usize = 64 * 1024;
