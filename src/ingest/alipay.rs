@@ -27,10 +27,10 @@
 //!   document it).
 
 use super::settlement::{Context, FileFacts, Format, Sink};
-use super::{Header, Row, bill_reader, csv_error, gbk, is_blank};
+use super::{Header, Row, bill_reader, csv_error, gbk, is_blank, plain};
 use crate::error::InputError;
 use crate::model::{Kind, SettlementRecord};
-use crate::{money, timestamp};
+use crate::money;
 use anyhow::{Context as _, Result};
 use chrono::{NaiveDate, NaiveDateTime, TimeDelta};
 use chrono_tz::Tz;
@@ -332,7 +332,7 @@ impl Columns {
             }
         };
         let amount_text = required(row, self.amount)?;
-        let amount = money::parse_decimal(amount_text).map_err(|e| row.error(self.amount, e))?;
+        let amount = plain::decimal(amount_text).map_err(|e| row.error(self.amount, e))?;
         if amount.is_zero() || (kind == Kind::Payment && amount.is_sign_negative()) {
             return Err(bad_value(
                 row,
@@ -342,12 +342,10 @@ impl Columns {
         }
         let amount_minor = money::to_minor(amount.abs(), amount_text, CURRENCY)
             .map_err(|e| row.error(self.amount, e))?;
-        let received = money::parse_decimal(required(row, self.received)?)
+        let received = plain::decimal(required(row, self.received)?)
             .map_err(|e| row.error(self.received, e))?;
         let fee = match self.fee {
-            Some(i) if !value(row, i)?.is_empty() => {
-                Some(money::canonical_decimal(value(row, i)?).map_err(|e| row.error(i, e))?)
-            }
+            Some(i) if !value(row, i)?.is_empty() => Some(fee(row, i)?),
             _ => None,
         };
         let refund_id = match (kind, self.refund_id) {
@@ -355,7 +353,7 @@ impl Columns {
             _ => String::new(),
         };
         let transacted_at =
-            timestamp::parse(required(row, self.done_at)?, BEIJING).ok_or_else(|| {
+            plain::local_time(required(row, self.done_at)?, BEIJING).ok_or_else(|| {
                 bad_value(
                     row,
                     self.done_at,
@@ -375,6 +373,12 @@ impl Columns {
         };
         Ok((record, received))
     }
+}
+
+/// 服务费 as exact text, [`money::canonical_decimal`]'s form.
+fn fee(row: &Row, index: usize) -> Result<String, InputError> {
+    let value = plain::decimal(value(row, index)?).map_err(|e| row.error(index, e))?;
+    Ok(value.normalize().to_string())
 }
 
 fn truncated(path: &Path, what: &str) -> InputError {

@@ -12,7 +12,10 @@ mod container;
 pub mod day;
 mod gbk;
 pub mod orders;
+mod plain;
 pub mod settlement;
+#[cfg(test)]
+mod speed;
 pub mod wechat;
 
 use crate::error::InputError;

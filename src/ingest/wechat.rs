@@ -38,10 +38,10 @@
 //!   currency = 货币种类.
 
 use super::settlement::{Context, FileFacts, Format, Sink};
-use super::{Header, Row, bill_reader, csv_error, gbk, is_blank};
+use super::{Header, Row, bill_reader, csv_error, gbk, is_blank, plain};
 use crate::error::InputError;
 use crate::model::{Kind, SettlementRecord};
-use crate::{money, timestamp};
+use crate::money;
 use anyhow::{Context as _, Result};
 use chrono_tz::Tz;
 use rust_decimal::Decimal;
@@ -228,7 +228,7 @@ impl Columns {
             if let Some(i) = index {
                 let text = value(row, i)?;
                 if !text.is_empty() {
-                    *slot = money::parse_decimal(text).map_err(|e| row.error(i, e))?;
+                    *slot = plain::decimal(text).map_err(|e| row.error(i, e))?;
                 }
             }
         }
@@ -279,8 +279,9 @@ fn payment(row: &Row, cols: &Columns, amounts: &[Decimal]) -> Result<SettlementR
     record(
         row,
         cols,
+        amounts,
         Kind::Payment,
-        (index, amounts[slot]),
+        (index, slot),
         cols.time,
         String::new(),
     )
@@ -316,37 +317,39 @@ fn refund(
     record(
         row,
         cols,
+        amounts,
         Kind::Refund,
-        (index, amounts[slot]),
+        (index, slot),
         at,
         refund_id,
     )
     .map(Some)
 }
 
-/// The canonical record of a row: `amount` is the column and its value.
+/// The canonical record of a row; its amount is in column `index`, parsed
+/// into `amounts[slot]`.
 fn record(
     row: &Row,
     cols: &Columns,
+    amounts: &[Decimal],
     kind: Kind,
-    (index, amount): (usize, Decimal),
+    (index, slot): (usize, usize),
     at: usize,
     refund_id: String,
 ) -> Result<SettlementRecord, InputError> {
     let currency = money::parse_currency(required(row, cols.currency)?)
         .map_err(|e| row.error(cols.currency, e))?;
-    let amount_minor =
-        money::to_minor(amount, value(row, index)?, &currency).map_err(|e| row.error(index, e))?;
+    let amount_minor = money::to_minor(amounts[slot], value(row, index)?, &currency)
+        .map_err(|e| row.error(index, e))?;
     if amount_minor <= 0 {
         return Err(bad_value(row, index, "a positive amount"));
     }
     let fee = match cols.amounts[FEE] {
-        Some(i) if !value(row, i)?.is_empty() => {
-            Some(money::canonical_decimal(value(row, i)?).map_err(|e| row.error(i, e))?)
-        }
+        // Exactly canonical_decimal's text, from the value already parsed.
+        Some(i) if !value(row, i)?.is_empty() => Some(amounts[FEE].normalize().to_string()),
         _ => None,
     };
-    let transacted_at = timestamp::parse(required(row, at)?, BEIJING)
+    let transacted_at = plain::local_time(required(row, at)?, BEIJING)
         .ok_or_else(|| bad_value(row, at, "a time like 2026-11-21 10:00:00 (Beijing time)"))?;
     Ok(SettlementRecord {
         channel: CHANNEL.into(),

@@ -640,3 +640,32 @@ fn fixture_malformed_bills_are_refused() {
     let e = fixture_err("bad/wechat-2026-11-21-truncated.csv.gz");
     assert!(e.contains("the gzip data is damaged or cut short"), "{e}");
 }
+
+#[test]
+#[ignore = "a measurement: run in release"]
+fn speed_against_canonical() {
+    const N: usize = 200_000;
+    let mut bill_rows = Vec::with_capacity(N);
+    let mut canonical = String::from(
+        "channel,channel_txn_id,channel_order_id,kind,amount,fee,currency,transacted_at,refund_id\n",
+    );
+    for i in 0..N {
+        let time = format!(
+            "2026-11-21 {:02}:{:02}:{:02}",
+            i / 3600 % 24,
+            i / 60 % 60,
+            i % 60
+        );
+        let txn = format!("42000020261121{i:08}");
+        let order = format!("ORD{i:08}-A1");
+        bill_rows.push(pay(&time, &txn, &order, "128.50", "0.77000"));
+        canonical.push_str(&format!(
+            "wechat,{txn},{order},PAYMENT,128.50,0.77000,CNY,{time},\n"
+        ));
+    }
+    let amount = money::format_minor(12850 * N as i64, "CNY");
+    let fee = money::format_minor(77 * N as i64, "CNY");
+    let total = format!("`{N},`{amount},`0,`0,`{fee},`{amount},`0");
+    let text = all_bill(&bill_rows, &total);
+    crate::ingest::speed::compare(&FORMAT, text.as_bytes(), canonical.as_bytes(), N);
+}
