@@ -27,7 +27,7 @@
 //!   document it).
 
 use super::settlement::{Context, FileFacts, Format, Sink};
-use super::{Header, Row, bill_reader, csv_error, gbk, is_blank, plain};
+use super::{Header, Row, bill_reader, gbk, next_record, plain};
 use crate::error::InputError;
 use crate::model::{Kind, SettlementRecord};
 use crate::money;
@@ -49,6 +49,8 @@ const CHANNEL: &str = "alipay";
 const CURRENCY: &str = "CNY";
 const BEIJING: Tz = chrono_tz::Asia::Shanghai;
 const FIRST_COLUMN: &str = "支付宝交易号";
+/// The footer lines that total each kind of row.
+const TOTALS: [(Kind, &str); 2] = [(Kind::Payment, "交易合计"), (Kind::Refund, "退款合计")];
 
 fn sniff(head: &[u8]) -> bool {
     gbk::text(head).lines().take(20).any(|line| {
@@ -69,33 +71,48 @@ fn parse(input: &mut dyn Read, cx: &Context, sink: &mut Sink) -> Result<FileFact
     };
     let mut reader = bill_reader(input);
     let mut record = csv::ByteRecord::new();
-    let mut read = |record: &mut csv::ByteRecord| -> Result<bool, InputError> {
-        while reader
-            .read_byte_record(record)
-            .map_err(|e| csv_error(path, e))?
-        {
-            if !is_blank(record) {
-                return Ok(true);
-            }
-        }
-        Ok(false)
-    };
+    let (header, day) = preamble(&mut reader, path, &mut record)?;
+    let cols = Columns::resolve(&header, path)?;
+    let counted = rows(&mut reader, path, &header, &cols, &mut record, sink)?;
+    let said = footer(&mut reader, path, &mut record)?;
+    for (kind, label) in TOTALS {
+        let Some((line, said)) = &said[kind as usize] else {
+            return Err(truncated(path, &format!("has no #{label} line in its footer")).into());
+        };
+        counted[kind as usize]
+            .check(said, label, cols.received_name(&header))
+            .map_err(|problem| InputError {
+                line: *line,
+                ..InputError::file(path, problem)
+            })?;
+    }
+    Ok(FileFacts {
+        channel: Some(CHANNEL.into()),
+        day,
+    })
+}
+
+/// The `#` lines up to the header, and the day they name.
+fn preamble<R: Read>(
+    reader: &mut csv::Reader<R>,
+    path: &Path,
+    record: &mut csv::ByteRecord,
+) -> Result<(Header, Option<NaiveDate>), InputError> {
     let mut day = None;
-    let header = loop {
-        if !read(&mut record)? {
-            return Err(truncated(path, "has no header line (支付宝交易号,…)").into());
+    loop {
+        if !next_record(reader, path, record)? {
+            return Err(truncated(path, "has no header line (支付宝交易号,…)"));
         }
-        let line = line_of(&record);
-        let first = first_field(&record);
+        let line = line_of(record);
+        let first = first_field(record);
         if first.starts_with(b"#") {
-            day = day.or(
-                preamble_day(&joined(&record)).map_err(|problem| InputError {
-                    line,
-                    ..InputError::file(path, problem)
-                })?,
-            );
+            let named = preamble_day(&joined(record)).map_err(|problem| InputError {
+                line,
+                ..InputError::file(path, problem)
+            })?;
+            day = day.or(named);
         } else if first == FIRST_COLUMN.as_bytes() {
-            break Header::from_record(path, line, &record)?;
+            return Ok((Header::from_record(path, line, record)?, day));
         } else {
             return Err(InputError {
                 line,
@@ -103,27 +120,37 @@ fn parse(input: &mut dyn Read, cx: &Context, sink: &mut Sink) -> Result<FileFact
                     path,
                     format!(
                         "expected the header line starting with {FIRST_COLUMN}, found '{}'",
-                        super::shorten(&joined(&record))
+                        super::shorten(&joined(record))
                     ),
                 )
-            }
-            .into());
+            });
         }
-    };
-    let cols = Columns::resolve(&header, path)?;
+    }
+}
+
+/// The rows, into `sink`, up to the first `#` line (left in `record`);
+/// payments and refunds counted for the footer check.
+fn rows<R: Read>(
+    reader: &mut csv::Reader<R>,
+    path: &Path,
+    header: &Header,
+    cols: &Columns,
+    record: &mut csv::ByteRecord,
+    sink: &mut Sink,
+) -> Result<[Tally; 2]> {
     let mut tally = [Tally::default(), Tally::default()];
     loop {
-        if !read(&mut record)? {
+        if !next_record(reader, path, record)? {
             return Err(truncated(path, "ends without its footer (#交易合计…)").into());
         }
-        if first_field(&record).starts_with(b"#") {
-            break;
+        if first_field(record).starts_with(b"#") {
+            return Ok(tally);
         }
         let row = Row {
             path,
-            header: &header,
-            record: &record,
-            line: line_of(&record),
+            header,
+            record,
+            line: line_of(record),
         };
         if record.len() != header.column_count() {
             return Err(InputError {
@@ -142,13 +169,25 @@ fn parse(input: &mut dyn Read, cx: &Context, sink: &mut Sink) -> Result<FileFact
         let (parsed, received) = cols.record(&row)?;
         let t = &mut tally[parsed.kind as usize];
         t.rows += 1;
-        t.received += received;
+        t.received = t
+            .received
+            .checked_add(received)
+            .ok_or_else(|| row.error(cols.received, "is too large to total"))?;
         sink(parsed)?;
     }
-    let mut footer: [Option<(u64, Tally)>; 2] = [None, None];
+}
+
+/// The footer from the `#` line in `record` to the end: what `#交易合计` and
+/// `#退款合计` say, with their lines. Nothing but `#` lines may follow the rows.
+fn footer<R: Read>(
+    reader: &mut csv::Reader<R>,
+    path: &Path,
+    record: &mut csv::ByteRecord,
+) -> Result<[Option<(u64, Tally)>; 2], InputError> {
+    let mut said = [None, None];
     loop {
-        let line = line_of(&record);
-        let text = joined(&record);
+        let line = line_of(record);
+        let text = joined(record);
         if !text.starts_with('#') {
             return Err(InputError {
                 line,
@@ -159,37 +198,21 @@ fn parse(input: &mut dyn Read, cx: &Context, sink: &mut Sink) -> Result<FileFact
                         super::shorten(&text)
                     ),
                 )
-            }
-            .into());
+            });
         }
-        for (kind, label) in [(Kind::Payment, "交易合计"), (Kind::Refund, "退款合计")] {
+        for (kind, label) in TOTALS {
             if text.contains(label) {
                 let total = footer_total(&text).ok_or_else(|| InputError {
                     line,
                     ..InputError::file(path, format!("'{}' is not a total payrecon can read (expected like #{label}：6笔，商家实收共0.06元…)", super::shorten(&text)))
                 })?;
-                footer[kind as usize] = Some((line, total));
+                said[kind as usize] = Some((line, total));
             }
         }
-        if !read(&mut record)? {
-            break;
+        if !next_record(reader, path, record)? {
+            return Ok(said);
         }
     }
-    for (kind, label) in [(Kind::Payment, "交易合计"), (Kind::Refund, "退款合计")] {
-        let Some((line, said)) = &footer[kind as usize] else {
-            return Err(truncated(path, &format!("has no #{label} line in its footer")).into());
-        };
-        tally[kind as usize]
-            .check(said, label, cols.received_name(&header))
-            .map_err(|problem| InputError {
-                line: *line,
-                ..InputError::file(path, problem)
-            })?;
-    }
-    Ok(FileFacts {
-        channel: Some(CHANNEL.into()),
-        day,
-    })
 }
 
 /// Rows of one 业务类型 and their 商家实收, as counted or as the footer says.

@@ -48,9 +48,21 @@ pub fn bill_reader<R: Read>(input: R) -> csv::Reader<R> {
         .from_reader(input)
 }
 
-/// A record with nothing but whitespace in it (a blank line).
-pub fn is_blank(record: &csv::ByteRecord) -> bool {
-    record.iter().all(|f| f.trim_ascii().is_empty())
+/// Reads a bill's next record, skipping blank lines. `false` at the end.
+pub fn next_record<R: Read>(
+    reader: &mut csv::Reader<R>,
+    path: &Path,
+    record: &mut csv::ByteRecord,
+) -> Result<bool, InputError> {
+    while reader
+        .read_byte_record(record)
+        .map_err(|e| csv_error(path, e))?
+    {
+        if !record.iter().all(|f| f.trim_ascii().is_empty()) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// Turns a csv crate error into an [`InputError`] with its line.

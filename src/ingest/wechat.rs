@@ -38,7 +38,7 @@
 //!   currency = 货币种类.
 
 use super::settlement::{Context, FileFacts, Format, Sink};
-use super::{Header, Row, bill_reader, csv_error, gbk, is_blank, plain};
+use super::{Header, Row, bill_reader, gbk, next_record, plain};
 use crate::error::InputError;
 use crate::model::{Kind, SettlementRecord};
 use crate::money;
@@ -98,17 +98,7 @@ fn parse(input: &mut dyn Read, cx: &Context, sink: &mut Sink) -> Result<FileFact
         return api_response(&mut input, path).map(|()| facts);
     }
     let mut reader = bill_reader(input);
-    let mut next = |record: &mut csv::ByteRecord| -> Result<bool, InputError> {
-        while reader
-            .read_byte_record(record)
-            .map_err(|e| csv_error(path, e))?
-        {
-            if !is_blank(record) {
-                return Ok(true);
-            }
-        }
-        Ok(false)
-    };
+    let mut next = |record: &mut csv::ByteRecord| next_record(&mut reader, path, record);
     let mut record = csv::ByteRecord::new();
     if !next(&mut record)? {
         return Err(truncated(path, "is empty").into());
@@ -153,8 +143,10 @@ fn parse(input: &mut dyn Read, cx: &Context, sink: &mut Sink) -> Result<FileFact
             .into());
         }
         let amounts = cols.amounts(&row)?;
-        for (total, amount) in totals.iter_mut().zip(amounts) {
-            *total += amount;
+        for ((total, amount), column) in totals.iter_mut().zip(amounts).zip(cols.amounts) {
+            *total = total
+                .checked_add(amount)
+                .ok_or_else(|| row.error(column.unwrap_or_default(), "is too large to total"))?;
         }
         rows += 1;
         emit(&row, &cols, &amounts, sink)?;

@@ -669,3 +669,14 @@ fn speed_against_canonical() {
     let text = all_bill(&bill_rows, &total);
     crate::ingest::speed::compare(&FORMAT, text.as_bytes(), canonical.as_bytes(), N);
 }
+
+#[test]
+fn absurd_amounts_are_refused_not_overflowed() {
+    let huge = "50000000000000000000000000000";
+    let row = all_row("SUCCESS", huge, "0.00000", "1.00");
+    let e = err(&all_bill(&[row.clone(), row], "`2,`0,`0,`0,`0,`2.00,`0"));
+    assert!(
+        e.contains("line 3, column '应结订单金额': is too large to total"),
+        "{e}"
+    );
+}
