@@ -6,16 +6,22 @@
 //! way: file, line, column, and what was expected.
 
 pub mod adyen;
+pub mod alipay;
 pub mod canonical;
+mod consumer;
+mod container;
 pub mod day;
 #[cfg(test)]
 mod fixture;
+mod gbk;
 pub mod orders;
+mod plain;
 pub mod settlement;
 #[cfg(test)]
 mod speed;
 pub mod stripe;
 pub mod unionpay;
+pub mod wechat;
 
 use crate::error::InputError;
 use std::io::Read;
@@ -30,6 +36,38 @@ pub fn csv_reader<R: Read>(input: R) -> csv::Reader<R> {
         .flexible(false)
         .buffer_capacity(1 << 16)
         .from_reader(input)
+}
+
+/// The reader for channel bills (WeChat, Alipay): a preamble and a summary
+/// surround the table, so the format finds the header by content and checks
+/// each row's field count itself. Records end at LF only: with CRLF the csv
+/// crate reports a record's line one too low, and these bills are CRLF. A
+/// CR stays at the end of the last field (trimmed with the padding), and a
+/// blank line is a record of one blank field.
+pub fn bill_reader<R: Read>(input: R) -> csv::Reader<R> {
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .terminator(csv::Terminator::Any(b'\n'))
+        .buffer_capacity(1 << 16)
+        .from_reader(input)
+}
+
+/// Reads a bill's next record, skipping blank lines. `false` at the end.
+pub fn next_record<R: Read>(
+    reader: &mut csv::Reader<R>,
+    path: &Path,
+    record: &mut csv::ByteRecord,
+) -> Result<bool, InputError> {
+    while reader
+        .read_byte_record(record)
+        .map_err(|e| csv_error(path, e))?
+    {
+        if !record.iter().all(|f| f.trim_ascii().is_empty()) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// [`csv_reader`] over a buffered input, with the [`LineFix`] its first
@@ -101,6 +139,8 @@ pub fn csv_error(path: &Path, err: csv::Error) -> InputError {
 /// position afterwards, so the hot loop never compares names.
 pub struct Header {
     names: Vec<String>,
+    /// The header's line in the file (1 unless a preamble precedes it).
+    line: u64,
 }
 
 impl Header {
@@ -114,26 +154,36 @@ impl Header {
         if record.is_empty() {
             return Ok(None);
         }
+        Header::from_record(path, 1, record).map(Some)
+    }
+
+    /// A header found by content at `line` (after a preamble), with the same
+    /// checks as [`Header::read`].
+    pub fn from_record(
+        path: &Path,
+        line: u64,
+        record: &csv::ByteRecord,
+    ) -> Result<Header, InputError> {
         let names: Vec<String> = record
             .iter()
             .map(|f| String::from_utf8_lossy(f).trim().to_string())
             .collect();
         if names.iter().all(|n| n.is_empty()) {
             return Err(InputError {
-                line: 1,
+                line,
                 ..InputError::file(path, "has no header row")
             });
         }
         for (i, name) in names.iter().enumerate() {
             if !name.is_empty() && names[..i].contains(name) {
                 return Err(InputError {
-                    line: 1,
+                    line,
                     column: Some(name.clone()),
                     ..InputError::file(path, "this column appears twice in the header")
                 });
             }
         }
-        Ok(Some(Header { names }))
+        Ok(Header { names, line })
     }
 
     /// [`csv_error`], naming the first missing column when a row is cut
@@ -152,8 +202,18 @@ impl Header {
         error
     }
 
+    pub fn column_count(&self) -> usize {
+        self.names.len()
+    }
+
     pub fn position(&self, name: &str) -> Option<usize> {
         self.names.iter().position(|n| n == name)
+    }
+
+    /// The first of `names` the header has: for columns that go by several
+    /// names (bill generations, `（元）` vs `(元)`).
+    pub fn position_any(&self, names: &[&str]) -> Option<usize> {
+        names.iter().find_map(|n| self.position(n))
     }
 
     pub fn name(&self, index: usize) -> &str {
@@ -178,11 +238,30 @@ impl Header {
             .collect())
     }
 
+    /// [`Header::require`] for columns with several names: `names[i]` lists
+    /// what the file may call column `i`; a missing one is reported under
+    /// all its names.
+    pub fn require_any(&self, path: &Path, names: &[&[&str]]) -> Result<Vec<usize>, InputError> {
+        let missing: Vec<String> = names
+            .iter()
+            .filter(|aliases| self.position_any(aliases).is_none())
+            .map(|aliases| aliases.join(" or "))
+            .collect();
+        if !missing.is_empty() {
+            let missing: Vec<&str> = missing.iter().map(String::as_str).collect();
+            return Err(self.missing(path, &missing));
+        }
+        Ok(names
+            .iter()
+            .map(|aliases| self.position_any(aliases).unwrap_or_default())
+            .collect())
+    }
+
     /// The error for a header that lacks `missing` (names, or descriptions
     /// like `created_utc or created`).
     pub fn missing(&self, path: &Path, missing: &[&str]) -> InputError {
         InputError {
-            line: 1,
+            line: self.line,
             ..InputError::file(
                 path,
                 format!(

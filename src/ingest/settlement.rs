@@ -2,8 +2,9 @@
 //!
 //! A [`Format`] recognises its files from their first bytes and streams
 //! canonical [`SettlementRecord`]s into a sink. [`read_file`] does the rest
-//! the same way for all of them: opening, format detection (content, not
-//! name), and telling the channel day the file covers.
+//! the same way for all of them: opening (gzip and zip too), format
+//! detection (content, not name; consumer exports are refused), and telling
+//! the channel day the file covers.
 
 use super::day;
 use crate::error::InputError;
@@ -71,6 +72,8 @@ pub const FORMATS: &[&Format] = &[
     &super::unionpay::FORMAT,
     &super::adyen::FORMAT,
     &super::stripe::FORMAT,
+    &super::wechat::FORMAT,
+    &super::alipay::FORMAT,
     &super::canonical::FORMAT,
 ];
 
@@ -107,8 +110,22 @@ pub struct ParsedFile {
 
 /// Reads one settlement file into `sink`. The day comes from the file's own
 /// header if it has one, else its name, else `fallback_day` (`--settlement-day`).
+/// A gzip or zip file is read as the bill inside it.
 pub fn read_file(
     input: impl Read,
+    cx: &Context,
+    forced_format: Option<&str>,
+    fallback_day: Option<NaiveDate>,
+    sink: &mut Sink,
+) -> Result<ParsedFile> {
+    super::container::open(input, cx.path, |plain, path| {
+        let cx = Context { path, ..*cx };
+        read_plain(plain, &cx, forced_format, fallback_day, sink)
+    })
+}
+
+fn read_plain(
+    input: &mut dyn Read,
     cx: &Context,
     forced_format: Option<&str>,
     fallback_day: Option<NaiveDate>,
@@ -169,10 +186,12 @@ pub fn detect(path: &Path, head: &[u8]) -> Result<&'static Format> {
     if let Some(format) = FORMATS.iter().copied().find(|f| (f.sniff)(head)) {
         return Ok(format);
     }
-    let first_line =
-        String::from_utf8_lossy(head.split(|&b| b == b'\n').next().unwrap_or_default())
-            .trim()
-            .to_string();
+    if let Some(problem) = super::consumer::refusal(head) {
+        return Err(InputError::file(path, problem).into());
+    }
+    let first_line = super::gbk::text(head.split(|&b| b == b'\n').next().unwrap_or_default())
+        .trim()
+        .to_string();
     Err(InputError::file(
         path,
         format!(

@@ -89,7 +89,9 @@ fn default_day_is_the_latest_covered_day_and_output_goes_under_out() {
         .arg(case.join("settlement"))
         .assert()
         .success()
-        .stdout(predicates::str::contains("# payrecon summary for 2026-11-21"));
+        .stdout(predicates::str::contains(
+            "# payrecon summary for 2026-11-21",
+        ));
     // Files for the 21st and 22nd are loaded: with a settle lag of one day
     // only the 21st is covered.
     assert!(work.path("out/2026-11-21/refunds.csv").exists());
