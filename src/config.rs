@@ -5,6 +5,9 @@
 //! file's own folder, so a config works from any working directory.
 
 use crate::cli::RunArgs;
+use crate::ingest::mapped::{MappedConfig, MappedFormat};
+use crate::ingest::orders::{OrdersConfig, OrdersMapping};
+use crate::ingest::settlement::FormatSettings;
 use anyhow::{Context, Result, bail};
 use chrono::NaiveDate;
 use chrono_tz::Tz;
@@ -22,16 +25,37 @@ pub struct ConfigFile {
     pub default_currency: Option<String>,
     pub settle_lag_days: Option<u32>,
     #[serde(default)]
-    pub orders: Vec<PathBuf>,
+    pub inputs: InputsConfig,
+    /// How the internal export is laid out.
     #[serde(default)]
-    pub settlements: Vec<PathBuf>,
-    /// Canonical column name -> the header the export really uses.
+    pub orders: OrdersConfig,
     #[serde(default)]
-    pub orders_columns: BTreeMap<String, String>,
+    pub stripe: StripeConfig,
+    /// Other settlement CSVs, read through a column mapping.
+    #[serde(default)]
+    pub formats: BTreeMap<String, MappedConfig>,
     /// Unix permission bits for refunds.csv, as an octal string.
     pub refund_file_mode: Option<String>,
     /// Seconds a run waits for another run holding the database.
     pub lock_timeout_secs: Option<u64>,
+}
+
+/// `[inputs]`: the files every run loads.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InputsConfig {
+    #[serde(default)]
+    pub orders: Vec<PathBuf>,
+    #[serde(default)]
+    pub settlements: Vec<PathBuf>,
+}
+
+/// `[stripe]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StripeConfig {
+    /// The report column holding the order key (the export's channel_order_id).
+    pub order_column: Option<String>,
 }
 
 /// Everything a run needs, validated.
@@ -50,7 +74,7 @@ pub struct Config {
     pub settlements: Vec<PathBuf>,
     pub settlement_day: Option<NaiveDate>,
     pub format: Option<String>,
-    pub orders_columns: BTreeMap<String, String>,
+    pub orders_mapping: OrdersMapping,
     pub format_settings: crate::ingest::settlement::FormatSettings,
     pub refund_file_mode: u32,
     pub lock_timeout_secs: u64,
@@ -73,7 +97,7 @@ impl Default for Config {
             settlements: Vec::new(),
             settlement_day: None,
             format: None,
-            orders_columns: BTreeMap::new(),
+            orders_mapping: OrdersMapping::plain(chrono_tz::Asia::Shanghai),
             format_settings: Default::default(),
             refund_file_mode: 0o600,
             lock_timeout_secs: 30,
@@ -152,13 +176,20 @@ impl Config {
                 })?,
             None => defaults.refund_file_mode,
         };
-        for key in file.orders_columns.keys() {
-            if !crate::ingest::orders::COLUMNS.contains(&key.as_str()) {
-                bail!(
-                    "orders_columns has '{key}', which is not an export column (expected one of {})",
-                    crate::ingest::orders::COLUMNS.join(", ")
-                );
+        let mut format_settings = FormatSettings::default();
+        if let Some(column) = file.stripe.order_column {
+            format_settings.stripe_order_column = column;
+        }
+        for (name, mapped) in &file.formats {
+            if crate::ingest::settlement::FORMATS
+                .iter()
+                .any(|f| f.name == name)
+            {
+                bail!("[formats.{name}] has the name of a built-in format; choose another name");
             }
+            format_settings
+                .mapped
+                .push(MappedFormat::resolve(name, mapped, zone)?);
         }
         Ok(Config {
             db: file.db.map(rel).unwrap_or(defaults.db),
@@ -166,9 +197,10 @@ impl Config {
             zone,
             default_currency,
             settle_lag_days: file.settle_lag_days.unwrap_or(defaults.settle_lag_days),
-            orders: file.orders.into_iter().map(rel).collect(),
-            settlements: file.settlements.into_iter().map(rel).collect(),
-            orders_columns: file.orders_columns,
+            orders: file.inputs.orders.into_iter().map(rel).collect(),
+            settlements: file.inputs.settlements.into_iter().map(rel).collect(),
+            orders_mapping: OrdersMapping::resolve(&file.orders, zone)?,
+            format_settings,
             refund_file_mode,
             lock_timeout_secs: file.lock_timeout_secs.unwrap_or(defaults.lock_timeout_secs),
             ..defaults
@@ -194,22 +226,28 @@ mod tests {
         assert_eq!(config.db, Path::new("/base/payrecon.db"));
         // Every key of ConfigFile is documented (present) in the sample.
         for key in [
-            "db",
-            "out_root",
-            "timezone",
-            "default_currency",
-            "settle_lag_days",
-            "orders",
-            "settlements",
-            "orders_columns",
-            "refund_file_mode",
-            "lock_timeout_secs",
+            "db =",
+            "out_root =",
+            "timezone =",
+            "default_currency =",
+            "settle_lag_days =",
+            "[inputs]",
+            "orders =",
+            "settlements =",
+            "[orders.columns]",
+            "[orders.order_status]",
+            "[orders.payment_status]",
+            "[orders.layout]",
+            "[stripe]",
+            "order_column =",
+            "[formats.",
+            "refund_file_mode =",
+            "lock_timeout_secs =",
         ] {
-            assert!(
-                text.contains(&format!("{key} =")) || text.contains(&format!("[{key}]")),
-                "{key} undocumented"
-            );
+            assert!(text.contains(key), "{key} undocumented");
         }
+        assert_eq!(config.format_settings.mapped.len(), 1);
+        assert_eq!(config.format_settings.mapped[0].channel, "examplebank");
     }
 
     #[test]
@@ -217,7 +255,7 @@ mod tests {
         let file: ConfigFile = toml::from_str("timezone = \"Mars/Base\"").unwrap();
         let err = Config::resolve(file, Path::new("")).unwrap_err();
         assert!(err.to_string().contains("IANA"), "{err}");
-        let file: ConfigFile = toml::from_str("[orders_columns]\nsku = \"x\"").unwrap();
+        let file: ConfigFile = toml::from_str("[orders.columns]\nsku = \"x\"").unwrap();
         assert!(Config::resolve(file, Path::new("")).is_err());
         assert!(toml::from_str::<ConfigFile>("colour = 1").is_err());
     }

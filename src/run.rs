@@ -118,9 +118,9 @@ fn load_orders(
     let file_id = load::register_file(conn, &identity, "orders", path, "")?;
     let (input, bar) = open_with_progress(path, config.quiet)?;
     let opts = orders::OrdersOptions {
-        zone: config.zone,
+        day_zone: config.zone,
         default_currency: &config.default_currency,
-        columns: &config.orders_columns,
+        mapping: &config.orders_mapping,
     };
     let mut loader = load::AttemptLoader::new(conn, file_id)?;
     let rows = orders::read(path, input, &opts, |attempt, line| {

@@ -46,6 +46,15 @@ use std::io::{BufRead, BufReader, Read};
 
 pub const FORMAT: Format = Format {
     name: "adyen",
+    hints: &[
+        "Psp Reference",
+        "Merchant Reference",
+        "Type",
+        "Gross Credit (GC)",
+        "Gross Debit (GC)",
+        "Creation Date",
+        "TimeZone",
+    ],
     description: "Adyen Settlement details report (Company Account,…,Psp Reference,Merchant Reference,…,Type,…)",
     sniff,
     parse,

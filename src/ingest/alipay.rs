@@ -40,6 +40,14 @@ use std::path::Path;
 
 pub const FORMAT: Format = Format {
     name: "alipay",
+    hints: &[
+        "支付宝交易号",
+        "商户订单号",
+        "业务类型",
+        "订单金额（元）",
+        "完成时间",
+        "#支付宝业务明细查询",
+    ],
     description: "Alipay merchant business detail (业务明细: #支付宝业务明细查询, 支付宝交易号,…), GBK, also the downloaded .csv.zip",
     sniff,
     parse,

@@ -14,6 +14,15 @@ use std::io::Read;
 
 pub const FORMAT: Format = Format {
     name: "canonical",
+    hints: &[
+        "channel",
+        "channel_txn_id",
+        "channel_order_id",
+        "kind",
+        "amount",
+        "currency",
+        "transacted_at",
+    ],
     description: "payrecon's settlement CSV: channel,channel_txn_id,channel_order_id,kind,amount,…",
     sniff,
     parse,

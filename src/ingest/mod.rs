@@ -14,6 +14,8 @@ pub mod day;
 #[cfg(test)]
 mod fixture;
 mod gbk;
+pub mod layout;
+pub mod mapped;
 pub mod orders;
 mod plain;
 pub mod settlement;
@@ -200,6 +202,11 @@ impl Header {
             error.column = self.names.get(len).cloned();
         }
         error
+    }
+
+    /// Where the header sits when lines precede it.
+    pub fn set_line(&mut self, line: u64) {
+        self.line = line;
     }
 
     pub fn column_count(&self) -> usize {

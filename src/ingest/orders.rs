@@ -1,14 +1,21 @@
 //! The internal order export: one CSV row per channel attempt -> [`Attempt`].
 //!
-//! Columns may come in any order and, through `[orders_columns]` in the
-//! config, under other names. Timestamps without an offset are read in the
-//! configured zone; an empty currency is the configured default.
+//! No two companies export alike, so `[orders]` in the config can rename
+//! columns (`[orders.columns]`), map status values (`[orders.order_status]`,
+//! `[orders.payment_status]`: `"已支付" = "PAID"`) and describe the layout
+//! (`[orders.layout]`: delimiter, encoding, lines to skip, time format and
+//! zone, decimal comma). Timestamps without an offset are read in the
+//! layout's zone (the run's by default); an attempt's day is the local date
+//! of its created_at in the run's zone; an empty currency is the default.
 
-use super::{Header, Row, line_aware_reader};
+use super::Row;
+use super::layout::{Layout, LayoutConfig, Table};
 use crate::error::InputError;
 use crate::model::{Attempt, OrderStatus, PaymentStatus};
 use crate::{money, timestamp};
+use anyhow::{Result, bail};
 use chrono_tz::Tz;
+use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::Path;
@@ -33,12 +40,82 @@ pub const COLUMNS: &[&str] = &[
 /// empty anyway).
 const OPTIONAL: &[&str] = &["currency", "expires_at", "closed_at", "paid_at"];
 
-/// How to read the export.
+/// `[orders]` as written in the config.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrdersConfig {
+    /// Contract column -> the header the export uses.
+    #[serde(default)]
+    pub columns: BTreeMap<String, String>,
+    /// The export's order status value -> OPEN, PAID, CLOSED or CANCELLED.
+    #[serde(default)]
+    pub order_status: BTreeMap<String, String>,
+    /// The export's payment status value -> PROCESSING, SUCCESS, FAILED,
+    /// CLOSED or UNKNOWN.
+    #[serde(default)]
+    pub payment_status: BTreeMap<String, String>,
+    #[serde(default)]
+    pub layout: LayoutConfig,
+}
+
+/// How to read the export, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrdersMapping {
+    pub columns: BTreeMap<String, String>,
+    pub order_status: BTreeMap<String, OrderStatus>,
+    pub payment_status: BTreeMap<String, PaymentStatus>,
+    pub layout: Layout,
+}
+
+impl OrdersMapping {
+    pub fn plain(zone: Tz) -> OrdersMapping {
+        OrdersMapping {
+            columns: BTreeMap::new(),
+            order_status: BTreeMap::new(),
+            payment_status: BTreeMap::new(),
+            layout: Layout::plain(zone),
+        }
+    }
+
+    pub fn resolve(config: &OrdersConfig, zone: Tz) -> Result<OrdersMapping> {
+        for key in config.columns.keys() {
+            if !COLUMNS.contains(&key.as_str()) {
+                bail!(
+                    "[orders.columns] has '{key}', which is not an export column (expected one of {})",
+                    COLUMNS.join(", ")
+                );
+            }
+        }
+        Ok(OrdersMapping {
+            columns: config.columns.clone(),
+            order_status: value_map(&config.order_status, "order_status")?,
+            payment_status: value_map(&config.payment_status, "payment_status")?,
+            layout: Layout::resolve(&config.layout, zone)
+                .map_err(|e| e.context("in [orders.layout]"))?,
+        })
+    }
+}
+
+fn value_map<T: std::str::FromStr>(
+    map: &BTreeMap<String, String>,
+    table: &str,
+) -> Result<BTreeMap<String, T>> {
+    map.iter()
+        .map(|(from, to)| match to.parse::<T>() {
+            Ok(value) => Ok((from.clone(), value)),
+            Err(_) => bail!(
+                "[orders.{table}] maps '{from}' to '{to}', which is not a {table} payrecon knows"
+            ),
+        })
+        .collect()
+}
+
+/// How to read the export, for one run.
 pub struct OrdersOptions<'a> {
-    pub zone: Tz,
+    /// The run's zone: an attempt's day is its local date there.
+    pub day_zone: Tz,
     pub default_currency: &'a str,
-    /// Canonical column -> header used by this export.
-    pub columns: &'a BTreeMap<String, String>,
+    pub mapping: &'a OrdersMapping,
 }
 
 /// Column positions, resolved once from the header.
@@ -47,9 +124,14 @@ struct Columns {
 }
 
 impl Columns {
-    fn resolve(path: &Path, header: &Header, opts: &OrdersOptions) -> Result<Columns, InputError> {
+    fn resolve(
+        path: &Path,
+        header: &super::Header,
+        opts: &OrdersOptions,
+    ) -> Result<Columns, InputError> {
         let file_name = |c: &str| {
-            opts.columns
+            opts.mapping
+                .columns
                 .get(c)
                 .map(String::as_str)
                 .unwrap_or(c)
@@ -89,21 +171,15 @@ pub fn read(
     opts: &OrdersOptions,
     mut sink: impl FnMut(Attempt, u64) -> anyhow::Result<()>,
 ) -> anyhow::Result<u64> {
-    let (mut reader, lines) = line_aware_reader(input)?;
-    let Some(header) = Header::read(path, &mut reader)? else {
+    let Some(mut table) = Table::open(path, input, &opts.mapping.layout)? else {
         return Ok(0);
     };
-    let columns = Columns::resolve(path, &header, opts)?;
-    let mut record = csv::ByteRecord::new();
+    let columns = Columns::resolve(path, &table.header, opts)?;
     let mut rows = 0;
-    while reader
-        .read_byte_record(&mut record)
-        .map_err(|e| lines.shift(header.row_error(path, e)))?
-    {
-        let line = lines.line(&record);
+    while let Some((record, line)) = table.next_row()? {
         let row = Row {
             path,
-            header: &header,
+            header: &table.header,
             record: &record,
             line,
         };
@@ -114,6 +190,7 @@ pub fn read(
 }
 
 fn parse_row(row: &Row, c: &Columns, opts: &OrdersOptions) -> Result<Attempt, InputError> {
+    let layout = &opts.mapping.layout;
     let currency = match c
         .get("currency")
         .map(|i| (i, row.text(i)))
@@ -123,25 +200,28 @@ fn parse_row(row: &Row, c: &Columns, opts: &OrdersOptions) -> Result<Attempt, In
         Some((i, code)) => money::parse_currency(code).map_err(|e| row.error(i, e))?,
     };
     let amount_col = c.must("amount");
-    let amount_minor = money::parse_amount(row.required(amount_col)?, &currency)
-        .map_err(|e| row.error(amount_col, e))?;
+    let amount_minor =
+        money::parse_amount(&layout.amount_text(row.required(amount_col)?), &currency)
+            .map_err(|e| row.error(amount_col, e))?;
     if amount_minor < 0 {
         return Err(row.bad_value(amount_col, "an amount of zero or more"));
     }
-    let status_col = c.must("order_status");
-    let order_status = row
-        .required(status_col)?
-        .parse::<OrderStatus>()
-        .map_err(|_| row.bad_value(status_col, OrderStatus::EXPECTED))?;
-    let pay_col = c.must("payment_status");
-    let payment_status = row
-        .required(pay_col)?
-        .parse::<PaymentStatus>()
-        .map_err(|_| row.bad_value(pay_col, PaymentStatus::EXPECTED))?;
-    let created_at = time(row, c.must("created_at"), opts.zone)?
+    let order_status = status(
+        row,
+        c.must("order_status"),
+        &opts.mapping.order_status,
+        OrderStatus::EXPECTED,
+    )?;
+    let payment_status = status(
+        row,
+        c.must("payment_status"),
+        &opts.mapping.payment_status,
+        PaymentStatus::EXPECTED,
+    )?;
+    let created_at = time(row, c.must("created_at"), layout)?
         .ok_or_else(|| row.error(c.must("created_at"), "is empty but a value is required"))?;
     let optional_time = |name: &str| match c.get(name) {
-        Some(i) => time(row, i, opts.zone),
+        Some(i) => time(row, i, layout),
         None => Ok(None),
     };
     Ok(Attempt {
@@ -154,22 +234,45 @@ fn parse_row(row: &Row, c: &Columns, opts: &OrdersOptions) -> Result<Attempt, In
         order_status,
         payment_status,
         created_at,
-        created_day: timestamp::local_day(created_at, opts.zone),
+        created_day: timestamp::local_day(created_at, opts.day_zone),
         expires_at: optional_time("expires_at")?,
         closed_at: optional_time("closed_at")?,
         paid_at: optional_time("paid_at")?,
     })
 }
 
+/// A status through the configured value map, else the contract's names.
+fn status<T: std::str::FromStr + Copy>(
+    row: &Row,
+    index: usize,
+    map: &BTreeMap<String, T>,
+    expected: &str,
+) -> Result<T, InputError> {
+    let text = row.required(index)?;
+    match map.get(text) {
+        Some(value) => Ok(*value),
+        None => text.parse::<T>().map_err(|_| {
+            let mapped: Vec<&str> = map.keys().map(String::as_str).collect();
+            let hint = if mapped.is_empty() {
+                String::new()
+            } else {
+                format!(" or a mapped value ({})", mapped.join(", "))
+            };
+            row.bad_value(index, &format!("{expected}{hint}"))
+        }),
+    }
+}
+
 /// An optional timestamp field: empty is `None`, anything else must parse.
-fn time(row: &Row, index: usize, zone: Tz) -> Result<Option<i64>, InputError> {
+fn time(row: &Row, index: usize, layout: &Layout) -> Result<Option<i64>, InputError> {
     let text = row.text(index)?;
     if text.is_empty() {
         return Ok(None);
     }
-    timestamp::parse(text, zone)
+    layout
+        .time(text)
         .map(Some)
-        .ok_or_else(|| row.bad_value(index, timestamp::EXPECTED))
+        .ok_or_else(|| row.bad_value(index, &layout.time_expected()))
 }
 
 /// `Option<(usize, Result<&str>)>` -> `Result<Option<(usize, &str)>>`.
@@ -191,11 +294,14 @@ mod tests {
     use super::*;
 
     fn parse(csv: &str) -> anyhow::Result<Vec<Attempt>> {
-        let columns = BTreeMap::new();
+        parse_with(csv, &OrdersMapping::plain(chrono_tz::Asia::Shanghai))
+    }
+
+    fn parse_with(csv: &str, mapping: &OrdersMapping) -> anyhow::Result<Vec<Attempt>> {
         let opts = OrdersOptions {
-            zone: chrono_tz::Asia::Shanghai,
+            day_zone: chrono_tz::Asia::Shanghai,
             default_currency: "CNY",
-            columns: &columns,
+            mapping,
         };
         let mut out = Vec::new();
         read(Path::new("orders.csv"), csv.as_bytes(), &opts, |a, _| {
@@ -262,6 +368,62 @@ mod tests {
             err.contains("payment_id") && err.contains("created_at"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn mapped_export_with_its_own_names_layout_and_values() {
+        let config: OrdersConfig = toml::from_str(
+            r#"
+            [columns]
+            order_id = "订单号"
+            payment_id = "支付单号"
+            channel_order_id = "商户订单号"
+            channel = "渠道"
+            amount = "金额"
+            order_status = "订单状态"
+            payment_status = "支付状态"
+            created_at = "创建时间"
+            [order_status]
+            "已支付" = "PAID"
+            [payment_status]
+            "成功" = "SUCCESS"
+            [layout]
+            delimiter = ";"
+            encoding = "gbk"
+            skip_top = 1
+            skip_bottom = 1
+            time_format = "%d/%m/%Y %H:%M"
+            decimal_comma = true
+            "#,
+        )
+        .unwrap();
+        let mapping = OrdersMapping::resolve(&config, chrono_tz::Asia::Shanghai).unwrap();
+        let text = "导出: 2026-11-21\n订单号;支付单号;商户订单号;渠道;金额;订单状态;支付状态;创建时间\nO1;P1;C1;wechat;12,50;已支付;成功;21/11/2026 23:30\n合计 1\n";
+        let (gbk, _, _) = encoding_rs::GBK.encode(text);
+        let opts = OrdersOptions {
+            day_zone: chrono_tz::Asia::Shanghai,
+            default_currency: "CNY",
+            mapping: &mapping,
+        };
+        let mut rows = Vec::new();
+        read(Path::new("orders.csv"), &gbk[..], &opts, |a, line| {
+            rows.push((a, line));
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(rows.len(), 1);
+        let (a, line) = &rows[0];
+        assert_eq!(*line, 3);
+        assert_eq!(
+            (a.amount_minor, a.order_status, a.payment_status),
+            (1250, OrderStatus::Paid, PaymentStatus::Success)
+        );
+        assert_eq!(a.created_day, "2026-11-21");
+        let bad = OrdersConfig {
+            order_status: [("x".to_string(), "DONE".to_string())].into(),
+            ..Default::default()
+        };
+        assert!(OrdersMapping::resolve(&bad, chrono_tz::UTC).is_err());
     }
 
     #[test]

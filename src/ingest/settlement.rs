@@ -32,12 +32,15 @@ pub struct FormatSettings {
     /// Stripe: the column holding the merchant order key (the export's
     /// channel_order_id), e.g. `payment_metadata[order_id]`.
     pub stripe_order_column: String,
+    /// `[formats.NAME]` tables: CSVs read through a column mapping.
+    pub mapped: Vec<super::mapped::MappedFormat>,
 }
 
 impl Default for FormatSettings {
     fn default() -> Self {
         FormatSettings {
             stripe_order_column: "payment_metadata[order_id]".into(),
+            mapped: Vec::new(),
         }
     }
 }
@@ -62,6 +65,9 @@ pub type Sink<'s> = dyn FnMut(SettlementRecord) -> Result<()> + 's;
 pub struct Format {
     pub name: &'static str,
     pub description: &'static str,
+    /// Column names typical of the format, to tell a person which format an
+    /// unrecognised file resembles.
+    pub hints: &'static [&'static str],
     /// Does this head of a file (first bytes, BOM included) look like ours?
     pub sniff: fn(head: &[u8]) -> bool,
     pub parse: fn(input: &mut dyn Read, cx: &Context, sink: &mut Sink) -> Result<FileFacts>,
@@ -100,7 +106,7 @@ pub fn format_named(name: &str) -> Result<&'static Format> {
 /// A settlement file after parsing: its format and the channel day it covers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParsedFile {
-    pub format: &'static str,
+    pub format: String,
     pub channel: String,
     pub day: NaiveDate,
     pub rows: u64,
@@ -141,10 +147,17 @@ fn read_plain(
         .unwrap_or(&head)
         .iter()
         .all(u8::is_ascii_whitespace);
-    let format = match forced_format {
-        Some(name) => format_named(name)?,
-        None if blank => &super::canonical::FORMAT,
-        None => detect(path, &head)?,
+    let mapped = &cx.settings.mapped;
+    let chosen = match forced_format {
+        Some(name) => match mapped.iter().find(|m| m.name == name) {
+            Some(m) => Chosen::Mapped(m),
+            None => Chosen::Builtin(format_named(name)?),
+        },
+        None if blank => Chosen::Builtin(&super::canonical::FORMAT),
+        None => match mapped.iter().find(|m| m.sniff(&head)) {
+            Some(m) => Chosen::Mapped(m),
+            None => Chosen::Builtin(detect(path, &head)?),
+        },
     };
     let mut rows = 0u64;
     let mut counting = |record: SettlementRecord| {
@@ -152,7 +165,10 @@ fn read_plain(
         sink(record)
     };
     let mut all = std::io::Cursor::new(head).chain(input);
-    let facts = (format.parse)(&mut all, cx, &mut counting)?;
+    let (facts, format) = match chosen {
+        Chosen::Builtin(f) => ((f.parse)(&mut all, cx, &mut counting)?, f.name.to_string()),
+        Chosen::Mapped(m) => (m.parse(&mut all, cx, &mut counting)?, m.name.clone()),
+    };
     let day = match facts.day {
         Some(day) => day,
         None => day_of(path, fallback_day)?,
@@ -162,12 +178,18 @@ fn read_plain(
         .or_else(|| day::channel_from_name(path))
         .ok_or_else(|| InputError::file(path, "has no rows and its name does not start with the channel (like wechat-2026-11-21.csv), so the channel it covers cannot be told"))?;
     Ok(ParsedFile {
-        format: format.name,
+        format,
         channel,
         day,
         rows,
         skipped: facts.skipped,
     })
+}
+
+/// The format a file is read as.
+enum Chosen<'m> {
+    Builtin(&'static Format),
+    Mapped(&'m super::mapped::MappedFormat),
 }
 
 fn read_head(input: &mut impl Read, path: &Path) -> Result<Vec<u8>> {
@@ -189,18 +211,65 @@ pub fn detect(path: &Path, head: &[u8]) -> Result<&'static Format> {
     if let Some(problem) = super::consumer::refusal(head) {
         return Err(InputError::file(path, problem).into());
     }
-    let first_line = super::gbk::text(head.split(|&b| b == b'\n').next().unwrap_or_default())
-        .trim()
-        .to_string();
+    let text = super::gbk::text(head);
+    let first_line = text.lines().next().unwrap_or_default().trim().to_string();
     Err(InputError::file(
         path,
         format!(
-            "is not a settlement format payrecon knows (first line: '{}'). Known formats: {}. Use --format NAME to force one.",
+            "is not a settlement format payrecon knows (first line: '{}'). {} Known formats: {}. To read this file, force a format with --format NAME, or describe its columns in a [formats.NAME] table in the config (see sample-config.toml).",
             super::shorten(&first_line),
+            resemblance(&text),
             FORMATS.iter().map(|f| format!("{} ({})", f.name, f.description)).collect::<Vec<_>>().join("; ")
         ),
     )
     .into())
+}
+
+/// Which formats the file's first lines resemble, by the typical column
+/// names they contain: "It looks most like stripe (has gross, source_id;
+/// lacks reporting_category, …)."
+fn resemblance(text: &str) -> String {
+    let words: Vec<&str> = text
+        .lines()
+        .take(30)
+        .flat_map(|l| l.split([',', ';', '\t']))
+        .map(|w| w.trim().trim_matches(['"', '`', '#']).trim())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let mut scored: Vec<(usize, &Format)> = FORMATS
+        .iter()
+        .map(|f| {
+            (
+                f.hints
+                    .iter()
+                    .filter(|h| words.contains(&h.trim_start_matches('#')))
+                    .count(),
+                *f,
+            )
+        })
+        .filter(|(n, _)| *n > 0)
+        .collect();
+    scored.sort_by_key(|(n, _)| std::cmp::Reverse(*n));
+    if scored.is_empty() {
+        return "It resembles none of them.".to_string();
+    }
+    let parts: Vec<String> = scored
+        .iter()
+        .take(2)
+        .map(|(_, f)| {
+            let (has, lacks): (Vec<&str>, Vec<&str>) = f
+                .hints
+                .iter()
+                .partition(|h| words.contains(&h.trim_start_matches('#')));
+            format!(
+                "{} (has {}; lacks {})",
+                f.name,
+                has.join(", "),
+                lacks.join(", ")
+            )
+        })
+        .collect();
+    format!("It looks most like {}.", parts.join(", then "))
 }
 
 fn day_of(path: &Path, fallback: Option<NaiveDate>) -> Result<NaiveDate> {

@@ -53,6 +53,14 @@ use std::io::{BufRead, BufReader, Read};
 
 pub const FORMAT: Format = Format {
     name: "stripe",
+    hints: &[
+        "balance_transaction_id",
+        "reporting_category",
+        "gross",
+        "charge_id",
+        "created_utc",
+        "source_id",
+    ],
     description: "Stripe itemised balance-change or payout-reconciliation report (snake_case header with reporting_category, gross, …)",
     sniff,
     parse,

@@ -45,6 +45,7 @@ use std::path::Path;
 
 pub const FORMAT: Format = Format {
     name: "unionpay",
+    hints: &[],
     description: "UnionPay ACP ZM reconciliation file (INN<yyMMdd>88ZM_<merId>, fixed-width 607-byte records)",
     sniff,
     parse,

@@ -50,6 +50,14 @@ use std::path::Path;
 
 pub const FORMAT: Format = Format {
     name: "wechat",
+    hints: &[
+        "交易时间",
+        "微信订单号",
+        "商户订单号",
+        "交易状态",
+        "订单金额",
+        "总交易单数",
+    ],
     description: "WeChat Pay merchant trade bill (交易账单: 交易时间,…,微信订单号,商户订单号,…), also gzipped",
     sniff,
     parse,

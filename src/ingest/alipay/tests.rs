@@ -390,7 +390,7 @@ fn fixture_gbk_business_detail() {
     let (parsed, rows) = read_fixture(&format!("{ACCOUNT}_20261121_业务明细.csv")).unwrap();
     assert_eq!(
         (
-            parsed.format,
+            parsed.format.as_str(),
             parsed.channel.as_str(),
             parsed.day.to_string(),
             parsed.rows
@@ -404,7 +404,7 @@ fn fixture_gbk_business_detail() {
 fn fixture_zip_as_downloaded() {
     let (parsed, rows) = read_fixture(&format!("{ACCOUNT}_20261121.csv.zip")).unwrap();
     assert_eq!(
-        (parsed.format, parsed.day.to_string()),
+        (parsed.format.as_str(), parsed.day.to_string()),
         ("alipay", "2026-11-21".into())
     );
     assert_eq!(rows, detail_fixture_records());

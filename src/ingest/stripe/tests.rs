@@ -216,6 +216,7 @@ fn zero_decimal_currency() {
 fn the_order_column_is_configurable() {
     let settings = FormatSettings {
         stripe_order_column: "payment_intent_id".into(),
+        ..FormatSettings::default()
     };
     let (_, records) = fixture::parse_in(
         &FORMAT,

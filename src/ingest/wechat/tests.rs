@@ -546,7 +546,7 @@ fn fixture_all_bill() {
     let (parsed, rows) = read_fixture("wechat-2026-11-21-all.csv").unwrap();
     assert_eq!(
         (
-            parsed.format,
+            parsed.format.as_str(),
             parsed.channel.as_str(),
             parsed.day.to_string(),
             parsed.rows
@@ -560,7 +560,7 @@ fn fixture_all_bill() {
 fn fixture_gzipped_all_bill() {
     let (parsed, rows) = read_fixture("wechat-2026-11-21-all.csv.gz").unwrap();
     assert_eq!(
-        (parsed.format, parsed.day.to_string()),
+        (parsed.format.as_str(), parsed.day.to_string()),
         ("wechat", "2026-11-21".into())
     );
     assert_eq!(rows, all_fixture_records());

@@ -1,0 +1,332 @@
+//! How a configured CSV is laid out: encoding, delimiter, lines to skip at
+//! the top and bottom, the time format and zone, the decimal separator.
+//!
+//! No two companies export alike, so the internal order export (`[orders]`)
+//! and every mapped settlement format (`[formats.NAME]`) share this one
+//! description and this one reader. The reader streams: the bottom lines to
+//! skip are held back in a small queue, never the whole file.
+
+use super::{Header, LineFix, csv_error};
+use crate::error::InputError;
+use crate::timestamp;
+use anyhow::{Context as _, Result, bail};
+use chrono::{DateTime, NaiveDateTime};
+use chrono_tz::Tz;
+use serde::Deserialize;
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+
+/// The TOML form (every key optional).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LayoutConfig {
+    /// One character; `\t` or `tab` for tab-separated files.
+    pub delimiter: Option<String>,
+    /// `utf-8` (a BOM is fine) or `gbk` (read as GB18030, its superset).
+    pub encoding: Option<String>,
+    /// Lines before the header row (titles, account numbers…).
+    #[serde(default)]
+    pub skip_top: usize,
+    /// Lines after the last data row (totals, "exported at…").
+    #[serde(default)]
+    pub skip_bottom: usize,
+    /// Zone for times without an offset; the run's `timezone` by default.
+    pub timezone: Option<String>,
+    /// chrono strftime format of the time columns (`%d/%m/%Y %H:%M`);
+    /// `%z` or `%:z` in it reads an offset. Default: RFC 3339 or
+    /// `YYYY-MM-DD HH:MM:SS`.
+    pub time_format: Option<String>,
+    /// Amounts are written `12,50`.
+    #[serde(default)]
+    pub decimal_comma: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    Utf8,
+    Gbk,
+}
+
+/// A validated layout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Layout {
+    pub delimiter: u8,
+    pub encoding: Encoding,
+    pub skip_top: usize,
+    pub skip_bottom: usize,
+    pub zone: Tz,
+    pub time_format: Option<String>,
+    pub decimal_comma: bool,
+}
+
+impl Layout {
+    pub fn plain(zone: Tz) -> Layout {
+        Layout {
+            delimiter: b',',
+            encoding: Encoding::Utf8,
+            skip_top: 0,
+            skip_bottom: 0,
+            zone,
+            time_format: None,
+            decimal_comma: false,
+        }
+    }
+
+    pub fn resolve(config: &LayoutConfig, default_zone: Tz) -> Result<Layout> {
+        let delimiter = match config.delimiter.as_deref() {
+            None => b',',
+            Some("\\t" | "tab" | "\t") => b'\t',
+            Some(d) if d.len() == 1 && d.is_ascii() => d.as_bytes()[0],
+            Some(d) => bail!("delimiter '{d}' must be one ASCII character (or \"tab\")"),
+        };
+        let encoding = match config
+            .encoding
+            .as_deref()
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            None | Some("utf-8" | "utf8") => Encoding::Utf8,
+            Some("gbk" | "gb18030" | "gb2312") => Encoding::Gbk,
+            Some(other) => bail!("encoding '{other}' is not supported (expected utf-8 or gbk)"),
+        };
+        let zone = match &config.timezone {
+            Some(name) => name.parse::<Tz>().map_err(|_| {
+                anyhow::anyhow!(
+                    "timezone '{name}' is not an IANA zone name (like Asia/Shanghai or UTC)"
+                )
+            })?,
+            None => default_zone,
+        };
+        if let Some(format) = &config.time_format {
+            // chrono reports a bad format only when used: try it once now.
+            let probe =
+                chrono::NaiveDate::from_ymd_opt(2026, 1, 2).and_then(|d| d.and_hms_opt(3, 4, 5));
+            let rendered = std::panic::catch_unwind(|| probe.map(|p| p.format(format).to_string()));
+            if rendered.is_err() || format.is_empty() {
+                bail!(
+                    "time_format '{format}' is not a valid chrono format (like %Y-%m-%d %H:%M:%S)"
+                );
+            }
+        }
+        Ok(Layout {
+            delimiter,
+            encoding,
+            skip_top: config.skip_top,
+            skip_bottom: config.skip_bottom,
+            zone,
+            time_format: config.time_format.clone(),
+            decimal_comma: config.decimal_comma,
+        })
+    }
+
+    /// Parses a time field with this layout's format and zone.
+    pub fn time(&self, text: &str) -> Option<i64> {
+        match &self.time_format {
+            None => timestamp::parse(text, self.zone),
+            Some(format) if format.contains("%z") || format.contains("%:z") => {
+                DateTime::parse_from_str(text.trim(), format)
+                    .ok()
+                    .map(|t| t.timestamp_micros())
+            }
+            Some(format) => NaiveDateTime::parse_from_str(text.trim(), format)
+                .ok()
+                .and_then(|t| timestamp::from_local(t, self.zone)),
+        }
+    }
+
+    /// What a time field must look like, for error messages.
+    pub fn time_expected(&self) -> String {
+        match &self.time_format {
+            None => timestamp::EXPECTED.to_string(),
+            Some(format) => format!("a time like '{format}' (time_format in the config)"),
+        }
+    }
+
+    /// An amount's text with the decimal separator normalised to `.`.
+    pub fn amount_text<'t>(&self, text: &'t str) -> std::borrow::Cow<'t, str> {
+        if self.decimal_comma {
+            text.replace(',', ".").into()
+        } else {
+            text.into()
+        }
+    }
+}
+
+/// Streams the data rows of a laid-out table, each with its line in the
+/// original file; the header is resolved first.
+pub struct Table<'a> {
+    reader: csv::Reader<BufReader<Box<dyn Read + 'a>>>,
+    pub header: Header,
+    path: std::path::PathBuf,
+    lines: LineFix,
+    skip_top: u64,
+    held: VecDeque<(csv::ByteRecord, u64)>,
+    skip_bottom: usize,
+}
+
+impl<'a> Table<'a> {
+    /// Opens the table. `None` for a file with nothing in it.
+    pub fn open(path: &Path, input: impl Read + 'a, layout: &Layout) -> Result<Option<Table<'a>>> {
+        let decoded: Box<dyn Read + 'a> = match layout.encoding {
+            Encoding::Utf8 => Box::new(input),
+            Encoding::Gbk => Box::new(super::gbk::reader(input)),
+        };
+        let mut buffered = BufReader::with_capacity(1 << 16, decoded);
+        let mut skipped = Vec::new();
+        for _ in 0..layout.skip_top {
+            skipped.clear();
+            if buffered
+                .read_until(b'\n', &mut skipped)
+                .with_context(|| format!("failed to read {}", path.display()))?
+                == 0
+            {
+                break;
+            }
+        }
+        let lines = LineFix::detect(buffered.fill_buf().unwrap_or_default());
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .flexible(true)
+            .delimiter(layout.delimiter)
+            .buffer_capacity(1 << 16)
+            .from_reader(buffered);
+        let Some(mut header) =
+            Header::read(path, &mut reader).map_err(|e| shift(e, layout.skip_top as u64))?
+        else {
+            return Ok(None);
+        };
+        header.set_line(1 + layout.skip_top as u64);
+        Ok(Some(Table {
+            reader,
+            header,
+            path: path.to_path_buf(),
+            lines,
+            skip_top: layout.skip_top as u64,
+            held: VecDeque::with_capacity(layout.skip_bottom + 1),
+            skip_bottom: layout.skip_bottom,
+        }))
+    }
+
+    /// The next data row and its line; `None` at the end. The last
+    /// `skip_bottom` rows are never returned, and are not checked.
+    pub fn next_row(&mut self) -> Result<Option<(csv::ByteRecord, u64)>, InputError> {
+        loop {
+            let mut record = csv::ByteRecord::new();
+            let more = self
+                .reader
+                .read_byte_record(&mut record)
+                .map_err(|e| shift(self.lines.shift(csv_error(&self.path, e)), self.skip_top))?;
+            if !more {
+                return Ok(None);
+            }
+            let line = self.lines.line(&record) + self.skip_top;
+            self.held.push_back((record, line));
+            if self.held.len() > self.skip_bottom {
+                let (record, line) = self.held.pop_front().expect("held is not empty");
+                if record.len() != self.header.column_count() {
+                    return Err(InputError {
+                        line,
+                        ..InputError::file(
+                            &self.path,
+                            format!(
+                                "row has {} fields, the header has {} (a stray delimiter or quote, the wrong delimiter, or footer lines not covered by skip_bottom?)",
+                                record.len(),
+                                self.header.column_count()
+                            ),
+                        )
+                    });
+                }
+                return Ok(Some((record, line)));
+            }
+        }
+    }
+}
+
+fn shift(mut err: InputError, by: u64) -> InputError {
+    if err.line > 0 {
+        err.line += by;
+    }
+    err
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows(text: &[u8], layout: &Layout) -> Result<Vec<(Vec<String>, u64)>> {
+        let mut table = Table::open(Path::new("bank.csv"), text, layout)?.expect("not empty");
+        let mut out = Vec::new();
+        while let Some((record, line)) = table.next_row()? {
+            out.push((
+                record
+                    .iter()
+                    .map(|f| String::from_utf8_lossy(f).into_owned())
+                    .collect(),
+                line,
+            ));
+        }
+        Ok(out)
+    }
+
+    #[test]
+    fn skips_preamble_and_footer_and_keeps_lines() {
+        let mut layout = Layout::plain(chrono_tz::UTC);
+        layout.skip_top = 2;
+        layout.skip_bottom = 1;
+        layout.delimiter = b';';
+        let text = b"Bank statement\nAccount 123\nref;amount\nA;1,00\nB;2,50\nTotal 3,50\n";
+        let got = rows(text, &layout).unwrap();
+        assert_eq!(
+            got,
+            vec![
+                (vec!["A".into(), "1,00".into()], 4),
+                (vec!["B".into(), "2,50".into()], 5)
+            ]
+        );
+    }
+
+    #[test]
+    fn ragged_rows_name_their_line() {
+        let layout = Layout::plain(chrono_tz::UTC);
+        let err = rows(b"a,b\r\n1,2\r\n3\r\n", &layout)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("line 3") && err.contains("1 fields"), "{err}");
+    }
+
+    #[test]
+    fn gbk_is_decoded() {
+        let layout = Layout {
+            encoding: Encoding::Gbk,
+            ..Layout::plain(chrono_tz::UTC)
+        };
+        let (bytes, _, _) = encoding_rs::GBK.encode("交易号,金额\nT1,1.00\n");
+        let mut table = Table::open(Path::new("x.csv"), &bytes[..], &layout)
+            .unwrap()
+            .unwrap();
+        assert_eq!(table.header.position("金额"), Some(1));
+        assert!(table.next_row().unwrap().is_some());
+    }
+
+    #[test]
+    fn configured_time_formats() {
+        let config = LayoutConfig {
+            time_format: Some("%d/%m/%Y %H:%M".into()),
+            timezone: Some("Europe/Berlin".into()),
+            ..Default::default()
+        };
+        let layout = Layout::resolve(&config, chrono_tz::UTC).unwrap();
+        let t = layout.time("21/11/2026 10:30").unwrap();
+        assert_eq!(
+            t,
+            timestamp::parse("2026-11-21T09:30:00Z", chrono_tz::UTC).unwrap()
+        );
+        assert!(layout.time("2026-11-21 10:30:00").is_none());
+        let bad = LayoutConfig {
+            delimiter: Some(";;".into()),
+            ..Default::default()
+        };
+        assert!(Layout::resolve(&bad, chrono_tz::UTC).is_err());
+    }
+}
