@@ -16,6 +16,7 @@ pub mod inspect;
 pub mod model;
 pub mod money;
 pub mod phases;
+pub mod pipeline;
 pub mod progress;
 pub mod reconcile;
 pub mod run;

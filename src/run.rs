@@ -12,6 +12,7 @@ use crate::emit::{
 };
 use crate::ingest::{orders, settlement};
 use crate::phases::Phases;
+use crate::pipeline;
 use crate::reconcile::{self, refunds};
 use crate::store::{Store, load};
 use anyhow::{Context, Result};
@@ -123,10 +124,10 @@ fn load_orders(
         mapping: &config.orders_mapping,
     };
     let mut loader = load::AttemptLoader::new(conn, file_id)?;
-    let rows = orders::read(path, input, &opts, |attempt, line| {
-        loader.add(conn, path, &attempt, line)
-    })?;
-    loader.merge(conn)?;
+    let rows = pipeline::run(
+        |emit| orders::read(path, input, &opts, |attempt, line| emit((attempt, line))),
+        |(attempt, line)| loader.add(conn, path, &attempt, line),
+    )?;
     load::finish_orders_file(conn, file_id, rows)?;
     bar.finish_and_clear();
     notices.push(format!("loaded {}: {rows} attempt(s)", path.display()));
@@ -153,12 +154,17 @@ fn load_settlement(
         settings: &config.format_settings,
     };
     let mut loader = load::SettlementLoader::new(conn, file_id)?;
-    let parsed = settlement::read_file(
-        input,
-        &cx,
-        config.format.as_deref(),
-        config.settlement_day,
-        &mut |record| loader.add(&record),
+    let parsed = pipeline::run(
+        |emit| {
+            settlement::read_file(
+                input,
+                &cx,
+                config.format.as_deref(),
+                config.settlement_day,
+                emit,
+            )
+        },
+        |record| loader.add(&record),
     )?;
     drop(loader);
     let replaced = load::finish_settlement_file(conn, file_id, &parsed)?;

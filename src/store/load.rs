@@ -114,27 +114,44 @@ pub fn register_file(
     Ok(conn.last_insert_rowid())
 }
 
-/// Loads one export's attempts: staged, checked, then merged.
+/// Loads one export's attempts straight into `attempt` (one B-tree insert
+/// per row, no staging copy). A row supersedes the stored one unless it is
+/// less final: statuses move forward (UNKNOWN today, SUCCESS tomorrow), so an
+/// older export loaded late cannot move them back. A channel_order_id given
+/// twice in the same export makes the update write a NULL line, which the
+/// NOT NULL constraint refuses: the statement fails and the first line is
+/// still there to name.
 pub struct AttemptLoader<'c> {
-    insert: Statement<'c>,
+    upsert: Statement<'c>,
     file_id: i64,
 }
 
+const UPSERT_ATTEMPT: &str = "
+INSERT INTO attempt VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+ON CONFLICT (channel_order_id) DO UPDATE SET
+    order_id = excluded.order_id, payment_id = excluded.payment_id,
+    channel = excluded.channel, amount_minor = excluded.amount_minor,
+    currency = excluded.currency, order_status = excluded.order_status,
+    payment_status = excluded.payment_status, created_at = excluded.created_at,
+    created_day = excluded.created_day, expires_at = excluded.expires_at,
+    closed_at = excluded.closed_at, paid_at = excluded.paid_at,
+    line = CASE WHEN attempt.file_id = excluded.file_id THEN NULL ELSE excluded.line END,
+    file_id = excluded.file_id
+WHERE attempt.file_id = excluded.file_id
+   OR NOT ((excluded.payment_status IN ('PROCESSING', 'UNKNOWN')
+            AND attempt.payment_status NOT IN ('PROCESSING', 'UNKNOWN'))
+        OR (excluded.order_status = 'OPEN' AND attempt.order_status <> 'OPEN'))";
+
 impl<'c> AttemptLoader<'c> {
     pub fn new(conn: &'c Connection, file_id: i64) -> Result<Self> {
-        conn.execute_batch(
-            "DROP TABLE IF EXISTS temp.staged_attempt;
-             CREATE TEMP TABLE staged_attempt AS SELECT * FROM main.attempt WHERE 0;
-             CREATE UNIQUE INDEX temp.staged_attempt_key ON staged_attempt(channel_order_id);",
-        )?;
-        let insert = conn.prepare(
-            "INSERT INTO temp.staged_attempt VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
-        )?;
-        Ok(AttemptLoader { insert, file_id })
+        Ok(AttemptLoader {
+            upsert: conn.prepare(UPSERT_ATTEMPT)?,
+            file_id,
+        })
     }
 
     pub fn add(&mut self, conn: &Connection, path: &Path, a: &Attempt, line: u64) -> Result<()> {
-        let result = self.insert.execute(params![
+        let result = self.upsert.execute(params![
             a.channel_order_id,
             a.order_id,
             a.payment_id,
@@ -155,8 +172,8 @@ impl<'c> AttemptLoader<'c> {
             Ok(_) => Ok(()),
             Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation) => {
                 let first: i64 = conn.query_row(
-                    "SELECT line FROM temp.staged_attempt WHERE channel_order_id = ?1",
-                    [&a.channel_order_id],
+                    "SELECT line FROM attempt WHERE channel_order_id = ?1 AND file_id = ?2",
+                    params![a.channel_order_id, self.file_id],
                     |r| r.get(0),
                 )?;
                 Err(InputError {
@@ -172,31 +189,6 @@ impl<'c> AttemptLoader<'c> {
             }
             Err(e) => Err(e.into()),
         }
-    }
-
-    /// Merges the staged rows into `attempt`. A row supersedes the stored one
-    /// unless it is less final: statuses move forward (UNKNOWN today, SUCCESS
-    /// tomorrow), so an older export loaded late cannot move them back.
-    pub fn merge(self, conn: &Connection) -> Result<()> {
-        drop(self.insert);
-        conn.execute_batch(
-            "INSERT INTO main.attempt SELECT * FROM temp.staged_attempt WHERE true
-             ON CONFLICT (channel_order_id) DO UPDATE SET
-                order_id = excluded.order_id, payment_id = excluded.payment_id,
-                channel = excluded.channel, amount_minor = excluded.amount_minor,
-                currency = excluded.currency, order_status = excluded.order_status,
-                payment_status = excluded.payment_status, created_at = excluded.created_at,
-                created_day = excluded.created_day, expires_at = excluded.expires_at,
-                closed_at = excluded.closed_at, paid_at = excluded.paid_at,
-                file_id = excluded.file_id, line = excluded.line
-             WHERE NOT (
-                (excluded.payment_status IN ('PROCESSING', 'UNKNOWN')
-                    AND attempt.payment_status NOT IN ('PROCESSING', 'UNKNOWN'))
-                OR (excluded.order_status = 'OPEN' AND attempt.order_status <> 'OPEN'));
-             DROP TABLE temp.staged_attempt;",
-        )
-        .context("merging the export into the attempts")?;
-        Ok(())
     }
 }
 

@@ -49,9 +49,13 @@ CREATE TABLE attempt (
     paid_at          INTEGER,
     file_id          INTEGER NOT NULL REFERENCES loaded_file(file_id),
     line             INTEGER NOT NULL
-);
-CREATE INDEX attempt_by_order ON attempt(order_id, file_id, line);
-CREATE INDEX attempt_by_status ON attempt(payment_status, channel, created_day);
+) WITHOUT ROWID;
+-- An order's status is the one on its most recently loaded row: this index
+-- answers that without touching the table.
+CREATE INDEX attempt_by_order ON attempt(order_id, file_id, line, order_status);
+-- The few undecided attempts, for the UNKNOWN_* rules.
+CREATE INDEX attempt_undecided ON attempt(channel, created_day)
+    WHERE payment_status IN ('PROCESSING', 'UNKNOWN');
 
 -- Rows of settlement files, canonical form. Rows of a replaced file are
 -- deleted with it.
@@ -69,7 +73,6 @@ CREATE TABLE settlement_row (
     refund_id        TEXT NOT NULL,
     PRIMARY KEY (file_id, line)
 ) WITHOUT ROWID;
-CREATE INDEX settlement_row_by_order ON settlement_row(channel_order_id);
 CREATE INDEX settlement_row_by_txn ON settlement_row(channel, channel_txn_id, kind);
 
 -- Refund instructions payrecon has issued, each once, for one business day.

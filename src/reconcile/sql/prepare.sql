@@ -7,6 +7,15 @@ DROP TABLE IF EXISTS temp.refund_total;
 DROP TABLE IF EXISTS temp.pending_total;
 DROP TABLE IF EXISTS temp.paid;
 DROP TABLE IF EXISTS temp.covered_day;
+DROP TABLE IF EXISTS temp.order_state;
+
+-- An order's status is the one on its most recently loaded row. One pass
+-- over the covering index attempt_by_order, written out in key order.
+CREATE TEMP TABLE order_state (order_id TEXT PRIMARY KEY, order_status TEXT NOT NULL) WITHOUT ROWID;
+INSERT INTO order_state
+SELECT order_id, order_status
+FROM (SELECT order_id, order_status, max(file_id * 4294967296 + line)
+      FROM attempt GROUP BY order_id);
 
 -- One row per channel payment: a payment repeated in two files counts once.
 CREATE TEMP TABLE payment AS
@@ -50,11 +59,10 @@ SELECT p.channel, p.channel_txn_id, p.channel_order_id, p.transacted_at,
        max(0, p.amount_minor - coalesce(rt.refunded, 0) - coalesce(pt.pending, 0)) AS unrefunded,
        a.order_id, a.payment_id, a.payment_status,
        a.amount_minor AS internal_amount, a.currency AS internal_currency,
-       -- The order's status is the one on its most recently loaded row.
-       (SELECT o.order_status FROM attempt o WHERE o.order_id = a.order_id
-        ORDER BY o.file_id DESC, o.line DESC LIMIT 1) AS order_status
+       o.order_status
 FROM payment p
 LEFT JOIN attempt a ON a.channel_order_id = p.channel_order_id
+LEFT JOIN order_state o ON o.order_id = a.order_id
 LEFT JOIN refund_total rt
        ON rt.channel = p.channel AND rt.channel_txn_id = p.channel_txn_id AND rt.currency = p.currency
 LEFT JOIN pending_total pt ON pt.channel = p.channel AND pt.channel_txn_id = p.channel_txn_id;
