@@ -40,13 +40,10 @@ pub fn main_with(cli: Cli) -> anyhow::Result<ExitCode> {
                     eprintln!("{notice}");
                 }
                 eprintln!("wrote {}", outcome.out_dir.display());
-                print!("{}", outcome.summary.to_markdown());
+                print!("{}", outcome.summary_markdown);
             }
-            if config.fail_on_findings && outcome.summary.needs_action > 0 {
-                eprintln!(
-                    "{}",
-                    error::FindingsNeedAction(outcome.summary.needs_action)
-                );
+            if config.fail_on_findings && outcome.needs_action > 0 {
+                eprintln!("{}", error::FindingsNeedAction(outcome.needs_action));
                 return Ok(ExitCode::from(3));
             }
             Ok(ExitCode::SUCCESS)

@@ -14,7 +14,7 @@ use crate::ingest::{orders, settlement};
 use crate::phases::Phases;
 use crate::pipeline;
 use crate::reconcile::{self, refunds};
-use crate::store::{Store, load};
+use crate::store::{Store, cache, load};
 use anyhow::{Context, Result};
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
@@ -24,7 +24,10 @@ use std::time::Duration;
 pub struct RunOutcome {
     pub business_day: String,
     pub out_dir: PathBuf,
-    pub summary: Summary,
+    /// summary.md, for the terminal.
+    pub summary_markdown: String,
+    /// Findings that need a person (for --fail-on-findings).
+    pub needs_action: usize,
     /// One line per input file: loaded, skipped, replaced.
     pub notices: Vec<String>,
     pub phases: Phases,
@@ -44,51 +47,50 @@ pub fn run(config: &Config) -> Result<RunOutcome> {
         load_settlement(&tx, config, &path, &mut notices)?;
         phases.mark(format!("load {}", path.display()));
     }
-    let mut findings = reconcile::classify(&tx, config.settle_lag_days, &mut phases)?;
+    reconcile::coverage(&tx, config.settle_lag_days)?;
     let business_day = business_day(&tx, config)?;
     tx.execute(
         "UPDATE loaded_file SET business_day = ?1 WHERE business_day = ''",
         [&business_day],
     )?;
-
-    refunds::issue(&tx, &mut findings, &business_day)?;
-    reconcile::mark_first_seen(&tx, &mut findings, &business_day)?;
-    phases.mark("refunds and first_seen");
-    let day_refunds = refunds::for_day(&tx, &business_day)?;
-    let summary = Summary::new(
-        &business_day,
-        files_for_day(&tx, &business_day)?,
-        &findings,
-        &day_refunds,
-    );
-
-    let outputs = [
-        Output {
-            name: "refunds.csv",
-            bytes: emit::refunds::to_csv(&day_refunds)?,
-            mode: config.refund_file_mode,
-        },
-        Output {
-            name: "discrepancies.csv",
-            bytes: emit::report::to_csv(&findings)?,
-            mode: 0o644,
-        },
-        Output {
-            name: "summary.md",
-            bytes: summary.to_markdown().into_bytes(),
-            mode: 0o644,
-        },
-        Output {
-            name: "summary.json",
-            bytes: summary.to_json()?,
-            mode: 0o644,
-        },
-    ];
+    let key = cache::state_key(&tx, &business_day, config.settle_lag_days)?;
+    let outputs = match cache::outputs(&tx, &business_day, &key)? {
+        Some(outputs) => {
+            phases.mark("reuse the outputs of an unchanged state");
+            outputs
+        }
+        None => {
+            let outputs = reconcile_day(&tx, &business_day, config, &mut phases)?;
+            let key = cache::state_key(&tx, &business_day, config.settle_lag_days)?;
+            let named: Vec<(&str, &[u8])> = outputs
+                .iter()
+                .map(|(n, b)| (n.as_str(), b.as_slice()))
+                .collect();
+            cache::store(&tx, &business_day, &key, &named)?;
+            outputs
+        }
+    };
+    let summary_markdown = output_text(&outputs, "summary.md");
+    let needs_action =
+        serde_json::from_str::<serde_json::Value>(&output_text(&outputs, "summary.json"))
+            .ok()
+            .and_then(|v| v["needs_action"].as_u64())
+            .unwrap_or_default() as usize;
+    let outputs: Vec<Output> = outputs
+        .into_iter()
+        .map(|(name, bytes)| {
+            let mode = if name == "refunds.csv" {
+                config.refund_file_mode
+            } else {
+                0o644
+            };
+            Output { name, bytes, mode }
+        })
+        .collect();
     let out_dir = config
         .out
         .clone()
         .unwrap_or_else(|| config.out_root.join(&business_day));
-    phases.mark("build outputs");
     let staged = Staged::write(&out_dir, &outputs)?;
     crate::failpoint::hit("before-commit");
     tx.commit()
@@ -100,9 +102,53 @@ pub fn run(config: &Config) -> Result<RunOutcome> {
         phases,
         business_day,
         out_dir,
-        summary,
+        summary_markdown,
+        needs_action,
         notices,
     })
+}
+
+/// Classifies everything loaded, issues the day's refunds, records first
+/// sightings, and builds the day's four output files.
+fn reconcile_day(
+    conn: &Connection,
+    business_day: &str,
+    config: &Config,
+    phases: &mut Phases,
+) -> Result<Vec<(String, Vec<u8>)>> {
+    let mut findings = reconcile::classify(conn, config.settle_lag_days, phases)?;
+    refunds::issue(conn, &mut findings, business_day)?;
+    reconcile::mark_first_seen(conn, &mut findings, business_day)?;
+    phases.mark("refunds and first_seen");
+    let day_refunds = refunds::for_day(conn, business_day)?;
+    let summary = Summary::new(
+        business_day,
+        files_for_day(conn, business_day)?,
+        &findings,
+        &day_refunds,
+    );
+    let outputs = vec![
+        (
+            "refunds.csv".to_string(),
+            emit::refunds::to_csv(&day_refunds)?,
+        ),
+        (
+            "discrepancies.csv".to_string(),
+            emit::report::to_csv(&findings)?,
+        ),
+        ("summary.md".to_string(), summary.to_markdown().into_bytes()),
+        ("summary.json".to_string(), summary.to_json()?),
+    ];
+    phases.mark("build outputs");
+    Ok(outputs)
+}
+
+fn output_text(outputs: &[(String, Vec<u8>)], name: &str) -> String {
+    outputs
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, bytes)| String::from_utf8_lossy(bytes).into_owned())
+        .unwrap_or_default()
 }
 
 fn load_orders(

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 /// One output file: name in the output folder, bytes, permission bits.
 pub struct Output {
-    pub name: &'static str,
+    pub name: String,
     pub bytes: Vec<u8>,
     pub mode: u32,
 }
@@ -40,7 +40,7 @@ impl Staged {
             files: Vec::new(),
         };
         for output in outputs {
-            let target = dir.join(output.name);
+            let target = dir.join(&output.name);
             let temp = dir.join(format!(".{}.tmp-{}", output.name, std::process::id()));
             write_synced(&temp, &output.bytes, output.mode)
                 .with_context(|| format!("failed to write {}", temp.display()))?;
@@ -114,7 +114,7 @@ mod tests {
     fn nothing_is_visible_until_published() {
         let dir = tempfile::tempdir().unwrap();
         let outputs = [Output {
-            name: "a.csv",
+            name: "a.csv".into(),
             bytes: b"x\n".to_vec(),
             mode: 0o600,
         }];
@@ -130,7 +130,7 @@ mod tests {
     fn dropped_staging_leaves_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let outputs = [Output {
-            name: "a.csv",
+            name: "a.csv".into(),
             bytes: b"x\n".to_vec(),
             mode: 0o644,
         }];

@@ -57,7 +57,17 @@ const RULES: &[(FindingKind, &str)] = &[
     ),
 ];
 
-/// Runs every rule over the loaded data, in report order.
+/// Builds `temp.covered_day`: the (channel, day) pairs whose files through
+/// day + lag are all loaded. Cheap (one row per loaded file); the business
+/// day and the rules read it.
+pub fn coverage(conn: &Connection, settle_lag_days: u32) -> Result<()> {
+    let sql = include_str!("sql/covered_day.sql").replace("?lag", &settle_lag_days.to_string());
+    conn.execute_batch(&sql)
+        .context("computing which days are covered")
+}
+
+/// Runs every rule over the loaded data, in report order. Needs
+/// [`coverage`] first.
 pub fn classify(
     conn: &Connection,
     settle_lag_days: u32,
@@ -75,8 +85,6 @@ pub fn classify(
             first_line.unwrap_or_default().trim()
         ));
     }
-    conn.execute_batch(&include_str!("sql/covered_day.sql").replace("?lag", &lag))
-        .context("computing which days are covered")?;
     let mut findings = Vec::new();
     for (kind, sql) in RULES {
         let sql = sql.replace("?lag", &lag);

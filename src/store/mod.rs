@@ -4,6 +4,7 @@
 //! first load to its last decision, so a failed or killed run changes
 //! nothing, and a second run waits (bounded) for the first.
 
+pub mod cache;
 pub mod load;
 pub mod schema;
 

@@ -91,6 +91,17 @@ CREATE TABLE refund_instruction (
 CREATE INDEX refund_instruction_by_txn ON refund_instruction(channel, channel_txn_id);
 CREATE INDEX refund_instruction_by_day ON refund_instruction(business_day);
 
+-- The outputs of the last run for each business day, and the state they
+-- were computed from (state_key): a rerun over a state nothing has changed
+-- since writes these bytes again instead of classifying everything anew.
+CREATE TABLE day_output (
+    business_day TEXT NOT NULL,
+    name         TEXT NOT NULL,
+    state_key    TEXT NOT NULL,
+    bytes        BLOB NOT NULL,
+    PRIMARY KEY (business_day, name)
+) WITHOUT ROWID;
+
 -- The business day each finding was first reported, so the report can tell
 -- new findings from ones still open.
 CREATE TABLE finding_seen (

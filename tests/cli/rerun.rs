@@ -260,3 +260,33 @@ fn a_crash_before_commit_changes_nothing_and_a_rerun_completes() {
         assert_eq!(leftovers.len(), 4, "{point}: {leftovers:?}");
     }
 }
+
+#[test]
+fn reused_outputs_equal_a_fresh_computation() {
+    let (orders, settlement) = case("duplicate_partly_refunded");
+    let work = Workdir::new();
+    let args = [
+        "--orders",
+        orders.as_str(),
+        "--settlement",
+        settlement.as_str(),
+        "--timings",
+    ];
+    work.run("first", &args).assert().success();
+    work.run("reused", &args)
+        .assert()
+        .success()
+        .stderr(predicates::str::contains(
+            "reuse the outputs of an unchanged state",
+        ));
+    // Forget the stored outputs: the next run must classify everything anew.
+    let db = rusqlite::Connection::open(work.db()).unwrap();
+    db.execute("DELETE FROM day_output", []).unwrap();
+    drop(db);
+    work.run("fresh", &args)
+        .assert()
+        .success()
+        .stderr(predicates::str::contains("rule DUPLICATE_PAYMENT"));
+    assert_eq!(outputs(&work, "first"), outputs(&work, "reused"));
+    assert_eq!(outputs(&work, "first"), outputs(&work, "fresh"));
+}

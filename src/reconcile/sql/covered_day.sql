@@ -1,3 +1,4 @@
+DROP TABLE IF EXISTS temp.covered_day;
 -- An attempt of day D on channel C is covered when C's settlement files for
 -- D through D + settle lag (?lag days) are all loaded: only then can its
 -- absence from the channel's files mean anything.

@@ -6,7 +6,6 @@ DROP TABLE IF EXISTS temp.channel_refund;
 DROP TABLE IF EXISTS temp.refund_total;
 DROP TABLE IF EXISTS temp.pending_total;
 DROP TABLE IF EXISTS temp.paid;
-DROP TABLE IF EXISTS temp.covered_day;
 DROP TABLE IF EXISTS temp.order_state;
 
 -- An order's status is the one on its most recently loaded row. One pass
