@@ -10,6 +10,9 @@
 use anyhow::Result;
 use rusqlite::{Connection, params};
 
+/// Output files by name, as stored.
+pub type NamedOutputs = Vec<(String, Vec<u8>)>;
+
 /// The state key for `business_day` now.
 pub fn state_key(conn: &Connection, business_day: &str, settle_lag_days: u32) -> Result<String> {
     let state: String = conn.query_row(
@@ -30,7 +33,7 @@ pub fn outputs(
     conn: &Connection,
     business_day: &str,
     key: &str,
-) -> Result<Option<Vec<(String, Vec<u8>)>>> {
+) -> Result<Option<NamedOutputs>> {
     let mut stmt = conn.prepare_cached(
         "SELECT name, bytes, state_key = ?2 FROM day_output WHERE business_day = ?1 ORDER BY name",
     )?;
