@@ -54,6 +54,10 @@ pub struct OrdersConfig {
     /// CLOSED or UNKNOWN.
     #[serde(default)]
     pub payment_status: BTreeMap<String, String>,
+    /// The export's channel name -> the name settlement files use
+    /// (`"wxpay" = "wechat"`); unmapped names are used as they are.
+    #[serde(default)]
+    pub channel: BTreeMap<String, String>,
     #[serde(default)]
     pub layout: LayoutConfig,
 }
@@ -64,6 +68,7 @@ pub struct OrdersMapping {
     pub columns: BTreeMap<String, String>,
     pub order_status: BTreeMap<String, OrderStatus>,
     pub payment_status: BTreeMap<String, PaymentStatus>,
+    pub channel: BTreeMap<String, String>,
     pub layout: Layout,
 }
 
@@ -73,6 +78,7 @@ impl OrdersMapping {
             columns: BTreeMap::new(),
             order_status: BTreeMap::new(),
             payment_status: BTreeMap::new(),
+            channel: BTreeMap::new(),
             layout: Layout::plain(zone),
         }
     }
@@ -90,6 +96,11 @@ impl OrdersMapping {
             columns: config.columns.clone(),
             order_status: value_map(&config.order_status, "order_status")?,
             payment_status: value_map(&config.payment_status, "payment_status")?,
+            channel: config
+                .channel
+                .iter()
+                .map(|(from, to)| (from.to_ascii_lowercase(), to.trim().to_ascii_lowercase()))
+                .collect(),
             layout: Layout::resolve(&config.layout, zone)
                 .map_err(|e| e.context("in [orders.layout]"))?,
         })
@@ -228,7 +239,10 @@ fn parse_row(row: &Row, c: &Columns, opts: &OrdersOptions) -> Result<Attempt, In
         order_id: row.required(c.must("order_id"))?.to_string(),
         payment_id: row.required(c.must("payment_id"))?.to_string(),
         channel_order_id: row.required(c.must("channel_order_id"))?.to_string(),
-        channel: row.required(c.must("channel"))?.to_ascii_lowercase(),
+        channel: {
+            let name = row.required(c.must("channel"))?.to_ascii_lowercase();
+            opts.mapping.channel.get(&name).cloned().unwrap_or(name)
+        },
         amount_minor,
         currency,
         order_status,
@@ -387,6 +401,8 @@ mod tests {
             "已支付" = "PAID"
             [payment_status]
             "成功" = "SUCCESS"
+            [channel]
+            "WXPAY" = "wechat"
             [layout]
             delimiter = ";"
             encoding = "gbk"
@@ -398,7 +414,7 @@ mod tests {
         )
         .unwrap();
         let mapping = OrdersMapping::resolve(&config, chrono_tz::Asia::Shanghai).unwrap();
-        let text = "导出: 2026-11-21\n订单号;支付单号;商户订单号;渠道;金额;订单状态;支付状态;创建时间\nO1;P1;C1;wechat;12,50;已支付;成功;21/11/2026 23:30\n合计 1\n";
+        let text = "导出: 2026-11-21\n订单号;支付单号;商户订单号;渠道;金额;订单状态;支付状态;创建时间\nO1;P1;C1;wxpay;12,50;已支付;成功;21/11/2026 23:30\n合计 1\n";
         let (gbk, _, _) = encoding_rs::GBK.encode(text);
         let opts = OrdersOptions {
             day_zone: chrono_tz::Asia::Shanghai,
@@ -419,6 +435,7 @@ mod tests {
             (1250, OrderStatus::Paid, PaymentStatus::Success)
         );
         assert_eq!(a.created_day, "2026-11-21");
+        assert_eq!(a.channel, "wechat");
         let bad = OrdersConfig {
             order_status: [("x".to_string(), "DONE".to_string())].into(),
             ..Default::default()

@@ -29,11 +29,7 @@ pub fn state_key(conn: &Connection, business_day: &str, settle_lag_days: u32) ->
 }
 
 /// The stored outputs of `business_day`, if they were made from `key`.
-pub fn outputs(
-    conn: &Connection,
-    business_day: &str,
-    key: &str,
-) -> Result<Option<NamedOutputs>> {
+pub fn outputs(conn: &Connection, business_day: &str, key: &str) -> Result<Option<NamedOutputs>> {
     let mut stmt = conn.prepare_cached(
         "SELECT name, bytes, state_key = ?2 FROM day_output WHERE business_day = ?1 ORDER BY name",
     )?;
