@@ -237,6 +237,7 @@ mod tests {
             "[orders.columns]",
             "[orders.order_status]",
             "[orders.payment_status]",
+            "[orders.channel]",
             "[orders.layout]",
             "[stripe]",
             "order_column =",
