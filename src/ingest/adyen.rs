@@ -36,13 +36,13 @@
 mod zone;
 
 use super::settlement::{Context, FileFacts, Format, Sink};
-use super::{Header, LineFix, Row, csv_reader};
+use super::{Header, Row};
 use crate::error::InputError;
 use crate::model::{Kind, SettlementRecord};
 use crate::money;
 use chrono::NaiveDateTime;
 use rust_decimal::Decimal;
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 
 pub const FORMAT: Format = Format {
     name: "adyen",
@@ -103,16 +103,7 @@ pub const SKIPPED: &[&str] = &[
 ];
 
 fn sniff(head: &[u8]) -> bool {
-    let head = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
-    let first = head.split(|&b| b == b'\n').next().unwrap_or_default();
-    let first = String::from_utf8_lossy(first);
-    let names: Vec<&str> = first
-        .split(',')
-        .map(|n| n.trim().trim_matches('"'))
-        .collect();
-    ["Psp Reference", "Merchant Reference", "Type"]
-        .iter()
-        .all(|n| names.contains(n))
+    super::first_line_has(head, &["Psp Reference", "Merchant Reference", "Type"])
 }
 
 fn parse(input: &mut dyn Read, cx: &Context, sink: &mut Sink) -> anyhow::Result<FileFacts> {
@@ -120,9 +111,7 @@ fn parse(input: &mut dyn Read, cx: &Context, sink: &mut Sink) -> anyhow::Result<
         channel: Some(CHANNEL.to_string()),
         ..FileFacts::default()
     };
-    let mut input = BufReader::with_capacity(1 << 16, input);
-    let lines = LineFix::detect(input.fill_buf()?);
-    let mut reader = csv_reader(input);
+    let (mut reader, lines) = super::line_aware_reader(input)?;
     let Some(header) = Header::read(cx.path, &mut reader)? else {
         return Ok(facts);
     };

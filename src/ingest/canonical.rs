@@ -39,16 +39,7 @@ const REQUIRED: &[&str] = &[
 ];
 
 fn sniff(head: &[u8]) -> bool {
-    let head = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
-    let first = head.split(|&b| b == b'\n').next().unwrap_or_default();
-    let first = String::from_utf8_lossy(first);
-    let names: Vec<&str> = first
-        .split(',')
-        .map(|n| n.trim().trim_matches('"'))
-        .collect();
-    ["channel_txn_id", "channel_order_id", "kind"]
-        .iter()
-        .all(|n| names.contains(n))
+    super::first_line_has(head, &["channel_txn_id", "channel_order_id", "kind"])
 }
 
 fn parse(input: &mut dyn Read, cx: &Context, sink: &mut Sink) -> anyhow::Result<FileFacts> {

@@ -72,6 +72,19 @@ pub fn next_record<R: Read>(
     Ok(false)
 }
 
+/// Does the first line of a CSV head (a BOM allowed) name every one of
+/// `names` as a column? The sniff of every plain-CSV format.
+pub fn first_line_has(head: &[u8], names: &[&str]) -> bool {
+    let head = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
+    let first = head.split(|&b| b == b'\n').next().unwrap_or_default();
+    let first = String::from_utf8_lossy(first);
+    let columns: Vec<&str> = first
+        .split(',')
+        .map(|n| n.trim().trim_matches('"'))
+        .collect();
+    names.iter().all(|n| columns.contains(n))
+}
+
 /// [`csv_reader`] over a buffered input, with the [`LineFix`] its first
 /// line ending calls for.
 pub fn line_aware_reader<R: Read>(
