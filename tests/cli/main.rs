@@ -3,5 +3,6 @@
 mod cases;
 mod errors;
 mod generated;
+mod native;
 mod rerun;
 mod util;
