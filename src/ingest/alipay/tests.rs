@@ -108,6 +108,7 @@ fn reads_a_gbk_bill_to_exact_records() {
         FileFacts {
             channel: Some("alipay".into()),
             day: NaiveDate::from_ymd_opt(2026, 11, 21),
+            checked: Some(super::CHECKED),
             ..FileFacts::default()
         }
     );

@@ -116,6 +116,7 @@ fn reads_payments_and_refunds_in_beijing_time() {
         facts,
         FileFacts {
             channel: Some("wechat".into()),
+            checked: Some(super::CHECKED),
             ..FileFacts::default()
         }
     );
