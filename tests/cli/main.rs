@@ -4,6 +4,7 @@ mod cases;
 mod demo;
 mod errors;
 mod generated;
+mod inspect;
 mod native;
 mod rerun;
 mod util;
