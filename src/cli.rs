@@ -34,9 +34,15 @@ Files already loaded (same content) are skipped; a settlement file for a
 channel day already loaded but with other content replaces that day. Refund
 instructions are remembered in the database and never issued twice.")]
     Run(RunArgs),
-    /// Check one settlement file before a run: its format, the day it covers,
-    /// rows by kind, totals per currency and the first rows in canonical form.
-    #[command(after_help = "Example:\n  payrecon inspect wechat-2026-11-21.csv")]
+    /// Check one settlement file before a run: its format, the channel and
+    /// day it covers (and where the day came from), what its own totals were
+    /// checked against, rows, amounts and fees per currency and kind, the rows
+    /// skipped as not order money, and the first rows in canonical form.
+    #[command(after_help = "Example:\n  payrecon inspect wechat-2026-11-21.csv
+
+Nothing is written. A file whose day cannot be told is still shown, with the
+day marked unknown and why: a run refuses it until it is renamed or given
+--settlement-day.")]
     Inspect(InspectArgs),
 }
 

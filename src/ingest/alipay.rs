@@ -54,6 +54,8 @@ pub const FORMAT: Format = Format {
 };
 
 const CHANNEL: &str = "alipay";
+/// What a bill that parsed was checked against ([`FileFacts::checked`]).
+const CHECKED: &str = "the footer (#交易合计 and #退款合计: rows and 商家实收)";
 const CURRENCY: &str = "CNY";
 const BEIJING: Tz = chrono_tz::Asia::Shanghai;
 const FIRST_COLUMN: &str = "支付宝交易号";
@@ -97,6 +99,7 @@ fn parse(input: &mut dyn Read, cx: &Context, sink: &mut Sink) -> Result<FileFact
     Ok(FileFacts {
         channel: Some(CHANNEL.into()),
         day,
+        checked: Some(CHECKED),
         ..FileFacts::default()
     })
 }

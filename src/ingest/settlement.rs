@@ -14,7 +14,7 @@ use chrono::NaiveDate;
 use chrono_tz::Tz;
 use std::collections::BTreeMap;
 use std::io::{BufReader, Read};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// What a parser needs besides the bytes.
 pub struct Context<'a> {
@@ -54,6 +54,9 @@ pub struct FileFacts {
     /// disputes…), counted by the type the file gives them (`payout`,
     /// `MerchantPayout`), so a run can say what it left out.
     pub skipped: Skipped,
+    /// What the rows were checked against, when the file carries its own
+    /// totals (a bill's summary or footer), for `inspect` to say so.
+    pub checked: Option<&'static str>,
 }
 
 /// Skipped row counts by the row type as the file writes it.
@@ -114,6 +117,58 @@ pub struct ParsedFile {
     pub skipped: Skipped,
 }
 
+/// Where the day a file covers was read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DaySource {
+    /// The format dates its files itself ([`FileFacts::day`]).
+    Format,
+    Name,
+    /// `--settlement-day`.
+    Flag,
+}
+
+impl DaySource {
+    /// For people: where the day of a file of `format` came from.
+    pub fn describe(self, format: &str) -> &'static str {
+        match (self, format) {
+            (DaySource::Format, "alipay") => "from the bill's #起始日期 line",
+            (DaySource::Format, "unionpay") => "from the INN<yyMMdd> date UnionPay names it by",
+            (DaySource::Format, _) => "stated by the file itself",
+            (DaySource::Name, _) => "from the file name",
+            (DaySource::Flag, _) => "from --settlement-day",
+        }
+    }
+}
+
+/// A settlement file read through, before a run insists on knowing which
+/// channel day it covers: `inspect` shows a file whose day or channel cannot
+/// be told (with why), a run refuses it ([`Scanned::into_parsed`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scanned {
+    pub format: String,
+    /// What was read: the file itself, or `archive.zip/member.csv`.
+    pub source: PathBuf,
+    pub channel: Result<String, InputError>,
+    pub day: Result<(NaiveDate, DaySource), InputError>,
+    pub rows: u64,
+    /// See [`FileFacts::skipped`].
+    pub skipped: Skipped,
+    /// See [`FileFacts::checked`].
+    pub checked: Option<&'static str>,
+}
+
+impl Scanned {
+    pub fn into_parsed(self) -> Result<ParsedFile> {
+        Ok(ParsedFile {
+            format: self.format,
+            day: self.day?.0,
+            channel: self.channel?,
+            rows: self.rows,
+            skipped: self.skipped,
+        })
+    }
+}
+
 /// Reads one settlement file into `sink`. The day comes from the file's own
 /// header if it has one, else its name, else `fallback_day` (`--settlement-day`).
 /// A gzip or zip file is read as the bill inside it.
@@ -124,6 +179,17 @@ pub fn read_file(
     fallback_day: Option<NaiveDate>,
     sink: &mut Sink,
 ) -> Result<ParsedFile> {
+    scan(input, cx, forced_format, fallback_day, sink)?.into_parsed()
+}
+
+/// [`read_file`], leaving an unknown channel or day for the caller to judge.
+pub fn scan(
+    input: impl Read,
+    cx: &Context,
+    forced_format: Option<&str>,
+    fallback_day: Option<NaiveDate>,
+    sink: &mut Sink,
+) -> Result<Scanned> {
     super::container::open(input, cx.path, |plain, path| {
         let cx = Context { path, ..*cx };
         read_plain(plain, &cx, forced_format, fallback_day, sink)
@@ -136,7 +202,7 @@ fn read_plain(
     forced_format: Option<&str>,
     fallback_day: Option<NaiveDate>,
     sink: &mut Sink,
-) -> Result<ParsedFile> {
+) -> Result<Scanned> {
     let path = cx.path;
     let mut input = BufReader::with_capacity(1 << 16, input);
     let head = read_head(&mut input, path)?;
@@ -170,19 +236,21 @@ fn read_plain(
         Chosen::Mapped(m) => (m.parse(&mut all, cx, &mut counting)?, m.name.clone()),
     };
     let day = match facts.day {
-        Some(day) => day,
-        None => day_of(path, fallback_day)?,
+        Some(day) => Ok((day, DaySource::Format)),
+        None => day_of(path, fallback_day),
     };
     let channel = facts
         .channel
         .or_else(|| day::channel_from_name(path))
-        .ok_or_else(|| InputError::file(path, "has no rows and its name does not start with the channel (like wechat-2026-11-21.csv), so the channel it covers cannot be told"))?;
-    Ok(ParsedFile {
+        .ok_or_else(|| InputError::file(path, "has no rows and its name does not start with the channel (like wechat-2026-11-21.csv), so the channel it covers cannot be told"));
+    Ok(Scanned {
         format,
+        source: path.to_path_buf(),
         channel,
         day,
         rows,
         skipped: facts.skipped,
+        checked: facts.checked,
     })
 }
 
@@ -272,11 +340,11 @@ fn resemblance(text: &str) -> String {
     format!("It looks most like {}.", parts.join(", then "))
 }
 
-fn day_of(path: &Path, fallback: Option<NaiveDate>) -> Result<NaiveDate> {
+fn day_of(path: &Path, fallback: Option<NaiveDate>) -> Result<(NaiveDate, DaySource), InputError> {
     match day::day_from_name(path) {
-        Ok(Some(day)) => Ok(day),
-        Ok(None) => fallback.ok_or_else(|| {
-            InputError::file(path, "covers an unknown day: put the date in its name (wechat-2026-11-21.csv) or pass --settlement-day YYYY-MM-DD").into()
+        Ok(Some(day)) => Ok((day, DaySource::Name)),
+        Ok(None) => fallback.map(|day| (day, DaySource::Flag)).ok_or_else(|| {
+            InputError::file(path, "covers an unknown day: put the date in its name (wechat-2026-11-21.csv) or pass --settlement-day YYYY-MM-DD")
         }),
         Err(days) => Err(InputError::file(
             path,
@@ -284,7 +352,6 @@ fn day_of(path: &Path, fallback: Option<NaiveDate>) -> Result<NaiveDate> {
                 "has several dates in its name ({}); rename it so it names the one day it covers",
                 days.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")
             ),
-        )
-        .into()),
+        )),
     }
 }

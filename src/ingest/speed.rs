@@ -1,22 +1,32 @@
 //! Throughput of the native parsers against the canonical one, which sets
 //! the bar (a native format should read at least 70% as many rows a second).
-//! Ignored by default; for the figures run it optimised:
-//! `cargo test --release --lib speed -- --ignored --nocapture`.
+//! Ignored by default; for the figures run it optimised, one test at a time:
+//! `cargo test --release --lib -- --ignored --nocapture --test-threads=1 speed`
+//! (`scripts/format_speed.sh` does that and tabulates the `speed:` lines).
+//! Each measurement parses 200,000 rows, or `PAYRECON_SPEED_ROWS` of them.
 
 use super::settlement::{Context, FileFacts, Format, FormatSettings, Sink};
 use anyhow::Result;
 use std::fmt::Write as _;
 use std::io::Read;
 use std::path::Path;
-use std::time::Instant;
 
-const ROWS: usize = 200_000;
+/// Rows each measurement parses: `PAYRECON_SPEED_ROWS`, else 200,000.
+pub fn rows() -> usize {
+    match std::env::var("PAYRECON_SPEED_ROWS") {
+        Ok(text) => text
+            .replace('_', "")
+            .parse()
+            .unwrap_or_else(|_| panic!("PAYRECON_SPEED_ROWS={text} is not a row count")),
+        Err(_) => 200_000,
+    }
+}
 
-fn canonical() -> Vec<u8> {
+fn canonical(rows: usize) -> Vec<u8> {
     let mut out = String::from(
         "channel,channel_txn_id,channel_order_id,kind,amount,fee,currency,transacted_at,refund_id\n",
     );
-    for i in 0..ROWS {
+    for i in 0..rows {
         let _ = writeln!(
             out,
             "stripe,ch_3Q{i:08},ORD-{i:08},PAYMENT,128.50,4.03,USD,2026-11-21 08:15:02,"
@@ -25,11 +35,11 @@ fn canonical() -> Vec<u8> {
     out.into_bytes()
 }
 
-fn stripe() -> Vec<u8> {
+fn stripe(rows: usize) -> Vec<u8> {
     let mut out = String::from(
         "balance_transaction_id,created_utc,available_on_utc,currency,gross,fee,net,reporting_category,source_id,description,charge_id,payment_intent_id,payment_metadata[order_id]\n",
     );
-    for i in 0..ROWS {
+    for i in 0..rows {
         let _ = writeln!(
             out,
             "txn_{i:08},2026-11-21 08:15:02,2026-11-23 00:00:00,usd,128.50,4.03,124.47,charge,ch_3Q{i:08},\"Mug, large\",ch_3Q{i:08},pi_{i:08},ORD-{i:08}"
@@ -38,11 +48,11 @@ fn stripe() -> Vec<u8> {
     out.into_bytes()
 }
 
-fn adyen() -> Vec<u8> {
+fn adyen(rows: usize) -> Vec<u8> {
     let mut out = String::from(
         "Company Account,Merchant Account,Psp Reference,Merchant Reference,Payment Method,Creation Date,TimeZone,Type,Modification Reference,Gross Currency,Gross Debit (GC),Gross Credit (GC),Exchange Rate,Net Currency,Net Debit (NC),Net Credit (NC),Commission (NC),Markup (NC),Scheme Fees (NC),Interchange (NC),Payment Method Variant,Modification Merchant Reference,Batch Number,Reserved4,Reserved5,Reserved6,Reserved7,Reserved8,Reserved9,Reserved10\n",
     );
-    for i in 0..ROWS {
+    for i in 0..rows {
         let _ = writeln!(
             out,
             "PayreconCo,PayreconEU,88163{i:011},ORD-{i:08},visa,2026-11-21 10:15:00,CET,Settled,88163{i:011},EUR,,100.00,1,EUR,,97.85,,0.15,0.20,1.80,visaclassic,,4,,,,,,,"
@@ -51,62 +61,30 @@ fn adyen() -> Vec<u8> {
     out.into_bytes()
 }
 
-fn unionpay() -> Vec<u8> {
+fn unionpay(rows: usize) -> Vec<u8> {
     let path = super::fixture::path("unionpay/INN26112188ZM_802310048993424");
     let file = std::fs::read(path).unwrap();
     let record = &file[..609];
-    record.repeat(ROWS)
-}
-
-/// Rows a second, best of three.
-fn rate(format: &Format, name: &str, input: &[u8]) -> f64 {
-    let settings = FormatSettings::default();
-    let cx = Context {
-        path: Path::new(name),
-        zone: chrono_tz::UTC,
-        default_currency: "USD",
-        settings: &settings,
-    };
-    (0..3)
-        .map(|_| {
-            let mut rows = 0usize;
-            let start = Instant::now();
-            (format.parse)(&mut &input[..], &cx, &mut |r| {
-                rows += usize::from(r.amount_minor > 0);
-                Ok(())
-            })
-            .unwrap();
-            assert_eq!(rows, ROWS);
-            ROWS as f64 / start.elapsed().as_secs_f64()
-        })
-        .fold(0.0, f64::max)
+    record.repeat(rows)
 }
 
 #[test]
 #[ignore = "a measurement, not a check; run with --release"]
 fn native_parsers_keep_up_with_canonical() {
-    let bar = rate(
-        &super::canonical::FORMAT,
-        "stripe-2026-11-21.csv",
-        &canonical(),
-    );
-    println!("canonical {bar:>12.0} rows/s");
-    for (format, name, input) in [
-        (&super::stripe::FORMAT, "stripe-2026-11-21.csv", stripe()),
-        (&super::adyen::FORMAT, "batch_4.csv", adyen()),
-        (&super::unionpay::FORMAT, "INN26112188ZM_1", unionpay()),
+    let rows = rows();
+    let canonical = canonical(rows);
+    for (format, input) in [
+        (&super::stripe::FORMAT, stripe(rows)),
+        (&super::adyen::FORMAT, adyen(rows)),
+        (&super::unionpay::FORMAT, unionpay(rows)),
     ] {
-        let r = rate(format, name, &input);
-        println!(
-            "{:<9} {r:>12.0} rows/s  {:>4.0}%",
-            format.name,
-            100.0 * r / bar
-        );
+        compare(format, &input, &canonical, rows);
     }
 }
 
 /// Prints rows per second of `format` over `text`, best of three, and as a
-/// share of the canonical parser's over the same records (`canonical`).
+/// share of the canonical parser's over as many records (`canonical`), as
+/// one `speed:` line.
 pub fn compare(format: &Format, text: &[u8], canonical: &[u8], rows: usize) {
     let settings = FormatSettings::default();
     let cx = Context {
@@ -134,7 +112,7 @@ pub fn compare(format: &Format, text: &[u8], canonical: &[u8], rows: usize) {
     let native = rate(format.parse, text);
     let reference = rate(super::canonical::FORMAT.parse, canonical);
     println!(
-        "{}: {native:.0} rows/s, canonical {reference:.0} rows/s: {:.0}%",
+        "speed: {} {rows} rows: {native:.0} rows/s, canonical {reference:.0} rows/s: {:.0}%",
         format.name,
         100.0 * native / reference
     );

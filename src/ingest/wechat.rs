@@ -64,6 +64,8 @@ pub const FORMAT: Format = Format {
 };
 
 const CHANNEL: &str = "wechat";
+/// What a bill that parsed was checked against ([`FileFacts::checked`]).
+const CHECKED: &str = "the bill's summary (总交易单数 and every amount total)";
 const BEIJING: Tz = chrono_tz::Asia::Shanghai;
 const SUMMARY: &str = "总交易单数";
 
@@ -164,6 +166,7 @@ fn parse(input: &mut dyn Read, cx: &Context, sink: &mut Sink) -> Result<FileFact
         return Err(truncated(path, "ends after the summary caption, without its values").into());
     }
     check_summary(path, &header, &summary, &record, &cols, rows, &totals)?;
+    facts.checked = Some(CHECKED);
     if next(&mut record)? {
         return Err(InputError {
             line: line_of(&record),

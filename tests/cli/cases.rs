@@ -4,9 +4,16 @@
 //! shape and uniqueness here, and for determinism in rerun.rs.
 
 use crate::util::{Workdir, assert_csv_matches, fixtures, parse_csv};
+use std::path::Path;
 
 fn check_case(name: &str) {
-    let case = fixtures().join("cases").join(name);
+    check_case_in(&fixtures().join("cases").join(name));
+}
+
+/// Runs the case in folder `case` and compares its outputs to `expected/`;
+/// returns the scratch folder, whose `out/` holds the outputs.
+pub fn check_case_in(case: &Path) -> Workdir {
+    let name = case.file_name().unwrap().to_string_lossy();
     let work = Workdir::new();
     let orders = case.join("in/orders.csv");
     let settlement = case.join("in/settlement");
@@ -42,6 +49,7 @@ fn check_case(name: &str) {
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), rows.len(), "refund ids are unique");
+    work
 }
 
 macro_rules! cases {

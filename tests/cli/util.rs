@@ -41,6 +41,16 @@ impl Workdir {
         cmd
     }
 
+    /// `payrecon inspect` run in this folder.
+    pub fn inspect(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::cargo_bin("payrecon").expect("binary");
+        cmd.current_dir(self.dir.path())
+            .arg("inspect")
+            .args(args)
+            .env_remove("PAYRECON_FAILPOINT");
+        cmd
+    }
+
     pub fn read(&self, rel: &str) -> String {
         std::fs::read_to_string(self.path(rel)).unwrap_or_else(|e| panic!("reading {rel}: {e}"))
     }

@@ -116,6 +116,7 @@ fn reads_payments_and_refunds_in_beijing_time() {
         facts,
         FileFacts {
             channel: Some("wechat".into()),
+            checked: Some(super::CHECKED),
             ..FileFacts::default()
         }
     );
@@ -644,12 +645,12 @@ fn fixture_malformed_bills_are_refused() {
 #[test]
 #[ignore = "a measurement: run in release"]
 fn speed_against_canonical() {
-    const N: usize = 200_000;
-    let mut bill_rows = Vec::with_capacity(N);
+    let n = crate::ingest::speed::rows();
+    let mut bill_rows = Vec::with_capacity(n);
     let mut canonical = String::from(
         "channel,channel_txn_id,channel_order_id,kind,amount,fee,currency,transacted_at,refund_id\n",
     );
-    for i in 0..N {
+    for i in 0..n {
         let time = format!(
             "2026-11-21 {:02}:{:02}:{:02}",
             i / 3600 % 24,
@@ -663,11 +664,11 @@ fn speed_against_canonical() {
             "wechat,{txn},{order},PAYMENT,128.50,0.77000,CNY,{time},\n"
         ));
     }
-    let amount = money::format_minor(12850 * N as i64, "CNY");
-    let fee = money::format_minor(77 * N as i64, "CNY");
-    let total = format!("`{N},`{amount},`0,`0,`{fee},`{amount},`0");
+    let amount = money::format_minor(12850 * n as i64, "CNY");
+    let fee = money::format_minor(77 * n as i64, "CNY");
+    let total = format!("`{n},`{amount},`0,`0,`{fee},`{amount},`0");
     let text = all_bill(&bill_rows, &total);
-    crate::ingest::speed::compare(&FORMAT, text.as_bytes(), canonical.as_bytes(), N);
+    crate::ingest::speed::compare(&FORMAT, text.as_bytes(), canonical.as_bytes(), n);
 }
 
 #[test]
