@@ -48,13 +48,17 @@ impl Store {
 }
 
 /// Settings chosen for a bulk load whose durability comes from the final
-/// commit: a rollback journal with full sync at commit (the commit is on
-/// disk before any output file is renamed into place), a large page cache,
-/// and temporary tables on disk so memory does not grow with the input.
+/// commit. Write-ahead log: a transaction larger than the page cache spills
+/// into the log by appending, with no sync until the commit (a rollback
+/// journal must sync before every spill, which made a 10M-order load 2.5x
+/// slower). `synchronous = FULL`: the commit is on disk before any output
+/// file is renamed into place; a crash before it leaves uncommitted frames
+/// that SQLite ignores. A large page cache, and temporary tables on disk so
+/// memory does not grow with the input.
 fn tune(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch(
         "PRAGMA page_size = 8192;
-         PRAGMA journal_mode = DELETE;
+         PRAGMA journal_mode = WAL;
          PRAGMA synchronous = FULL;
          PRAGMA foreign_keys = OFF;
          PRAGMA cache_size = -262144;
