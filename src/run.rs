@@ -6,9 +6,10 @@
 //! between commit and rename is repaired by rerunning (same bytes).
 
 use crate::config::Config;
+use crate::emit::report::ReportWriter;
 use crate::emit::{
     self, Output, Staged,
-    summary::{FileLine, Summary},
+    summary::{FileLine, Summary, Tally},
 };
 use crate::ingest::{orders, settlement};
 use crate::phases::Phases;
@@ -116,15 +117,21 @@ fn reconcile_day(
     config: &Config,
     phases: &mut Phases,
 ) -> Result<Vec<(String, Vec<u8>)>> {
-    let mut findings = reconcile::classify(conn, config.settle_lag_days, phases)?;
-    refunds::issue(conn, &mut findings, business_day)?;
-    reconcile::mark_first_seen(conn, &mut findings, business_day)?;
+    reconcile::classify(conn, config.settle_lag_days, phases)?;
+    refunds::issue(conn, business_day)?;
+    reconcile::mark_first_seen(conn, business_day)?;
     phases.mark("refunds and first_seen");
+    let mut report = ReportWriter::new()?;
+    let mut tally = Tally::default();
+    reconcile::for_each_finding(conn, |finding| {
+        tally.add(&finding);
+        report.push(&finding)
+    })?;
     let day_refunds = refunds::for_day(conn, business_day)?;
     let summary = Summary::new(
         business_day,
         files_for_day(conn, business_day)?,
-        &findings,
+        tally,
         &day_refunds,
     );
     let outputs = vec![
@@ -132,10 +139,7 @@ fn reconcile_day(
             "refunds.csv".to_string(),
             emit::refunds::to_csv(&day_refunds)?,
         ),
-        (
-            "discrepancies.csv".to_string(),
-            emit::report::to_csv(&findings)?,
-        ),
+        ("discrepancies.csv".to_string(), report.finish()?),
         ("summary.md".to_string(), summary.to_markdown().into_bytes()),
         ("summary.json".to_string(), summary.to_json()?),
     ];

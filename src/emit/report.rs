@@ -20,13 +20,23 @@ pub const HEADER: [&str; 13] = [
     "first_seen",
 ];
 
-pub fn to_csv(findings: &[Finding]) -> anyhow::Result<Vec<u8>> {
-    let mut out = writer();
-    out.write_record(HEADER)?;
-    for f in findings {
+/// Builds discrepancies.csv one finding at a time, so a large day never
+/// holds its findings in memory, only the file's bytes.
+pub struct ReportWriter {
+    out: csv::Writer<Vec<u8>>,
+}
+
+impl ReportWriter {
+    pub fn new() -> anyhow::Result<ReportWriter> {
+        let mut out = writer();
+        out.write_record(HEADER)?;
+        Ok(ReportWriter { out })
+    }
+
+    pub fn push(&mut self, f: &Finding) -> anyhow::Result<()> {
         let internal = amount(f.internal_amount, f.internal_currency.as_deref());
         let channel = amount(f.channel_amount, f.channel_currency.as_deref());
-        out.write_record([
+        self.out.write_record([
             f.kind.code(),
             f.kind.severity(),
             &text(&f.order_id),
@@ -41,8 +51,12 @@ pub fn to_csv(findings: &[Finding]) -> anyhow::Result<Vec<u8>> {
             &text(&f.detail),
             &f.first_seen,
         ])?;
+        Ok(())
     }
-    Ok(out.into_inner()?)
+
+    pub fn finish(self) -> anyhow::Result<Vec<u8>> {
+        Ok(self.out.into_inner()?)
+    }
 }
 
 fn amount(minor: Option<i64>, currency: Option<&str>) -> String {

@@ -26,6 +26,31 @@ pub struct FileLine {
     pub skipped: String,
 }
 
+/// Counts and amounts of findings per kind and channel, added up one
+/// finding at a time.
+#[derive(Debug, Default)]
+pub struct Tally {
+    groups: BTreeMap<(usize, String), (usize, BTreeMap<String, i64>)>,
+    total: usize,
+    needs_action: usize,
+}
+
+impl Tally {
+    pub fn add(&mut self, f: &Finding) {
+        let order = ALL_KINDS
+            .iter()
+            .position(|k| *k == f.kind)
+            .unwrap_or_default();
+        let group = self.groups.entry((order, f.channel.clone())).or_default();
+        group.0 += 1;
+        if let Some(minor) = f.channel_amount.or(f.internal_amount) {
+            *group.1.entry(f.currency().to_string()).or_default() += minor;
+        }
+        self.total += 1;
+        self.needs_action += usize::from(f.kind.needs_action());
+    }
+}
+
 #[derive(Debug, Serialize)]
 pub struct Summary {
     pub business_day: String,
@@ -58,21 +83,9 @@ impl Summary {
     pub fn new(
         business_day: &str,
         files: Vec<FileLine>,
-        findings: &[Finding],
+        tally: Tally,
         refunds: &[RefundInstruction],
     ) -> Summary {
-        let mut groups: BTreeMap<(usize, String), (usize, BTreeMap<String, i64>)> = BTreeMap::new();
-        for f in findings {
-            let order = ALL_KINDS
-                .iter()
-                .position(|k| *k == f.kind)
-                .unwrap_or_default();
-            let group = groups.entry((order, f.channel.clone())).or_default();
-            group.0 += 1;
-            if let Some(minor) = f.channel_amount.or(f.internal_amount) {
-                *group.1.entry(f.currency().to_string()).or_default() += minor;
-            }
-        }
         let mut refund_totals: BTreeMap<String, i64> = BTreeMap::new();
         for r in refunds {
             *refund_totals.entry(r.currency.clone()).or_default() += r.amount_minor;
@@ -80,10 +93,11 @@ impl Summary {
         Summary {
             business_day: business_day.to_string(),
             files,
-            findings_total: findings.len(),
-            needs_action: findings.iter().filter(|f| f.kind.needs_action()).count(),
-            carried_over: findings.iter().filter(|f| !f.kind.needs_action()).count(),
-            findings: groups
+            findings_total: tally.total,
+            needs_action: tally.needs_action,
+            carried_over: tally.total - tally.needs_action,
+            findings: tally
+                .groups
                 .into_iter()
                 .map(|((order, channel), (count, amounts))| Group {
                     kind: ALL_KINDS[order].code().to_string(),

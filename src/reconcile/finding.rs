@@ -139,15 +139,6 @@ pub struct Finding {
 }
 
 impl Finding {
-    /// The stable identity of what the finding is about, for `first_seen`.
-    pub fn subject(&self) -> String {
-        if self.kind.is_about_payment() {
-            format!("{}|{}", self.channel, self.channel_txn_id)
-        } else {
-            self.channel_order_id.clone()
-        }
-    }
-
     /// The currency the report shows: the channel's if it has one.
     pub fn currency(&self) -> &str {
         self.channel_currency

@@ -66,13 +66,19 @@ pub fn coverage(conn: &Connection, settle_lag_days: u32) -> Result<()> {
         .context("computing which days are covered")
 }
 
-/// Runs every rule over the loaded data, in report order. Needs
+/// The working table of one run's findings, filled by the rules.
+const FINDING_TABLE: &str = "
+DROP TABLE IF EXISTS temp.finding;
+CREATE TEMP TABLE finding (
+    kind_order INTEGER NOT NULL, kind TEXT NOT NULL, subject TEXT NOT NULL,
+    order_id TEXT, payment_id TEXT, channel_order_id TEXT, channel_txn_id TEXT, channel TEXT,
+    internal_amount INTEGER, internal_currency TEXT, channel_amount INTEGER, channel_currency TEXT,
+    refund_minor INTEGER NOT NULL, detail TEXT NOT NULL);";
+
+/// Runs every rule over the loaded data into `temp.finding`, set-based: the
+/// findings stay in SQLite, so memory does not grow with them. Needs
 /// [`coverage`] first.
-pub fn classify(
-    conn: &Connection,
-    settle_lag_days: u32,
-    phases: &mut Phases,
-) -> Result<Vec<Finding>> {
+pub fn classify(conn: &Connection, settle_lag_days: u32, phases: &mut Phases) -> Result<()> {
     let lag = settle_lag_days.to_string();
     for statement in include_str!("sql/prepare.sql").split_inclusive(";\n") {
         conn.execute_batch(statement)
@@ -85,64 +91,84 @@ pub fn classify(
             first_line.unwrap_or_default().trim()
         ));
     }
-    let mut findings = Vec::new();
-    for (kind, sql) in RULES {
-        let sql = sql.replace("?lag", &lag);
-        let mut stmt = conn
-            .prepare(&sql)
-            .with_context(|| format!("preparing rule {kind}"))?;
-        let rows = stmt.query_map([], |r| {
-            Ok(Finding {
-                kind: *kind,
-                order_id: r.get(0)?,
-                payment_id: r.get(1)?,
-                channel_order_id: r.get(2)?,
-                channel_txn_id: r.get(3)?,
-                channel: r.get(4)?,
-                internal_amount: r.get(5)?,
-                internal_currency: r.get(6)?,
-                channel_amount: r.get(7)?,
-                channel_currency: r.get(8)?,
-                refund_minor: r.get(9)?,
-                detail: r.get(10)?,
-                first_seen: String::new(),
-                refund_request_id: None,
-            })
-        })?;
-        for finding in rows {
-            findings.push(finding.with_context(|| format!("running rule {kind}"))?);
-        }
+    conn.execute_batch(FINDING_TABLE)?;
+    for (order, (kind, sql)) in RULES.iter().enumerate() {
+        let insert = format!(
+            "INSERT INTO temp.finding SELECT {order}, '{code}', '', * FROM ({rule})",
+            code = kind.code(),
+            rule = sql.replace("?lag", &lag)
+        );
+        conn.execute_batch(&insert)
+            .with_context(|| format!("running rule {kind}"))?;
         phases.mark(format!("rule {kind}"));
     }
-    findings.sort_by(|a, b| {
-        (a.kind, &a.channel, &a.channel_order_id, &a.channel_txn_id).cmp(&(
-            b.kind,
-            &b.channel,
-            &b.channel_order_id,
-            &b.channel_txn_id,
-        ))
-    });
-    Ok(findings)
+    // What first_seen is kept for: the payment, or the attempt.
+    let by_attempt: Vec<String> = RULES
+        .iter()
+        .filter(|(kind, _)| !kind.is_about_payment())
+        .map(|(kind, _)| format!("'{}'", kind.code()))
+        .collect();
+    conn.execute_batch(&format!(
+        "UPDATE temp.finding SET subject = CASE WHEN kind IN ({}) THEN channel_order_id
+                                               ELSE channel || '|' || channel_txn_id END",
+        by_attempt.join(", ")
+    ))?;
+    Ok(())
 }
 
-/// Records the business day each finding was first seen, and fills
-/// `first_seen`. A rerun of the same day, or a rerun of an earlier day after a
-/// later one, keeps the earliest day.
-pub fn mark_first_seen(
-    conn: &Connection,
-    findings: &mut [Finding],
-    business_day: &str,
-) -> Result<()> {
-    let mut upsert = conn.prepare_cached(
-        "INSERT INTO finding_seen (kind, subject, first_seen) VALUES (?1, ?2, ?3)
-         ON CONFLICT (kind, subject) DO UPDATE SET first_seen = min(first_seen, excluded.first_seen)
-         RETURNING first_seen",
+/// Records the business day each finding was first seen. A rerun of the
+/// same day, or a rerun of an earlier day after a later one, keeps the
+/// earliest day.
+pub fn mark_first_seen(conn: &Connection, business_day: &str) -> Result<()> {
+    conn.execute(
+        "INSERT INTO finding_seen (kind, subject, first_seen)
+         SELECT kind, subject, ?1 FROM temp.finding WHERE true
+         ON CONFLICT (kind, subject) DO UPDATE SET first_seen = min(first_seen, excluded.first_seen)",
+        [business_day],
     )?;
-    for finding in findings {
-        finding.first_seen = upsert.query_row(
-            rusqlite::params![finding.kind.code(), finding.subject(), business_day],
-            |r| r.get(0),
-        )?;
+    Ok(())
+}
+
+/// Hands every finding to `each`, in report order (kind, channel,
+/// channel_order_id, channel_txn_id), with its first_seen day and, for
+/// refund kinds, the instructions issued for its payment.
+pub fn for_each_finding(
+    conn: &Connection,
+    mut each: impl FnMut(Finding) -> Result<()>,
+) -> Result<()> {
+    let mut stmt = conn.prepare(
+        "SELECT f.kind_order, f.order_id, f.payment_id, f.channel_order_id, f.channel_txn_id, f.channel,
+                f.internal_amount, f.internal_currency, f.channel_amount, f.channel_currency,
+                f.refund_minor, f.detail, s.first_seen,
+                CASE WHEN f.kind IN ('DUPLICATE_PAYMENT', 'PAID_AFTER_CLOSE') THEN
+                    (SELECT group_concat(refund_request_id || ' ' || amount_minor || ' ' || business_day, ';')
+                     FROM (SELECT * FROM refund_instruction i
+                           WHERE i.channel = f.channel AND i.channel_txn_id = f.channel_txn_id
+                           ORDER BY business_day, refund_request_id))
+                END
+         FROM temp.finding f
+         JOIN finding_seen s ON s.kind = f.kind AND s.subject = f.subject
+         ORDER BY f.kind_order, f.channel, f.channel_order_id, f.channel_txn_id",
+    )?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let order = r.get::<_, i64>(0)? as usize;
+        each(Finding {
+            kind: RULES[order].0,
+            order_id: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+            payment_id: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
+            channel_order_id: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
+            channel_txn_id: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
+            channel: r.get::<_, Option<String>>(5)?.unwrap_or_default(),
+            internal_amount: r.get(6)?,
+            internal_currency: r.get(7)?,
+            channel_amount: r.get(8)?,
+            channel_currency: r.get(9)?,
+            refund_minor: r.get(10)?,
+            detail: r.get(11)?,
+            first_seen: r.get(12)?,
+            refund_request_id: r.get(13)?,
+        })?;
     }
     Ok(())
 }

@@ -6,9 +6,9 @@
 //! rerun computes the same id and the channel's own idempotency on the
 //! merchant refund number protects a file submitted twice.
 
-use super::finding::Finding;
 use anyhow::Result;
-use rusqlite::{Connection, params};
+use rusqlite::Connection;
+use rusqlite::functions::FunctionFlags;
 use sha2::{Digest, Sha256};
 
 /// One line of refunds.csv.
@@ -43,50 +43,36 @@ pub fn refund_request_id(
     format!("PR{}", &digest[..30])
 }
 
-/// Issues an instruction for every finding with something left to refund,
-/// for `business_day`, and links each refund finding to its instruction(s).
-pub fn issue(conn: &Connection, findings: &mut [Finding], business_day: &str) -> Result<()> {
-    let mut refunded_before = conn.prepare_cached(
-        "SELECT refunded_by_channel + pending_ours FROM temp.paid WHERE channel = ?1 AND channel_txn_id = ?2",
+/// Issues, for `business_day`, an instruction for every refund finding with
+/// something left to refund: one set-based statement over the run's
+/// findings. An id already issued is never issued again.
+pub fn issue(conn: &Connection, business_day: &str) -> Result<()> {
+    conn.create_scalar_function(
+        "payrecon_refund_id",
+        5,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            Ok(refund_request_id(
+                &ctx.get::<String>(0)?,
+                &ctx.get::<String>(1)?,
+                &ctx.get::<String>(2)?,
+                ctx.get(3)?,
+                ctx.get(4)?,
+            ))
+        },
     )?;
-    let mut insert = conn.prepare_cached(
-        "INSERT INTO refund_instruction VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+    conn.execute(
+        "INSERT INTO refund_instruction
+         SELECT payrecon_refund_id(f.channel, f.channel_txn_id, f.channel_currency, f.refund_minor,
+                                   p.refunded_by_channel + p.pending_ours),
+                ?1, f.channel, f.channel_txn_id, f.channel_order_id, f.order_id, f.payment_id,
+                f.refund_minor, f.channel_currency, f.kind
+         FROM temp.finding f
+         JOIN temp.paid p ON p.channel = f.channel AND p.channel_txn_id = f.channel_txn_id
+         WHERE f.kind IN ('DUPLICATE_PAYMENT', 'PAID_AFTER_CLOSE') AND f.refund_minor > 0
          ON CONFLICT (refund_request_id) DO NOTHING",
+        [business_day],
     )?;
-    let mut issued = conn.prepare_cached(
-        "SELECT group_concat(refund_request_id || ' ' || amount_minor || ' ' || business_day, ';')
-         FROM (SELECT * FROM refund_instruction WHERE channel = ?1 AND channel_txn_id = ?2
-               ORDER BY business_day, refund_request_id)",
-    )?;
-    for f in findings.iter_mut().filter(|f| f.kind.is_refund()) {
-        let currency = f.currency().to_string();
-        if f.refund_minor > 0 {
-            let before: i64 =
-                refunded_before.query_row(params![f.channel, f.channel_txn_id], |r| r.get(0))?;
-            let id = refund_request_id(
-                &f.channel,
-                &f.channel_txn_id,
-                &currency,
-                f.refund_minor,
-                before,
-            );
-            insert.execute(params![
-                id,
-                business_day,
-                f.channel,
-                f.channel_txn_id,
-                f.channel_order_id,
-                f.order_id,
-                f.payment_id,
-                f.refund_minor,
-                currency,
-                f.kind.code(),
-            ])?;
-        }
-        let list: Option<String> =
-            issued.query_row(params![f.channel, f.channel_txn_id], |r| r.get(0))?;
-        f.refund_request_id = list;
-    }
     Ok(())
 }
 
