@@ -33,15 +33,23 @@ pub fn run(config: &Config) -> Result<RunOutcome> {
     let lock = Duration::from_secs(config.lock_timeout_secs);
     let mut store = Store::open(&config.db, lock)?;
     let tx = store.begin(&config.db, lock)?;
+    crate::failpoint::hit("after-begin");
     let mut phases = Phases::default();
     let mut notices = Vec::new();
+    // Rows loaded by this run so far, for the `load-row-N` crash points.
+    let mut loaded = 0u64;
+    let mut files = 0u64;
     for path in &config.orders {
-        load_orders(&tx, config, path, &mut notices)?;
+        load_orders(&tx, config, path, &mut notices, &mut loaded)?;
         phases.mark(format!("load {}", path.display()));
+        files += 1;
+        crate::failpoint::hit_n("after-load", files);
     }
     for path in settlement_files(&config.settlements)? {
-        load_settlement(&tx, config, &path, &mut notices)?;
+        load_settlement(&tx, config, &path, &mut notices, &mut loaded)?;
         phases.mark(format!("load {}", path.display()));
+        files += 1;
+        crate::failpoint::hit_n("after-load", files);
     }
     let business_day = business_day(&tx, config)?;
     tx.execute(
@@ -50,8 +58,11 @@ pub fn run(config: &Config) -> Result<RunOutcome> {
     )?;
 
     let mut findings = reconcile::classify(&tx, config.settle_lag_days, &mut phases)?;
+    crate::failpoint::hit("after-classify");
     refunds::issue(&tx, &mut findings, &business_day)?;
+    crate::failpoint::hit("after-refunds");
     reconcile::mark_first_seen(&tx, &mut findings, &business_day)?;
+    crate::failpoint::hit("after-first-seen");
     phases.mark("refunds and first_seen");
     let day_refunds = refunds::for_day(&tx, &business_day)?;
     let summary = Summary::new(
@@ -94,6 +105,7 @@ pub fn run(config: &Config) -> Result<RunOutcome> {
         .with_context(|| format!("failed to commit database {}", config.db.display()))?;
     crate::failpoint::hit("after-commit");
     staged.publish()?;
+    crate::failpoint::hit("after-publish");
     phases.mark("commit and publish");
     Ok(RunOutcome {
         phases,
@@ -109,6 +121,7 @@ fn load_orders(
     config: &Config,
     path: &Path,
     notices: &mut Vec<String>,
+    loaded: &mut u64,
 ) -> Result<()> {
     let identity = load::FileIdentity::of_orders(path)?;
     if let Some(known) = load::known_file(conn, &identity.key)? {
@@ -124,7 +137,10 @@ fn load_orders(
     };
     let mut loader = load::AttemptLoader::new(conn, file_id)?;
     let rows = orders::read(path, input, &opts, |attempt, line| {
-        loader.add(conn, path, &attempt, line)
+        loader.add(conn, path, &attempt, line)?;
+        *loaded += 1;
+        crate::failpoint::hit_n("load-row", *loaded);
+        Ok(())
     })?;
     loader.merge(conn)?;
     load::finish_orders_file(conn, file_id, rows)?;
@@ -138,6 +154,7 @@ fn load_settlement(
     config: &Config,
     path: &Path,
     notices: &mut Vec<String>,
+    loaded: &mut u64,
 ) -> Result<()> {
     let identity = load::FileIdentity::of_settlement(path, config.settlement_day)?;
     if let Some(known) = load::known_file(conn, &identity.key)? {
@@ -158,7 +175,12 @@ fn load_settlement(
         &cx,
         config.format.as_deref(),
         config.settlement_day,
-        &mut |record| loader.add(&record),
+        &mut |record| {
+            loader.add(&record)?;
+            *loaded += 1;
+            crate::failpoint::hit_n("load-row", *loaded);
+            Ok(())
+        },
     )?;
     drop(loader);
     let replaced = load::finish_settlement_file(conn, file_id, &parsed)?;
