@@ -74,3 +74,31 @@ fn busy_error(err: rusqlite::Error, path: &Path, timeout: Duration) -> anyhow::E
         anyhow::Error::new(err).context(format!("database {}", path.display()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two runs starting at once on a new database both prepare its schema:
+    /// one migrates, the other waits and finds it done.
+    #[test]
+    fn runs_opening_a_new_database_at_once_both_succeed() {
+        for _ in 0..20 {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("state.db");
+            let barrier = std::sync::Arc::new(std::sync::Barrier::new(3));
+            let handles: Vec<_> = (0..3)
+                .map(|_| {
+                    let (path, barrier) = (path.clone(), barrier.clone());
+                    std::thread::spawn(move || {
+                        barrier.wait();
+                        Store::open(&path, Duration::from_secs(10)).map(|_| ())
+                    })
+                })
+                .collect();
+            for handle in handles {
+                handle.join().unwrap().unwrap();
+            }
+        }
+    }
+}

@@ -99,21 +99,25 @@ CREATE TABLE finding_seen (
 "#];
 
 /// Brings the database to the newest schema, one transaction per migration.
+/// Each takes the write lock first and reads the version under it, so two
+/// runs opening a new database at once never apply the same migration twice.
 pub fn migrate(conn: &mut Connection) -> Result<()> {
-    let current: usize = conn
-        .query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))
-        .context("reading the schema version")? as usize;
-    anyhow::ensure!(
-        current <= MIGRATIONS.len(),
-        "the database has schema version {current}, newer than this payrecon knows ({}); use a newer payrecon",
-        MIGRATIONS.len()
-    );
-    for (version, sql) in MIGRATIONS.iter().enumerate().skip(current) {
-        let tx = conn.transaction()?;
+    loop {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let current: usize = tx
+            .query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))
+            .context("reading the schema version")? as usize;
+        anyhow::ensure!(
+            current <= MIGRATIONS.len(),
+            "the database has schema version {current}, newer than this payrecon knows ({}); use a newer payrecon",
+            MIGRATIONS.len()
+        );
+        let Some(sql) = MIGRATIONS.get(current) else {
+            return Ok(());
+        };
         tx.execute_batch(sql)
-            .with_context(|| format!("applying schema migration {}", version + 1))?;
-        tx.pragma_update(None, "user_version", (version + 1) as i64)?;
+            .with_context(|| format!("applying schema migration {}", current + 1))?;
+        tx.pragma_update(None, "user_version", (current + 1) as i64)?;
         tx.commit()?;
     }
-    Ok(())
 }

@@ -1,6 +1,7 @@
 //! End-to-end tests: the real `payrecon` binary over the fixtures.
 
 mod cases;
+mod concurrency;
 mod crash;
 mod errors;
 mod generated;
