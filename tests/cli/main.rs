@@ -5,5 +5,7 @@ mod concurrency;
 mod crash;
 mod errors;
 mod generated;
+mod refund_properties;
+mod regression;
 mod rerun;
 mod util;

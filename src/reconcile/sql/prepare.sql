@@ -47,12 +47,23 @@ SELECT p.channel, p.channel_txn_id, p.channel_order_id, p.transacted_at,
        p.amount_minor AS channel_amount, p.currency AS channel_currency,
        coalesce(rt.refunded, 0) AS refunded_by_channel,
        coalesce(pt.pending, 0) AS pending_ours,
-       max(0, p.amount_minor - coalesce(rt.refunded, 0) - coalesce(pt.pending, 0)) AS unrefunded,
+       -- A channel refund in another currency than its payment cannot be
+       -- subtracted from it: nothing is refunded automatically then.
+       CASE WHEN EXISTS (
+                SELECT 1 FROM channel_refund x
+                WHERE x.channel = p.channel AND x.channel_txn_id = p.channel_txn_id
+                  AND x.currency <> p.currency)
+            THEN 0
+            ELSE max(0, p.amount_minor - coalesce(rt.refunded, 0) - coalesce(pt.pending, 0))
+       END AS unrefunded,
        a.order_id, a.payment_id, a.payment_status,
        a.amount_minor AS internal_amount, a.currency AS internal_currency,
-       -- The order's status is the one on its most recently loaded row.
+       -- The order's status is the one on its most recently loaded row,
+       -- except that a row still OPEN never masks a later status: statuses
+       -- move forward (as in the attempt merge), so an older export loaded
+       -- after a newer one cannot reopen a closed order.
        (SELECT o.order_status FROM attempt o WHERE o.order_id = a.order_id
-        ORDER BY o.file_id DESC, o.line DESC LIMIT 1) AS order_status
+        ORDER BY o.order_status = 'OPEN', o.file_id DESC, o.line DESC LIMIT 1) AS order_status
 FROM payment p
 LEFT JOIN attempt a ON a.channel_order_id = p.channel_order_id
 LEFT JOIN refund_total rt
