@@ -5,6 +5,7 @@ mod concurrency;
 mod crash;
 mod errors;
 mod generated;
+mod idempotence;
 mod refund_properties;
 mod regression;
 mod rerun;
