@@ -183,6 +183,7 @@ fn load_settlement(
         },
     )?;
     drop(loader);
+    check_channel_name(conn, path, &parsed.channel)?;
     let replaced = load::finish_settlement_file(conn, file_id, &parsed)?;
     bar.finish_and_clear();
     let skipped = load::skipped_text(&parsed.skipped);
@@ -202,6 +203,34 @@ fn load_settlement(
             .map(|old| format!(", replacing {old} (corrected file)"))
             .unwrap_or_default()
     ));
+    Ok(())
+}
+
+/// A file named for one channel (`alipay-2026-11-21.csv`) whose rows are
+/// another's is the wrong file: loading it would stand in for, or replace,
+/// the other channel's day. Refused when the name's leading word is a
+/// channel payrecon knows (from the export or earlier files); other names
+/// (`settlement_detail_report_batch_4.csv`) say nothing about the channel.
+fn check_channel_name(conn: &Connection, path: &Path, channel: &str) -> Result<()> {
+    let Some(named) = crate::ingest::day::channel_from_name(path) else {
+        return Ok(());
+    };
+    if named == channel {
+        return Ok(());
+    }
+    let known: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM attempt WHERE channel = ?1)
+             OR EXISTS (SELECT 1 FROM loaded_file WHERE role = 'settlement' AND channel = ?1)",
+        [&named],
+        |r| r.get(0),
+    )?;
+    if known {
+        return Err(crate::error::InputError::file(
+            path,
+            format!("its name says channel '{named}', but its rows are channel '{channel}': is it the wrong file, or misnamed?"),
+        )
+        .into());
+    }
     Ok(())
 }
 

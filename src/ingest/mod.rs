@@ -73,6 +73,14 @@ impl LineFix {
     }
 }
 
+/// Does this start like UTF-16 (Excel's "Unicode Text" save)?
+pub fn utf16_bom(head: &[u8]) -> bool {
+    head.starts_with(b"\xff\xfe") || head.starts_with(b"\xfe\xff")
+}
+
+pub const UTF16: &str =
+    "is UTF-16 encoded (a byte order mark FF FE or FE FF); save it as UTF-8 CSV and load it again";
+
 /// Turns a csv crate error into an [`InputError`] with its line.
 pub fn csv_error(path: &Path, err: csv::Error) -> InputError {
     let line = err.position().map(|p| p.line()).unwrap_or(0);
@@ -113,6 +121,12 @@ impl Header {
         let record = reader.byte_headers().map_err(|e| csv_error(path, e))?;
         if record.is_empty() {
             return Ok(None);
+        }
+        if record.get(0).is_some_and(utf16_bom) {
+            return Err(InputError {
+                line: 1,
+                ..InputError::file(path, UTF16)
+            });
         }
         let names: Vec<String> = record
             .iter()

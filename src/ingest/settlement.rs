@@ -169,6 +169,9 @@ pub fn detect(path: &Path, head: &[u8]) -> Result<&'static Format> {
     if let Some(format) = FORMATS.iter().copied().find(|f| (f.sniff)(head)) {
         return Ok(format);
     }
+    if super::utf16_bom(head) {
+        return Err(InputError::file(path, super::UTF16).into());
+    }
     let first_line =
         String::from_utf8_lossy(head.split(|&b| b == b'\n').next().unwrap_or_default())
             .trim()

@@ -1,9 +1,11 @@
 //! End-to-end tests: the real `payrecon` binary over the fixtures.
 
+mod bad_input;
 mod cases;
 mod concurrency;
 mod crash;
 mod errors;
+mod fuzz_smoke;
 mod generated;
 mod idempotence;
 mod refund_properties;
