@@ -70,6 +70,7 @@ pub fn run(config: &Config) -> Result<RunOutcome> {
         files_for_day(&tx, &business_day)?,
         &findings,
         &day_refunds,
+        reconcile::refunds_without_payment(&tx)?,
     );
 
     let outputs = [

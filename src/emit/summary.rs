@@ -36,6 +36,9 @@ pub struct Summary {
     pub carried_over: usize,
     pub findings: Vec<Group>,
     pub refunds: Refunds,
+    /// Channel refunds whose payment is in no file loaded yet: kept, and
+    /// matched when the payment's file arrives.
+    pub refunds_without_payment: usize,
 }
 
 /// Findings of one kind on one channel.
@@ -60,6 +63,7 @@ impl Summary {
         files: Vec<FileLine>,
         findings: &[Finding],
         refunds: &[RefundInstruction],
+        refunds_without_payment: usize,
     ) -> Summary {
         let mut groups: BTreeMap<(usize, String), (usize, BTreeMap<String, i64>)> = BTreeMap::new();
         for f in findings {
@@ -96,6 +100,7 @@ impl Summary {
                 count: refunds.len(),
                 totals: formatted(refund_totals),
             },
+            refunds_without_payment,
         }
     }
 
@@ -131,6 +136,29 @@ impl Summary {
                     g.channel,
                     g.count,
                     totals_text(&g.amounts).trim_start_matches(": ")
+                );
+            }
+            md.push('\n');
+        }
+        let skipped: Vec<&FileLine> = self
+            .files
+            .iter()
+            .filter(|f| !f.skipped.is_empty())
+            .collect();
+        if !skipped.is_empty() || self.refunds_without_payment > 0 {
+            md.push_str("## Rows not reconciled\n\n");
+            for f in skipped {
+                let _ = writeln!(
+                    md,
+                    "- skipped, because not order money (payouts, fees…): {} in {}",
+                    f.skipped, f.path
+                );
+            }
+            if self.refunds_without_payment > 0 {
+                let _ = writeln!(
+                    md,
+                    "- waiting, because their payment is in no file loaded yet: {} channel refund(s)",
+                    self.refunds_without_payment
                 );
             }
             md.push('\n');

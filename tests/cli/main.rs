@@ -1,5 +1,6 @@
 //! End-to-end tests: the real `payrecon` binary over the fixtures.
 
+mod accounting;
 mod bad_input;
 mod cases;
 mod concurrency;
@@ -8,6 +9,7 @@ mod errors;
 mod fuzz_smoke;
 mod generated;
 mod idempotence;
+mod output_safety;
 mod refund_properties;
 mod regression;
 mod rerun;
