@@ -31,11 +31,16 @@ fn formula_day(work: &Workdir) -> Vec<String> {
              wechat,=1+1,=0+0,PAYMENT,3.00,,CNY,2026-11-21 11:00:00,\n"
         ),
     );
+    let next = work.write("wechat-2026-11-22.csv", SH);
     vec![
         "--orders".into(),
         orders.display().to_string(),
         "--settlement".into(),
         bill.display().to_string(),
+        "--settlement".into(),
+        next.display().to_string(),
+        "--date".into(),
+        "2026-11-21".into(),
     ]
 }
 

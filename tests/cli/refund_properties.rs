@@ -580,6 +580,8 @@ fn simulate(world: &World) -> Result<(), TestCaseError> {
             sim.run(&previous, Some(day - 1))?;
         }
     }
+    // One more day of files, so the last day's payments are settled too.
+    sim.write_day(world.days);
     let everything: Vec<PathBuf> = sim.written.iter().cloned().collect();
     sim.run(&everything, None)?;
     let before = sim.issued.len();
@@ -689,5 +691,82 @@ proptest! {
     #[test]
     fn refunds_never_exceed_what_is_left_of_a_payment(world in world()) {
         simulate(&world)?;
+    }
+}
+
+/// Idempotent in any order (guarantee 3), as a property: the same world with
+/// every file written at once (customer service refunds in their payment's
+/// own file, so no order of loading can hide one from a decision) is loaded
+/// in one clean pass, and again in a random order cut into random runs with
+/// reruns and random dates. Both issue exactly the same instructions: the
+/// same refund_request_id for the same payment and amount, each once.
+fn clean_and_shuffled(
+    world: &World,
+    seed: u64,
+    chunks: &[usize],
+    reruns: &[bool],
+) -> Result<(), TestCaseError> {
+    let mut world = world.clone();
+    for order in &mut world.orders {
+        for attempt in &mut order.attempts {
+            for refund in &mut attempt.service_refunds {
+                refund.0 = 0;
+            }
+        }
+    }
+    let write_all = |sim: &mut Sim| {
+        for day in 0..=world.days {
+            sim.write_day(day);
+        }
+        let mut files: Vec<PathBuf> = sim.written.iter().cloned().collect();
+        files.sort_by_key(|p| !p.to_string_lossy().contains("orders-"));
+        files
+    };
+    let clean_dir = scratch();
+    let mut clean = Sim::new(&world, clean_dir.path());
+    let all = write_all(&mut clean);
+    clean.run(&all, None)?;
+
+    let dir = scratch();
+    let mut sim = Sim::new(&world, dir.path());
+    let all = write_all(&mut sim);
+    let order = shuffled(all.clone(), seed);
+    let mut given: Vec<PathBuf> = Vec::new();
+    let mut rest = &order[..];
+    for (i, size) in chunks.iter().cycle().enumerate() {
+        if rest.is_empty() {
+            break;
+        }
+        let (run, left) = rest.split_at((*size).min(rest.len()));
+        rest = left;
+        let date = (seed >> i) as usize % (world.days + 1);
+        sim.run(run, (date < world.days).then_some(date))?;
+        given.extend_from_slice(run);
+        if reruns[i % reruns.len()] {
+            sim.run(&given, None)?;
+        }
+    }
+    sim.run(&all, None)?;
+    let ids = |s: &Sim| -> BTreeMap<String, (Key, i64)> {
+        s.issued
+            .iter()
+            .map(|(id, i)| (id.clone(), (i.key.clone(), i.amount)))
+            .collect()
+    };
+    prop_assert_eq!(ids(&sim), ids(&clean));
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
+
+    #[test]
+    fn any_order_issues_what_one_clean_pass_issues(
+        world in world(),
+        seed in any::<u64>(),
+        chunks in prop::collection::vec(1..=3usize, 1..=6),
+        reruns in prop::collection::vec(any::<bool>(), 1..=4),
+    ) {
+        clean_and_shuffled(&world, seed, &chunks, &reruns)?;
     }
 }

@@ -31,6 +31,7 @@ fn issue5_an_older_export_loaded_late_cannot_reopen_a_closed_order() {
         "bills/wechat-2026-11-21.csv",
         &format!("{SH}wechat,T1,C1,PAYMENT,10.00,,CNY,2026-11-21 10:00:05,\n"),
     );
+    let next = work.write("bills/wechat-2026-11-22.csv", SH);
     // The newer export first, then the older one: as a clean pass in
     // delivery order would see it, the order is CLOSED.
     work.run(
@@ -42,6 +43,10 @@ fn issue5_an_older_export_loaded_late_cannot_reopen_a_closed_order() {
             &p(&day1),
             "--settlement",
             &p(&bill),
+            "--settlement",
+            &p(&next),
+            "--date",
+            "2026-11-21",
         ],
     )
     .assert()
@@ -80,9 +85,95 @@ fn issue5_a_refund_in_another_currency_blocks_the_automatic_refund() {
              stripe,T2,C2,REFUND,10.00,,,2026-11-21 18:00:00,CS1\n"
         ),
     );
-    work.run("out", &["--orders", &p(&orders), "--settlement", &p(&bill)])
-        .assert()
-        .success();
+    let next = work.write("bills/stripe-2026-11-22.csv", SH);
+    work.run(
+        "out",
+        &[
+            "--orders",
+            &p(&orders),
+            "--settlement",
+            &p(&bill),
+            "--settlement",
+            &p(&next),
+            "--date",
+            "2026-11-21",
+        ],
+    )
+    .assert()
+    .success();
     let refunds = parse_csv(&work.read("out/refunds.csv")).1;
     assert!(refunds.is_empty(), "refunded again: {refunds:?}");
+    let report = work.read("out/discrepancies.csv");
+    assert!(
+        report.contains("DUPLICATE_PAYMENT") && !report.contains("waits"),
+        "the duplicate is reported, settled: {report}"
+    );
+}
+
+/// Found by refund_properties (any order): day D+1's file repeats a
+/// payment of day D, whose full customer-service refund is only in day D's
+/// file. Run D+1 first, payrecon saw the order paid twice with nothing
+/// refunded, kept the first payment and refunded the second; day D then
+/// showed the first fully refunded too: the order was refunded entirely,
+/// where one clean pass refunds nothing. Refunds now wait until every
+/// payment of the order has its settlement files loaded (its day and the
+/// settle lag), as MISSING_IN_CHANNEL does.
+#[test]
+fn issue5_day_after_first_cannot_refund_what_day_d_shows_refunded() {
+    let work = Workdir::new();
+    let orders = work.write(
+        "orders.csv",
+        &format!(
+            "{OH}O1,P1,C1,wechat,10.00,CNY,PAID,SUCCESS,2026-11-21 10:00:00,,,2026-11-21 10:00:05\n\
+             O1,P2,C2,wechat,10.00,CNY,PAID,SUCCESS,2026-11-22 10:00:00,,,2026-11-22 10:00:05\n"
+        ),
+    );
+    let day = work.write(
+        "bills/wechat-2026-11-21.csv",
+        &format!(
+            "{SH}wechat,T1,C1,PAYMENT,10.00,,CNY,2026-11-21 10:00:05,\n\
+             wechat,T1,C1,REFUND,10.00,,CNY,2026-11-21 18:00:00,CS1\n"
+        ),
+    );
+    let next = work.write(
+        "bills/wechat-2026-11-22.csv",
+        &format!(
+            "{SH}wechat,T1,C1,PAYMENT,10.00,,CNY,2026-11-21 10:00:05,\n\
+             wechat,T2,C2,PAYMENT,10.00,,CNY,2026-11-22 10:00:05,\n"
+        ),
+    );
+    let after = work.write("bills/wechat-2026-11-23.csv", SH);
+    work.run(
+        "d2",
+        &[
+            "--orders",
+            &p(&orders),
+            "--settlement",
+            &p(&next),
+            "--settlement",
+            &p(&after),
+            "--date",
+            "2026-11-22",
+        ],
+    )
+    .assert()
+    .success();
+    assert!(parse_csv(&work.read("d2/refunds.csv")).1.is_empty());
+    assert!(
+        work.read("d2/discrepancies.csv")
+            .contains("the refund waits"),
+        "the finding says why nothing is refunded yet"
+    );
+    work.run("d1", &["--settlement", &p(&day), "--date", "2026-11-21"])
+        .assert()
+        .success();
+    assert!(parse_csv(&work.read("d1/refunds.csv")).1.is_empty());
+    let conn = rusqlite::Connection::open(work.db()).unwrap();
+    let issued: i64 = conn
+        .query_row("SELECT count(*) FROM refund_instruction", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(
+        issued, 0,
+        "one clean pass issues nothing: T1 went back, T2 is kept"
+    );
 }
