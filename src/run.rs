@@ -57,6 +57,13 @@ pub fn run(config: &Config) -> Result<RunOutcome> {
         [&business_day],
     )?;
 
+    let unpublished = crate::store::unpublished_days(&tx, &business_day)?;
+    for day in &unpublished {
+        notices.push(format!(
+            "warning: the refund instructions of {day} were committed but its refunds.csv was never written (a run was killed); rerun it: payrecon run --date {day}"
+        ));
+    }
+
     let mut findings = reconcile::classify(&tx, config.settle_lag_days, &mut phases)?;
     crate::failpoint::hit("after-classify");
     refunds::issue(&tx, &mut findings, &business_day)?;
@@ -71,6 +78,7 @@ pub fn run(config: &Config) -> Result<RunOutcome> {
         &findings,
         &day_refunds,
         reconcile::refunds_without_payment(&tx)?,
+        unpublished.clone(),
     );
 
     let outputs = [
@@ -107,6 +115,11 @@ pub fn run(config: &Config) -> Result<RunOutcome> {
     crate::failpoint::hit("after-commit");
     staged.publish()?;
     crate::failpoint::hit("after-publish");
+    if let Err(err) = store.mark_published(&business_day, &out_dir) {
+        notices.push(format!(
+            "warning: {err:#} (a later run will ask for a rerun of {business_day})"
+        ));
+    }
     phases.mark("commit and publish");
     Ok(RunOutcome {
         phases,

@@ -39,6 +39,9 @@ pub struct Summary {
     /// Channel refunds whose payment is in no file loaded yet: kept, and
     /// matched when the payment's file arrives.
     pub refunds_without_payment: usize,
+    /// Earlier days whose refund instructions were committed but whose
+    /// refunds.csv was never written (a run killed before publishing).
+    pub unpublished_days: Vec<String>,
 }
 
 /// Findings of one kind on one channel.
@@ -64,6 +67,7 @@ impl Summary {
         findings: &[Finding],
         refunds: &[RefundInstruction],
         refunds_without_payment: usize,
+        unpublished_days: Vec<String>,
     ) -> Summary {
         let mut groups: BTreeMap<(usize, String), (usize, BTreeMap<String, i64>)> = BTreeMap::new();
         for f in findings {
@@ -101,6 +105,7 @@ impl Summary {
                 totals: formatted(refund_totals),
             },
             refunds_without_payment,
+            unpublished_days,
         }
     }
 
@@ -124,6 +129,12 @@ impl Summary {
             "- {} refund instruction(s) issued for this day{}\n",
             self.refunds.count, refund_totals
         );
+        for day in &self.unpublished_days {
+            let _ = writeln!(
+                md,
+                "**The refund instructions of {day} were committed but its refunds.csv was never written (a run was killed): rerun that day (`payrecon run --date {day}`).**\n"
+            );
+        }
         if !self.findings.is_empty() {
             md.push_str(
                 "## Findings\n\n| kind | channel | count | amount |\n|---|---|---:|---:|\n",

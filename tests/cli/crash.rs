@@ -8,6 +8,7 @@
 
 use crate::generated::generate_day;
 use crate::util::Workdir;
+use predicates::prelude::*;
 use rusqlite::Connection;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -307,4 +308,52 @@ fn sigkilled_at_measured_times_a_rerun_completes_the_day_exactly() {
         killed >= (slices - 1) / 2,
         "only {killed} kills landed while the run was going: the day is too small to time"
     );
+}
+
+/// A run killed after its commit but before publishing leaves its day's
+/// refund instructions in the database only. If the next run is for another
+/// day, they would be lost to the refund job: that run warns (stderr, even
+/// with --quiet, and summary.md) until the day is rerun, which writes them.
+#[test]
+fn a_day_committed_but_never_published_is_flagged_until_rerun() {
+    let case = crate::util::fixtures().join("cases/duplicate_payment/in");
+    let orders = case.join("orders.csv").display().to_string();
+    let bills = case.join("settlement").display().to_string();
+    let work = Workdir::new();
+    let day = [
+        "--orders",
+        &orders,
+        "--settlement",
+        &bills,
+        "--date",
+        "2026-11-21",
+    ];
+    work.run("d1", &day)
+        .env("PAYRECON_FAILPOINT", "after-commit")
+        .assert()
+        .failure();
+    assert!(!work.path("d1/refunds.csv").exists());
+    let warning =
+        "refund instructions of 2026-11-21 were committed but its refunds.csv was never written";
+    work.run("d2", &["--date", "2026-11-22", "--quiet"])
+        .assert()
+        .success()
+        .stderr(predicates::str::contains(warning));
+    assert!(work.read("d2/summary.md").contains(warning));
+    assert_eq!(
+        crate::util::parse_csv(&work.read("d2/refunds.csv")).1.len(),
+        0,
+        "day 2 issues nothing new"
+    );
+    // The rerun of day 1 writes its refunds; the warning is gone.
+    work.run("d1", &day).assert().success();
+    assert_eq!(
+        crate::util::parse_csv(&work.read("d1/refunds.csv")).1.len(),
+        2
+    );
+    work.run("d2", &["--date", "2026-11-22"])
+        .assert()
+        .success()
+        .stderr(predicates::str::contains(warning).not());
+    assert!(!work.read("d2/summary.md").contains(warning));
 }
