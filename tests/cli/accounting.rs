@@ -134,3 +134,20 @@ fn a_refund_whose_payment_is_not_loaded_is_counted_until_it_is() {
     let summary: serde_json::Value = serde_json::from_str(&work.read("d1/summary.json")).unwrap();
     assert_eq!(summary["refunds_without_payment"], 0);
 }
+
+/// Tolerance: blank lines are not rows (and not errors); a BOM is skipped.
+#[test]
+fn blank_lines_are_not_rows() {
+    const OH: &str = "order_id,payment_id,channel_order_id,channel,amount,currency,order_status,payment_status,created_at,expires_at,closed_at,paid_at\n";
+    const ROW: &str = "wechat,1.00,CNY,PAID,FAILED,2026-11-21 10:00:00,,,\n";
+    let work = Workdir::new();
+    let orders = work.write(
+        "orders.csv",
+        &format!("\u{feff}{OH}\nO1,P1,C1,{ROW}\n\n\r\nO2,P2,C2,{ROW}\n"),
+    );
+    work.run("out", &["--orders", orders.to_str().unwrap()])
+        .assert()
+        .success();
+    let summary: serde_json::Value = serde_json::from_str(&work.read("out/summary.json")).unwrap();
+    assert_eq!(summary["files"][0]["rows"], 2);
+}
