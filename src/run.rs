@@ -3,7 +3,9 @@
 //! All of it happens inside one database transaction. Outputs are staged
 //! before the commit and renamed into place after it, so a failure at any
 //! point leaves the database and the output folder as they were, and a crash
-//! between commit and rename is repaired by rerunning (same bytes).
+//! between commit and rename is repaired by rerunning (same bytes); until
+//! that day is rerun, every later run names it (`published_day`).
+//! `crate::failpoint` points mark each stage for the crash tests.
 
 use crate::config::Config;
 use crate::emit::{
