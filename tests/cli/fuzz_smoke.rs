@@ -129,6 +129,8 @@ enum Edit {
     Delete(usize, usize),
     Truncate(usize),
     RepeatLine(usize),
+    /// Every `\n` becomes this line end (CR-only files, CRLF files).
+    LineEnds(&'static [u8]),
 }
 
 fn edit() -> impl Strategy<Value = Edit> {
@@ -159,6 +161,7 @@ fn edit() -> impl Strategy<Value = Edit> {
         (any::<usize>(), 1..40usize).prop_map(|(i, n)| Edit::Delete(i, n)),
         any::<usize>().prop_map(Edit::Truncate),
         any::<usize>().prop_map(Edit::RepeatLine),
+        prop::sample::select(vec![&b"\r"[..], &b"\r\n"[..]]).prop_map(Edit::LineEnds),
     ]
 }
 
@@ -183,6 +186,17 @@ fn apply(bytes: &mut Vec<u8>, edits: &[Edit]) {
                 }
             }
             Edit::Truncate(i) => bytes.truncate(i % len),
+            Edit::LineEnds(end) => {
+                let mut out = Vec::with_capacity(bytes.len());
+                for &b in bytes.iter() {
+                    if b == b'\n' {
+                        out.extend_from_slice(end);
+                    } else {
+                        out.push(b);
+                    }
+                }
+                *bytes = out;
+            }
             Edit::RepeatLine(i) => {
                 let lines: Vec<&[u8]> = bytes.split_inclusive(|&b| b == b'\n').collect();
                 if !lines.is_empty() {
