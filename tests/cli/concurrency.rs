@@ -32,8 +32,24 @@ fn config(work: &Workdir, secs: u64) -> String {
         .to_string()
 }
 
-/// A run parked at a failpoint (holding what it holds there) until killed.
-fn parked_run(work: &Workdir, point: &str) -> Child {
+/// A run parked at a failpoint (holding what it holds there) until killed;
+/// killed on drop too, so a failing test leaves no process behind.
+struct Parked(Child);
+
+impl Parked {
+    fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Parked {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn parked_run(work: &Workdir, point: &str) -> Parked {
     let mut child = Command::new(env!("CARGO_BIN_EXE_payrecon"))
         .current_dir(work.dir.path())
         .args(["run", "--db"])
@@ -49,8 +65,9 @@ fn parked_run(work: &Workdir, point: &str) -> Child {
     let stderr = child.stderr.take().unwrap();
     let mut line = String::new();
     BufReader::new(stderr).read_line(&mut line).unwrap();
+    let parked = Parked(child);
     assert!(line.contains("sleeping"), "{point}: {line}");
-    child
+    parked
 }
 
 #[track_caller]
@@ -110,8 +127,7 @@ fn a_second_run_never_interleaves_with_a_running_one() {
         let work = Workdir::new();
         let mut first = parked_run(&work, point);
         assert_refused_in_time(&work, 1);
-        first.kill().unwrap();
-        first.wait().unwrap();
+        first.kill();
         // The killed run's transaction is rolled back; a run now succeeds
         // and issues the day's refunds once.
         work.run("after", &strs(&case_args())).assert().success();
@@ -149,8 +165,7 @@ fn a_waiting_run_proceeds_when_the_lock_is_released_in_time() {
         })
     };
     std::thread::sleep(Duration::from_millis(1500));
-    first.kill().unwrap();
-    first.wait().unwrap();
+    first.kill();
     let (output, waited) = second.join().unwrap();
     assert!(
         output.status.success(),
