@@ -34,10 +34,33 @@ impl fmt::Display for InputError {
             write!(f, ", line {}", self.line)?;
         }
         if let Some(column) = &self.column {
-            write!(f, ", column '{column}'")?;
+            write!(f, ", column '{}'", clip(column))?;
         }
-        write!(f, ": {}", self.problem)
+        write!(f, ": {}", clip(&self.problem))
     }
+}
+
+/// Keeps a message readable when it quotes a huge value (a 10 MB field):
+/// its head and its tail (which says what was expected) around a count.
+fn clip(text: &str) -> std::borrow::Cow<'_, str> {
+    const KEEP: usize = 160;
+    if text.len() <= 3 * KEEP {
+        return text.into();
+    }
+    let head = text.char_indices().nth(KEEP).map_or(text.len(), |(i, _)| i);
+    let tail = text
+        .char_indices()
+        .rev()
+        .nth(KEEP - 1)
+        .map_or(0, |(i, _)| i)
+        .max(head);
+    format!(
+        "{}… ({} bytes in all) …{}",
+        &text[..head],
+        text.len(),
+        &text[tail..]
+    )
+    .into()
 }
 
 impl std::error::Error for InputError {}
@@ -47,3 +70,33 @@ impl std::error::Error for InputError {}
 #[derive(Debug, thiserror::Error)]
 #[error("{0} finding(s) need action")]
 pub struct FindingsNeedAction(pub usize);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn huge_values_are_clipped_in_the_middle() {
+        let value = "9".repeat(10_000_000);
+        let err = InputError {
+            column: Some("amount".into()),
+            line: 2,
+            ..InputError::file(
+                "orders.csv",
+                format!("'{value}' has 3 decimals, CNY allows 2"),
+            )
+        };
+        let text = err.to_string();
+        assert!(text.len() < 600, "{} bytes", text.len());
+        assert!(
+            text.starts_with("orders.csv, line 2, column 'amount': '999"),
+            "{text}"
+        );
+        assert!(text.ends_with("has 3 decimals, CNY allows 2"), "{text}");
+        assert!(text.contains("10000031 bytes in all"), "{text}");
+        let short = InputError::file("a.csv", "ü".repeat(200));
+        assert_eq!(short.to_string(), format!("a.csv: {}", "ü".repeat(200)));
+        let wide = InputError::file("a.csv", "ü".repeat(3000));
+        assert!(wide.to_string().contains("6000 bytes in all"));
+    }
+}

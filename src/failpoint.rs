@@ -1,10 +1,53 @@
 //! Test-only crash points. When `PAYRECON_FAILPOINT` names a point, the
 //! process aborts there as if killed, so crash tests can stop a real run at
-//! chosen places. Unset (always, in production) it costs one env lookup per
-//! point per run.
+//! chosen places; `NAME:sleep` parks the process there instead (holding
+//! whatever it holds) until the test kills it. Unset (always, in
+//! production) a point costs one read of a cached `Option`.
 
+use std::sync::OnceLock;
+
+fn armed() -> Option<&'static str> {
+    static POINT: OnceLock<Option<String>> = OnceLock::new();
+    POINT
+        .get_or_init(|| {
+            std::env::var_os("PAYRECON_FAILPOINT").map(|p| p.to_string_lossy().into_owned())
+        })
+        .as_deref()
+}
+
+/// The point named `point`.
 pub fn hit(point: &str) {
-    if std::env::var_os("PAYRECON_FAILPOINT").is_some_and(|p| p == point) {
-        std::process::abort();
+    if let Some(armed) = armed() {
+        fire_if(armed, |name| name == point);
     }
+}
+
+/// The point named `{prefix}-{n}` (`load-row-1000`, `staged-2`): numbered
+/// points are only formatted when one is armed.
+pub fn hit_n(prefix: &str, n: u64) {
+    if let Some(armed) = armed() {
+        fire_if(armed, |name| {
+            name.strip_prefix(prefix)
+                .and_then(|rest| rest.strip_prefix('-'))
+                .and_then(|number| number.parse::<u64>().ok())
+                == Some(n)
+        });
+    }
+}
+
+fn fire_if(armed: &str, matches: impl Fn(&str) -> bool) {
+    let (name, sleep) = match armed.strip_suffix(":sleep") {
+        Some(name) => (name, true),
+        None => (armed, false),
+    };
+    if !matches(name) {
+        return;
+    }
+    if sleep {
+        eprintln!("failpoint {name}: sleeping");
+        loop {
+            std::thread::sleep(std::time::Duration::from_secs(3600));
+        }
+    }
+    std::process::abort();
 }

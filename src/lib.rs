@@ -35,10 +35,12 @@ pub fn main_with(cli: Cli) -> anyhow::Result<ExitCode> {
             if config.timings {
                 eprint!("{}", outcome.phases.report());
             }
-            if !config.quiet {
-                for notice in &outcome.notices {
+            for notice in &outcome.notices {
+                if !config.quiet || notice.starts_with("warning:") {
                     eprintln!("{notice}");
                 }
+            }
+            if !config.quiet {
                 eprintln!("wrote {}", outcome.out_dir.display());
                 print!("{}", outcome.summary_markdown);
             }

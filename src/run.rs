@@ -3,7 +3,9 @@
 //! All of it happens inside one database transaction. Outputs are staged
 //! before the commit and renamed into place after it, so a failure at any
 //! point leaves the database and the output folder as they were, and a crash
-//! between commit and rename is repaired by rerunning (same bytes).
+//! between commit and rename is repaired by rerunning (same bytes); until
+//! that day is rerun, every later run names it (`published_day`).
+//! `crate::failpoint` points mark each stage for the crash tests.
 
 use crate::config::Config;
 use crate::emit::report::ReportWriter;
@@ -38,15 +40,23 @@ pub fn run(config: &Config) -> Result<RunOutcome> {
     let lock = Duration::from_secs(config.lock_timeout_secs);
     let mut store = Store::open(&config.db, lock)?;
     let tx = store.begin(&config.db, lock)?;
+    crate::failpoint::hit("after-begin");
     let mut phases = Phases::default();
     let mut notices = Vec::new();
+    // Rows loaded by this run so far, for the `load-row-N` crash points.
+    let mut loaded = 0u64;
+    let mut files = 0u64;
     for path in &config.orders {
-        load_orders(&tx, config, path, &mut notices)?;
+        load_orders(&tx, config, path, &mut notices, &mut loaded)?;
         phases.mark(format!("load {}", path.display()));
+        files += 1;
+        crate::failpoint::hit_n("after-load", files);
     }
     for path in settlement_files(&config.settlements)? {
-        load_settlement(&tx, config, &path, &mut notices)?;
+        load_settlement(&tx, config, &path, &mut notices, &mut loaded)?;
         phases.mark(format!("load {}", path.display()));
+        files += 1;
+        crate::failpoint::hit_n("after-load", files);
     }
     reconcile::coverage(&tx, config.settle_lag_days)?;
     let business_day = business_day(&tx, config)?;
@@ -54,20 +64,34 @@ pub fn run(config: &Config) -> Result<RunOutcome> {
         "UPDATE loaded_file SET business_day = ?1 WHERE business_day = ''",
         [&business_day],
     )?;
-    let key = cache::state_key(&tx, &business_day, config.settle_lag_days)?;
+    let unpublished = crate::store::unpublished_days(&tx, &business_day)?;
+    for day in &unpublished {
+        notices.push(format!(
+            "warning: the refund instructions of {day} were committed but its refunds.csv was never written (a run was killed); rerun it: payrecon run --date {day}"
+        ));
+    }
+    // The outputs depend on the loaded state and on which days still wait
+    // to be published (the summary names them).
+    let state_key = |conn: &Connection| -> Result<String> {
+        Ok(format!(
+            "{};unpublished {}",
+            cache::state_key(conn, &business_day, config.settle_lag_days)?,
+            unpublished.join(",")
+        ))
+    };
+    let key = state_key(&tx)?;
     let outputs = match cache::outputs(&tx, &business_day, &key)? {
         Some(outputs) => {
             phases.mark("reuse the outputs of an unchanged state");
             outputs
         }
         None => {
-            let outputs = reconcile_day(&tx, &business_day, config, &mut phases)?;
-            let key = cache::state_key(&tx, &business_day, config.settle_lag_days)?;
+            let outputs = reconcile_day(&tx, &business_day, config, &unpublished, &mut phases)?;
             let named: Vec<(&str, &[u8])> = outputs
                 .iter()
                 .map(|(n, b)| (n.as_str(), b.as_slice()))
                 .collect();
-            cache::store(&tx, &business_day, &key, &named)?;
+            cache::store(&tx, &business_day, &state_key(&tx)?, &named)?;
             outputs
         }
     };
@@ -98,6 +122,12 @@ pub fn run(config: &Config) -> Result<RunOutcome> {
         .with_context(|| format!("failed to commit database {}", config.db.display()))?;
     crate::failpoint::hit("after-commit");
     staged.publish()?;
+    crate::failpoint::hit("after-publish");
+    if let Err(err) = store.mark_published(&business_day, &out_dir) {
+        notices.push(format!(
+            "warning: {err:#} (a later run will ask for a rerun of {business_day})"
+        ));
+    }
     phases.mark("commit and publish");
     Ok(RunOutcome {
         phases,
@@ -115,11 +145,15 @@ fn reconcile_day(
     conn: &Connection,
     business_day: &str,
     config: &Config,
+    unpublished: &[String],
     phases: &mut Phases,
 ) -> Result<Vec<(String, Vec<u8>)>> {
     reconcile::classify(conn, config.settle_lag_days, phases)?;
+    crate::failpoint::hit("after-classify");
     refunds::issue(conn, business_day)?;
+    crate::failpoint::hit("after-refunds");
     reconcile::mark_first_seen(conn, business_day)?;
+    crate::failpoint::hit("after-first-seen");
     phases.mark("refunds and first_seen");
     let mut report = ReportWriter::new()?;
     let mut tally = Tally::default();
@@ -133,6 +167,8 @@ fn reconcile_day(
         files_for_day(conn, business_day)?,
         tally,
         &day_refunds,
+        reconcile::refunds_without_payment(conn)?,
+        unpublished.to_vec(),
     );
     let outputs = vec![
         (
@@ -160,6 +196,7 @@ fn load_orders(
     config: &Config,
     path: &Path,
     notices: &mut Vec<String>,
+    loaded: &mut u64,
 ) -> Result<()> {
     let identity = load::FileIdentity::of_orders(path)?;
     if let Some(known) = load::known_file(conn, &identity.key)? {
@@ -176,7 +213,12 @@ fn load_orders(
     let mut loader = load::AttemptLoader::new(conn, file_id)?;
     let rows = pipeline::run(
         |emit| orders::read(path, input, &opts, |attempt, line| emit((attempt, line))),
-        |(attempt, line)| loader.add(conn, path, &attempt, line),
+        |(attempt, line)| {
+            loader.add(conn, path, &attempt, line)?;
+            *loaded += 1;
+            crate::failpoint::hit_n("load-row", *loaded);
+            Ok(())
+        },
     )?;
     load::finish_orders_file(conn, file_id, rows)?;
     bar.finish_and_clear();
@@ -189,6 +231,7 @@ fn load_settlement(
     config: &Config,
     path: &Path,
     notices: &mut Vec<String>,
+    loaded: &mut u64,
 ) -> Result<()> {
     let identity = load::FileIdentity::of_settlement(path, config.settlement_day)?;
     if let Some(known) = load::known_file(conn, &identity.key)? {
@@ -214,9 +257,15 @@ fn load_settlement(
                 emit,
             )
         },
-        |record| loader.add(&record),
+        |record| {
+            loader.add(&record)?;
+            *loaded += 1;
+            crate::failpoint::hit_n("load-row", *loaded);
+            Ok(())
+        },
     )?;
     drop(loader);
+    check_channel_name(conn, path, &parsed.channel)?;
     let replaced = load::finish_settlement_file(conn, file_id, &parsed)?;
     bar.finish_and_clear();
     let skipped = load::skipped_text(&parsed.skipped);
@@ -236,6 +285,34 @@ fn load_settlement(
             .map(|old| format!(", replacing {old} (corrected file)"))
             .unwrap_or_default()
     ));
+    Ok(())
+}
+
+/// A file named for one channel (`alipay-2026-11-21.csv`) whose rows are
+/// another's is the wrong file: loading it would stand in for, or replace,
+/// the other channel's day. Refused when the name's leading word is a
+/// channel payrecon knows (from the export or earlier files); other names
+/// (`settlement_detail_report_batch_4.csv`) say nothing about the channel.
+fn check_channel_name(conn: &Connection, path: &Path, channel: &str) -> Result<()> {
+    let Some(named) = crate::ingest::day::channel_from_name(path) else {
+        return Ok(());
+    };
+    if named == channel {
+        return Ok(());
+    }
+    let known: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM attempt WHERE channel = ?1)
+             OR EXISTS (SELECT 1 FROM loaded_file WHERE role = 'settlement' AND channel = ?1)",
+        [&named],
+        |r| r.get(0),
+    )?;
+    if known {
+        return Err(crate::error::InputError::file(
+            path,
+            format!("its name says channel '{named}', but its rows are channel '{channel}': is it the wrong file, or misnamed?"),
+        )
+        .into());
+    }
     Ok(())
 }
 

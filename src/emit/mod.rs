@@ -45,6 +45,7 @@ impl Staged {
             write_synced(&temp, &output.bytes, output.mode)
                 .with_context(|| format!("failed to write {}", temp.display()))?;
             staged.files.push((temp, target));
+            crate::failpoint::hit_n("staged", staged.files.len() as u64);
         }
         Ok(staged)
     }
@@ -56,6 +57,7 @@ impl Staged {
             std::fs::rename(&temp, &target)
                 .with_context(|| format!("failed to move {} into place", target.display()))?;
             published.push(target);
+            crate::failpoint::hit_n("published", published.len() as u64);
         }
         if let Ok(dir) = File::open(&self.dir) {
             let _ = dir.sync_all();

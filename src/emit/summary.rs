@@ -61,6 +61,12 @@ pub struct Summary {
     pub carried_over: usize,
     pub findings: Vec<Group>,
     pub refunds: Refunds,
+    /// Channel refunds whose payment is in no file loaded yet: kept, and
+    /// matched when the payment's file arrives.
+    pub refunds_without_payment: usize,
+    /// Earlier days whose refund instructions were committed but whose
+    /// refunds.csv was never written (a run killed before publishing).
+    pub unpublished_days: Vec<String>,
 }
 
 /// Findings of one kind on one channel.
@@ -85,6 +91,8 @@ impl Summary {
         files: Vec<FileLine>,
         tally: Tally,
         refunds: &[RefundInstruction],
+        refunds_without_payment: usize,
+        unpublished_days: Vec<String>,
     ) -> Summary {
         let mut refund_totals: BTreeMap<String, i64> = BTreeMap::new();
         for r in refunds {
@@ -110,6 +118,8 @@ impl Summary {
                 count: refunds.len(),
                 totals: formatted(refund_totals),
             },
+            refunds_without_payment,
+            unpublished_days,
         }
     }
 
@@ -133,6 +143,12 @@ impl Summary {
             "- {} refund instruction(s) issued for this day{}\n",
             self.refunds.count, refund_totals
         );
+        for day in &self.unpublished_days {
+            let _ = writeln!(
+                md,
+                "**The refund instructions of {day} were committed but its refunds.csv was never written (a run was killed): rerun that day (`payrecon run --date {day}`).**\n"
+            );
+        }
         if !self.findings.is_empty() {
             md.push_str(
                 "## Findings\n\n| kind | channel | count | amount |\n|---|---|---:|---:|\n",
@@ -145,6 +161,29 @@ impl Summary {
                     g.channel,
                     g.count,
                     totals_text(&g.amounts).trim_start_matches(": ")
+                );
+            }
+            md.push('\n');
+        }
+        let skipped: Vec<&FileLine> = self
+            .files
+            .iter()
+            .filter(|f| !f.skipped.is_empty())
+            .collect();
+        if !skipped.is_empty() || self.refunds_without_payment > 0 {
+            md.push_str("## Rows not reconciled\n\n");
+            for f in skipped {
+                let _ = writeln!(
+                    md,
+                    "- skipped, because not order money (payouts, fees…): {} in {}",
+                    f.skipped, f.path
+                );
+            }
+            if self.refunds_without_payment > 0 {
+                let _ = writeln!(
+                    md,
+                    "- waiting, because their payment is in no file loaded yet: {} channel refund(s)",
+                    self.refunds_without_payment
                 );
             }
             md.push('\n');

@@ -119,7 +119,7 @@ fn parse(input: &mut dyn Read, cx: &Context, sink: &mut Sink) -> anyhow::Result<
     let mut record = csv::ByteRecord::new();
     while reader
         .read_byte_record(&mut record)
-        .map_err(|e| lines.shift(header.row_error(cx.path, e)))?
+        .map_err(|e| lines.row_error(&header, cx.path, e))?
     {
         let row = Row {
             path: cx.path,

@@ -6,7 +6,7 @@
 //! description and this one reader. The reader streams: the bottom lines to
 //! skip are held back in a small queue, never the whole file.
 
-use super::{Header, LineFix, csv_error};
+use super::{Header, LineFix};
 use crate::error::InputError;
 use crate::timestamp;
 use anyhow::{Context as _, Result, bail};
@@ -213,10 +213,12 @@ impl<'a> Table<'a> {
     pub fn next_row(&mut self) -> Result<Option<(csv::ByteRecord, u64)>, InputError> {
         loop {
             let mut record = csv::ByteRecord::new();
-            let more = self
-                .reader
-                .read_byte_record(&mut record)
-                .map_err(|e| shift(self.lines.shift(csv_error(&self.path, e)), self.skip_top))?;
+            let more = self.reader.read_byte_record(&mut record).map_err(|e| {
+                shift(
+                    self.lines.row_error(&self.header, &self.path, e),
+                    self.skip_top,
+                )
+            })?;
             if !more {
                 return Ok(None);
             }
@@ -225,8 +227,13 @@ impl<'a> Table<'a> {
             if self.held.len() > self.skip_bottom {
                 let (record, line) = self.held.pop_front().expect("held is not empty");
                 if record.len() != self.header.column_count() {
+                    // A short row (a truncated last line, most often) names
+                    // the first column it lacks.
+                    let column = (record.len() < self.header.column_count())
+                        .then(|| self.header.name(record.len()).to_string());
                     return Err(InputError {
                         line,
+                        column,
                         ..InputError::file(
                             &self.path,
                             format!(

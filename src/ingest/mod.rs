@@ -96,35 +96,61 @@ pub fn line_aware_reader<R: Read>(
     Ok((csv_reader(input), lines))
 }
 
-/// Record line numbers that stay right in CRLF files. csv counts a line when
-/// it reads a `\n`, and hands a record over before reading the `\n` of its
-/// `\r\n`, so in a CRLF file every record after the header says one line too
-/// few (BurntSushi/rust-csv#395). The first line ending of the file decides.
+/// Record line numbers that stay right in CRLF and CR-only files. csv
+/// counts a line when it reads a `\n`, and hands a record over before reading
+/// the `\n` of its `\r\n`, so in a CRLF file every record after the header
+/// says one line too few (BurntSushi/rust-csv#395); in a file whose lines end
+/// in a lone `\r` (Excel's "CSV (Macintosh)") it never counts a line at all,
+/// so there a record's line is its record number (blank lines are not
+/// counted). The first line ending of the file decides.
 #[derive(Debug, Clone, Copy)]
-pub struct LineFix(u64);
+pub enum LineFix {
+    Lf,
+    CrLf,
+    Cr,
+}
 
 impl LineFix {
     pub fn detect(head: &[u8]) -> LineFix {
-        let crlf = head
-            .iter()
-            .position(|&b| b == b'\n')
-            .is_some_and(|i| i > 0 && head[i - 1] == b'\r');
-        LineFix(u64::from(crlf))
+        match head.iter().position(|&b| b == b'\n' || b == b'\r') {
+            Some(i) if head[i] == b'\n' => LineFix::Lf,
+            Some(i) if head.get(i + 1) == Some(&b'\n') => LineFix::CrLf,
+            Some(_) => LineFix::Cr,
+            None => LineFix::Lf,
+        }
+    }
+
+    fn of(self, position: &csv::Position) -> u64 {
+        match self {
+            LineFix::Lf => position.line(),
+            LineFix::CrLf => position.line() + 1,
+            LineFix::Cr => position.record() + 1,
+        }
     }
 
     /// The line a data record starts on.
     pub fn line(self, record: &csv::ByteRecord) -> u64 {
-        record.position().map_or(0, |p| p.line() + self.0)
+        record.position().map_or(0, |p| self.of(p))
     }
 
-    /// A data record's error, with its line corrected.
-    pub fn shift(self, mut err: InputError) -> InputError {
-        if err.line > 0 {
-            err.line += self.0;
+    /// [`Header::row_error`], with the line corrected.
+    pub fn row_error(self, header: &Header, path: &Path, err: csv::Error) -> InputError {
+        let line = err.position().map(|p| self.of(p));
+        let mut error = header.row_error(path, err);
+        if let Some(line) = line.filter(|_| error.line > 0) {
+            error.line = line;
         }
-        err
+        error
     }
 }
+
+/// Does this start like UTF-16 (Excel's "Unicode Text" save)?
+pub fn utf16_bom(head: &[u8]) -> bool {
+    head.starts_with(b"\xff\xfe") || head.starts_with(b"\xfe\xff")
+}
+
+pub const UTF16: &str =
+    "is UTF-16 encoded (a byte order mark FF FE or FE FF); save it as UTF-8 CSV and load it again";
 
 /// Turns a csv crate error into an [`InputError`] with its line.
 pub fn csv_error(path: &Path, err: csv::Error) -> InputError {
@@ -168,6 +194,12 @@ impl Header {
         let record = reader.byte_headers().map_err(|e| csv_error(path, e))?;
         if record.is_empty() {
             return Ok(None);
+        }
+        if record.get(0).is_some_and(utf16_bom) {
+            return Err(InputError {
+                line: 1,
+                ..InputError::file(path, UTF16)
+            });
         }
         Header::from_record(path, 1, record).map(Some)
     }

@@ -375,6 +375,36 @@ mod tests {
         assert!(err.contains("line 3"), "{err}");
     }
 
+    /// Found by `cargo fuzz run orders`: in a file whose lines end in a lone
+    /// CR every row said line 1.
+    #[test]
+    fn cr_only_files_report_the_right_line() {
+        let csv = format!("{HEADER}O1,P1,C1,wechat,1.00,,OPEN,SUCCESS,2026-11-21 10:00:00,,,\nO2,P2,C2,wechat,x,,OPEN,SUCCESS,2026-11-21 10:00:00,,,\n")
+            .replace('\n', "\r");
+        let err = parse(&csv).unwrap_err().to_string();
+        assert!(err.contains("line 3, column 'amount'"), "{err}");
+        let csv =
+            format!("{HEADER}O1,P1,C1,wechat,1.00,,OPEN,SUCCESS,2026-11-21 10:00:00,,,\nO2,P2\n")
+                .replace('\n', "\r");
+        let err = parse(&csv).unwrap_err().to_string();
+        assert!(err.contains("line 3"), "{err}");
+        let mapping = OrdersMapping::plain(chrono_tz::Asia::Shanghai);
+        let opts = OrdersOptions {
+            day_zone: chrono_tz::Asia::Shanghai,
+            default_currency: "CNY",
+            mapping: &mapping,
+        };
+        let csv = format!("{HEADER}O1,P1,C1,wechat,1.00,,OPEN,SUCCESS,2026-11-21 10:00:00,,,\nO2,P2,C2,wechat,1.00,,OPEN,SUCCESS,2026-11-21 10:00:00,,,\n")
+            .replace('\n', "\r");
+        let mut lines = Vec::new();
+        read(Path::new("orders.csv"), csv.as_bytes(), &opts, |_, line| {
+            lines.push(line);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(lines, [2, 3]);
+    }
+
     #[test]
     fn missing_columns_are_listed_together() {
         let err = parse("order_id,amount\n").unwrap_err().to_string();

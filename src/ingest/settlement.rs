@@ -276,6 +276,9 @@ pub fn detect(path: &Path, head: &[u8]) -> Result<&'static Format> {
     if let Some(format) = FORMATS.iter().copied().find(|f| (f.sniff)(head)) {
         return Ok(format);
     }
+    if super::utf16_bom(head) {
+        return Err(InputError::file(path, super::UTF16).into());
+    }
     if let Some(problem) = super::consumer::refusal(head) {
         return Err(InputError::file(path, problem).into());
     }
@@ -284,10 +287,10 @@ pub fn detect(path: &Path, head: &[u8]) -> Result<&'static Format> {
     Err(InputError::file(
         path,
         format!(
-            "is not a settlement format payrecon knows (first line: '{}'). {} Known formats: {}. To read this file, force a format with --format NAME, or describe its columns in a [formats.NAME] table in the config (see sample-config.toml).",
+            "is not a settlement format payrecon knows (first line: '{}'). {} Known: {}. Force one with --format NAME, or map the file in a [formats.NAME] config table (see sample-config.toml).",
             super::shorten(&first_line),
             resemblance(&text),
-            FORMATS.iter().map(|f| format!("{} ({})", f.name, f.description)).collect::<Vec<_>>().join("; ")
+            FORMATS.iter().map(|f| f.name).collect::<Vec<_>>().join(", ")
         ),
     )
     .into())
@@ -323,7 +326,7 @@ fn resemblance(text: &str) -> String {
     }
     let parts: Vec<String> = scored
         .iter()
-        .take(2)
+        .take(1)
         .map(|(_, f)| {
             let (has, lacks): (Vec<&str>, Vec<&str>) = f
                 .hints
@@ -337,7 +340,7 @@ fn resemblance(text: &str) -> String {
             )
         })
         .collect();
-    format!("It looks most like {}.", parts.join(", then "))
+    format!("It looks most like {}.", parts.join(""))
 }
 
 fn day_of(path: &Path, fallback: Option<NaiveDate>) -> Result<(NaiveDate, DaySource), InputError> {

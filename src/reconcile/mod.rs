@@ -116,6 +116,19 @@ pub fn classify(conn: &Connection, settle_lag_days: u32, phases: &mut Phases) ->
     Ok(())
 }
 
+/// Channel refunds (each once) whose payment is in no loaded file: they
+/// wait for it, and the summary says how many.
+pub fn refunds_without_payment(conn: &Connection) -> Result<usize> {
+    let n: i64 = conn.query_row(
+        "SELECT count(*) FROM temp.channel_refund r
+         WHERE NOT EXISTS (SELECT 1 FROM temp.paid p
+                           WHERE p.channel = r.channel AND p.channel_txn_id = r.channel_txn_id)",
+        [],
+        |r| r.get(0),
+    )?;
+    Ok(n as usize)
+}
+
 /// Records the business day each finding was first seen. A rerun of the
 /// same day, or a rerun of an earlier day after a later one, keeps the
 /// earliest day.

@@ -28,7 +28,7 @@ impl Store {
         let mut conn = Connection::open(path)
             .with_context(|| format!("failed to open database {}", path.display()))?;
         conn.busy_timeout(lock_timeout)?;
-        tune(&conn).map_err(|e| busy_error(e, path, lock_timeout))?;
+        tune(&conn, lock_timeout).map_err(|e| busy_error(e, path, lock_timeout))?;
         schema::migrate(&mut conn)
             .map_err(|e| match e.downcast::<rusqlite::Error>() {
                 Ok(e) => busy_error(e, path, lock_timeout),
@@ -55,15 +55,59 @@ impl Store {
 /// file is renamed into place; a crash before it leaves uncommitted frames
 /// that SQLite ignores. A large page cache, and temporary tables on disk so
 /// memory does not grow with the input.
-fn tune(conn: &Connection) -> rusqlite::Result<()> {
+fn tune(conn: &Connection, lock_timeout: Duration) -> rusqlite::Result<()> {
+    conn.execute_batch("PRAGMA page_size = 8192;")?;
+    // Switching a new database to WAL needs it to itself, and SQLite does
+    // not wait for that: retry while another run holds it, up to the lock
+    // timeout. (The mode is stored in the file, so this happens once.)
+    let start = std::time::Instant::now();
+    loop {
+        match conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0)) {
+            Err(e)
+                if e.sqlite_error_code() == Some(ErrorCode::DatabaseBusy)
+                    && start.elapsed() < lock_timeout =>
+            {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            result => {
+                result?;
+                break;
+            }
+        }
+    }
     conn.execute_batch(
-        "PRAGMA page_size = 8192;
-         PRAGMA journal_mode = WAL;
-         PRAGMA synchronous = FULL;
+        "PRAGMA synchronous = FULL;
          PRAGMA foreign_keys = OFF;
          PRAGMA cache_size = -262144;
          PRAGMA temp_store = FILE;",
     )
+}
+
+impl Store {
+    /// Records that `business_day`'s outputs are in place (after the run's
+    /// commit, in a transaction of its own).
+    pub fn mark_published(&self, business_day: &str, out_dir: &Path) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO published_day (business_day, out_dir) VALUES (?1, ?2)",
+                [business_day, &out_dir.display().to_string()],
+            )
+            .context("recording that the outputs were published")?;
+        Ok(())
+    }
+}
+
+/// Days other than `except` whose refund instructions were committed but
+/// never published (see the `published_day` table).
+pub fn unpublished_days(conn: &rusqlite::Connection, except: &str) -> Result<Vec<String>> {
+    let mut stmt = conn.prepare(
+        "SELECT DISTINCT business_day FROM refund_instruction
+         WHERE business_day <> ?1
+           AND business_day NOT IN (SELECT business_day FROM published_day)
+         ORDER BY business_day",
+    )?;
+    let days = stmt.query_map([except], |r| r.get(0))?;
+    Ok(days.collect::<rusqlite::Result<_>>()?)
 }
 
 fn busy_error(err: rusqlite::Error, path: &Path, timeout: Duration) -> anyhow::Error {
@@ -77,5 +121,33 @@ fn busy_error(err: rusqlite::Error, path: &Path, timeout: Duration) -> anyhow::E
         )
     } else {
         anyhow::Error::new(err).context(format!("database {}", path.display()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two runs starting at once on a new database both prepare its schema:
+    /// one migrates, the other waits and finds it done.
+    #[test]
+    fn runs_opening_a_new_database_at_once_both_succeed() {
+        for _ in 0..20 {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("state.db");
+            let barrier = std::sync::Arc::new(std::sync::Barrier::new(3));
+            let handles: Vec<_> = (0..3)
+                .map(|_| {
+                    let (path, barrier) = (path.clone(), barrier.clone());
+                    std::thread::spawn(move || {
+                        barrier.wait();
+                        Store::open(&path, Duration::from_secs(10)).map(|_| ())
+                    })
+                })
+                .collect();
+            for handle in handles {
+                handle.join().unwrap().unwrap();
+            }
+        }
     }
 }

@@ -5,7 +5,8 @@
 use anyhow::{Context, Result};
 use rusqlite::Connection;
 
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 -- Every input file ever loaded. `identity` is the content hash (plus, for a
 -- settlement file, the channel and day its name gives: two header-only files
 -- for different days have the same bytes but are not the same file).
@@ -110,24 +111,75 @@ CREATE TABLE finding_seen (
     first_seen TEXT NOT NULL,
     PRIMARY KEY (kind, subject)
 ) WITHOUT ROWID;
-"#];
+"#,
+    r#"
+-- Business days whose outputs a run renamed into place after its commit.
+-- A day with refund instructions and no row here was committed by a run
+-- killed before it published: its refunds.csv was never written, and later
+-- runs say so until the day is rerun. Days already in the database when this
+-- table was added are taken as published.
+CREATE TABLE published_day (
+    business_day TEXT PRIMARY KEY,
+    out_dir      TEXT NOT NULL
+) WITHOUT ROWID;
+INSERT INTO published_day SELECT DISTINCT business_day, '' FROM refund_instruction;
+"#,
+];
 
 /// Brings the database to the newest schema, one transaction per migration.
+/// Each takes the write lock first and reads the version under it, so two
+/// runs opening a new database at once never apply the same migration twice.
 pub fn migrate(conn: &mut Connection) -> Result<()> {
-    let current: usize = conn
-        .query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))
-        .context("reading the schema version")? as usize;
-    anyhow::ensure!(
-        current <= MIGRATIONS.len(),
-        "the database has schema version {current}, newer than this payrecon knows ({}); use a newer payrecon",
-        MIGRATIONS.len()
-    );
-    for (version, sql) in MIGRATIONS.iter().enumerate().skip(current) {
-        let tx = conn.transaction()?;
+    loop {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let current: usize = tx
+            .query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))
+            .context("reading the schema version")? as usize;
+        anyhow::ensure!(
+            current <= MIGRATIONS.len(),
+            "the database has schema version {current}, newer than this payrecon knows ({}); use a newer payrecon",
+            MIGRATIONS.len()
+        );
+        let Some(sql) = MIGRATIONS.get(current) else {
+            return Ok(());
+        };
         tx.execute_batch(sql)
-            .with_context(|| format!("applying schema migration {}", version + 1))?;
-        tx.pragma_update(None, "user_version", (version + 1) as i64)?;
+            .with_context(|| format!("applying schema migration {}", current + 1))?;
+        tx.pragma_update(None, "user_version", (current + 1) as i64)?;
         tx.commit()?;
     }
-    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A database from before `published_day` takes its days as published:
+    /// upgrading raises no warning for days a person already handled.
+    #[test]
+    fn upgrading_takes_earlier_days_as_published() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(MIGRATIONS[0]).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        conn.execute(
+            "INSERT INTO refund_instruction VALUES ('PR1', '2026-11-20', 'wechat', 'T1', 'C1', 'O1', 'P1', 100, 'CNY', 'DUPLICATE_PAYMENT')",
+            [],
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        assert!(
+            crate::store::unpublished_days(&conn, "2026-11-21")
+                .unwrap()
+                .is_empty()
+        );
+        conn.execute(
+            "INSERT INTO refund_instruction VALUES ('PR2', '2026-11-21', 'wechat', 'T2', 'C2', 'O2', 'P2', 100, 'CNY', 'DUPLICATE_PAYMENT')",
+            [],
+        )
+        .unwrap();
+        assert_eq!(
+            crate::store::unpublished_days(&conn, "2026-11-22").unwrap(),
+            vec!["2026-11-21".to_string()]
+        );
+    }
 }

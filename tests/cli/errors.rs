@@ -23,7 +23,7 @@ fn good_day(work: &Workdir) -> (String, String) {
 /// Runs with one bad file after a good run, and checks the error and that
 /// the database and outputs are exactly as the good run left them.
 #[track_caller]
-fn assert_refused(file: &str, content: &str, role: &str, expected: &[&str]) {
+pub fn assert_refused(file: &str, content: &str, role: &str, expected: &[&str]) {
     let work = Workdir::new();
     let (orders, bill) = good_day(&work);
     work.run("out", &["--orders", &orders, "--settlement", &bill])

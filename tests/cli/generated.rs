@@ -4,7 +4,7 @@
 
 #[path = "../../examples/support/generate_day.rs"]
 #[allow(dead_code)]
-mod generate_day;
+pub mod generate_day;
 
 use crate::util::Workdir;
 

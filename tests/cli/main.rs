@@ -1,11 +1,20 @@
 //! End-to-end tests: the real `payrecon` binary over the fixtures.
 
+mod accounting;
+mod bad_input;
 mod cases;
+mod concurrency;
+mod crash;
 mod demo;
 mod errors;
+mod fuzz_smoke;
 mod generated;
+mod idempotence;
 mod inspect;
 mod mapped;
 mod native;
+mod output_safety;
+mod refund_properties;
+mod regression;
 mod rerun;
 mod util;

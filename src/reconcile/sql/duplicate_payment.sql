@@ -5,8 +5,14 @@
 -- Payments already fully refunded (by the channel or by an earlier
 -- instruction of ours) are never the one kept: keeping a payment whose money
 -- went back while refunding the live one would refund the whole order.
+-- Nothing is refunded until every payment of the order is settled (see
+-- covered_day.sql): the finding says it waits.
 WITH live AS (
-    SELECT * FROM paid
+    SELECT *,
+           EXISTS (SELECT 1 FROM settled s
+                   WHERE s.channel = paid.channel AND s.channel_txn_id = paid.channel_txn_id)
+               AS is_settled
+    FROM paid
     WHERE order_status NOT IN ('CLOSED', 'CANCELLED')
       AND order_id IN (SELECT order_id FROM paid WHERE order_id IS NOT NULL
                        GROUP BY order_id HAVING count(*) >= 2)
@@ -15,7 +21,8 @@ ranked AS (
     SELECT *,
            row_number() OVER keep_first AS keep_rank,
            first_value(channel || ' ' || channel_txn_id) OVER keep_first AS kept,
-           count(*) OVER (PARTITION BY order_id) AS payments
+           count(*) OVER (PARTITION BY order_id) AS payments,
+           min(is_settled) OVER (PARTITION BY order_id) AS all_settled
     FROM live
     WINDOW keep_first AS (
         PARTITION BY order_id
@@ -23,7 +30,10 @@ ranked AS (
                  transacted_at, channel_txn_id, channel)
 )
 SELECT order_id, payment_id, channel_order_id, channel_txn_id, channel,
-       internal_amount, internal_currency, channel_amount, channel_currency, unrefunded,
+       internal_amount, internal_currency, channel_amount, channel_currency,
+       CASE WHEN all_settled THEN unrefunded ELSE 0 END,
        'order paid ' || payments || ' times; keeping ' || kept
+           || CASE WHEN all_settled THEN '' ELSE
+              '; the refund waits until the settlement files of every payment''s day and ?lag day(s) after are loaded' END
 FROM ranked
 WHERE keep_rank > 1 AND refunded_by_channel < channel_amount

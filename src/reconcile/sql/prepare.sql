@@ -8,12 +8,16 @@ DROP TABLE IF EXISTS temp.pending_total;
 DROP TABLE IF EXISTS temp.paid;
 DROP TABLE IF EXISTS temp.order_state;
 
--- An order's status is the one on its most recently loaded row. One pass
--- over the covering index attempt_by_order, written out in key order.
+-- An order's status is the one on its most recently loaded row, except
+-- that a row still OPEN never masks a later status: statuses move forward
+-- (as in the attempt merge), so an older export loaded after a newer one
+-- cannot reopen a closed order. One pass over the covering index
+-- attempt_by_order, written out in key order.
 CREATE TEMP TABLE order_state (order_id TEXT PRIMARY KEY, order_status TEXT NOT NULL) WITHOUT ROWID;
 INSERT INTO order_state
 SELECT order_id, order_status
-FROM (SELECT order_id, order_status, max(file_id * 4294967296 + line)
+FROM (SELECT order_id, order_status,
+             max((order_status <> 'OPEN') * 4611686018427387904 + file_id * 4294967296 + line)
       FROM attempt GROUP BY order_id);
 
 -- One row per channel payment: a payment repeated in two files counts once.
@@ -55,7 +59,15 @@ SELECT p.channel, p.channel_txn_id, p.channel_order_id, p.transacted_at,
        p.amount_minor AS channel_amount, p.currency AS channel_currency,
        coalesce(rt.refunded, 0) AS refunded_by_channel,
        coalesce(pt.pending, 0) AS pending_ours,
-       max(0, p.amount_minor - coalesce(rt.refunded, 0) - coalesce(pt.pending, 0)) AS unrefunded,
+       -- A channel refund in another currency than its payment cannot be
+       -- subtracted from it: nothing is refunded automatically then.
+       CASE WHEN EXISTS (
+                SELECT 1 FROM channel_refund x
+                WHERE x.channel = p.channel AND x.channel_txn_id = p.channel_txn_id
+                  AND x.currency <> p.currency)
+            THEN 0
+            ELSE max(0, p.amount_minor - coalesce(rt.refunded, 0) - coalesce(pt.pending, 0))
+       END AS unrefunded,
        a.order_id, a.payment_id, a.payment_status,
        a.amount_minor AS internal_amount, a.currency AS internal_currency,
        o.order_status
@@ -67,3 +79,15 @@ LEFT JOIN refund_total rt
 LEFT JOIN pending_total pt ON pt.channel = p.channel AND pt.channel_txn_id = p.channel_txn_id;
 CREATE INDEX temp.paid_by_order ON paid(order_id);
 CREATE INDEX temp.paid_by_txn ON paid(channel, channel_txn_id);
+
+-- A channel payment is settled when its attempt's day is covered on its
+-- channel (covered_day.sql): only then are the refunds the channel made that day or within
+-- the lag known (a T+1 file may repeat a payment without its refund), so
+-- only then is a refund decided for it or for its order.
+DROP TABLE IF EXISTS temp.settled;
+CREATE TEMP TABLE settled AS
+SELECT p.channel, p.channel_txn_id
+FROM paid p
+JOIN attempt a ON a.channel_order_id = p.channel_order_id
+JOIN covered_day c ON c.channel = p.channel AND c.day = a.created_day;
+CREATE INDEX temp.settled_key ON settled(channel, channel_txn_id);

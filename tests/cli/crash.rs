@@ -1,0 +1,359 @@
+//! Crash safety (guarantee 1): a real `payrecon run` over a generated day is
+//! killed at many points, by failpoint (`PAYRECON_FAILPOINT`, which aborts
+//! the process there) and by SIGKILL at measured times. After every kill:
+//! each output file is absent or complete; the next run over the same inputs
+//! succeeds and leaves exactly what an uninterrupted run leaves (outputs byte
+//! for byte, refund instructions, loaded files, findings), the database
+//! passes `PRAGMA integrity_check`, and no temporary file is left.
+
+use crate::generated::generate_day;
+use crate::util::Workdir;
+use predicates::prelude::*;
+use rusqlite::Connection;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const OUTPUTS: [&str; 4] = [
+    "refunds.csv",
+    "discrepancies.csv",
+    "summary.md",
+    "summary.json",
+];
+
+/// The generated day's size: about 3,600 attempts and 3,000 settlement rows
+/// in one export and six settlement files (7 files in all).
+const ORDERS: u64 = 3000;
+
+/// One generated day and the outputs and state of an uninterrupted run.
+struct Day {
+    _inputs: Workdir,
+    args: Vec<String>,
+    clean: Snapshot,
+    clean_time: Duration,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+struct Snapshot {
+    outputs: BTreeMap<&'static str, Vec<u8>>,
+    /// Every row of the tables a run writes for good (the attempt and
+    /// settlement rows by count and sum, they are many).
+    tables: BTreeMap<&'static str, Vec<String>>,
+}
+
+impl Day {
+    fn new() -> Day {
+        let inputs = Workdir::new();
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap();
+        generate_day::generate(&inputs.path("day"), day, ORDERS, 7, 0.01).unwrap();
+        let args = vec![
+            "--orders".to_string(),
+            inputs.path("day/orders.csv").display().to_string(),
+            "--settlement".to_string(),
+            inputs.path("day/settlement").display().to_string(),
+            "--date".to_string(),
+            "2026-11-21".to_string(),
+            "--quiet".to_string(),
+        ];
+        let work = Workdir::new();
+        let started = Instant::now();
+        work.run("out", &strs(&args)).assert().success();
+        let clean_time = started.elapsed();
+        let clean = snapshot(&work);
+        assert!(
+            clean.tables["refund_instruction"].len() > 10,
+            "the day has refunds to protect"
+        );
+        Day {
+            _inputs: inputs,
+            args,
+            clean,
+            clean_time,
+        }
+    }
+
+    /// A `payrecon run` child for `work`, not yet started.
+    fn command(&self, work: &Workdir) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_payrecon"));
+        cmd.current_dir(work.dir.path())
+            .arg("run")
+            .arg("--db")
+            .arg(work.db())
+            .arg("--out")
+            .arg(work.path("out"))
+            .args(&self.args)
+            .env_remove("PAYRECON_FAILPOINT")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        cmd
+    }
+
+    /// Runs until the failpoint kills the process.
+    #[track_caller]
+    fn crash_at(&self, work: &Workdir, point: &str) {
+        let status = self
+            .command(work)
+            .env("PAYRECON_FAILPOINT", point)
+            .status()
+            .unwrap();
+        assert!(
+            !status.success() && status.code().is_none(),
+            "{point}: the run was not killed ({status})"
+        );
+        self.assert_outputs_whole(work, point);
+    }
+
+    /// SIGKILLs the run after `after`; false if it had already finished.
+    fn kill_after(&self, work: &Workdir, after: Duration) -> bool {
+        let mut child = self.command(work).spawn().unwrap();
+        std::thread::sleep(after);
+        let running = child.try_wait().unwrap().is_none();
+        child.kill().unwrap();
+        child.wait().unwrap();
+        self.assert_outputs_whole(work, &format!("SIGKILL after {after:?}"));
+        running
+    }
+
+    /// No half-written output: each is absent or equals the complete file.
+    #[track_caller]
+    fn assert_outputs_whole(&self, work: &Workdir, when: &str) {
+        for name in OUTPUTS {
+            if let Ok(bytes) = std::fs::read(work.path("out").join(name)) {
+                assert!(
+                    bytes == self.clean.outputs[name],
+                    "{when}: {name} is visible but not the complete file"
+                );
+            }
+        }
+    }
+
+    /// Reruns over the same inputs and checks the end state.
+    #[track_caller]
+    fn resume_and_check(&self, work: &Workdir, what: &str) {
+        let status = self.command(work).status().unwrap();
+        assert!(status.success(), "{what}: the resumed run failed");
+        let after = snapshot(work);
+        for name in OUTPUTS {
+            assert!(
+                after.outputs[name] == self.clean.outputs[name],
+                "{what}: {name} differs from an uninterrupted run"
+            );
+        }
+        for (table, rows) in &self.clean.tables {
+            pretty_assertions::assert_eq!(&after.tables[table], rows, "{what}: table {table}");
+        }
+        let conn = Connection::open(work.db()).unwrap();
+        let check: String = conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(check, "ok", "{what}: integrity_check");
+        let twice: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM (SELECT channel, channel_txn_id FROM refund_instruction
+                 GROUP BY channel, channel_txn_id HAVING count(*) > 1)",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(twice, 0, "{what}: a payment was refunded twice");
+        let mut left: Vec<String> = std::fs::read_dir(work.path("out"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        let mut expected: Vec<String> = OUTPUTS.iter().map(|s| s.to_string()).collect();
+        expected.sort();
+        assert_eq!(left, expected, "{what}: temporary files left behind");
+        assert!(
+            !Path::new(&format!("{}-journal", work.db().display())).exists(),
+            "{what}: a rollback journal is left"
+        );
+    }
+}
+
+fn strs(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
+}
+
+fn snapshot(work: &Workdir) -> Snapshot {
+    let outputs = OUTPUTS
+        .iter()
+        .map(|name| {
+            let bytes = std::fs::read(work.path("out").join(name)).unwrap_or_default();
+            (*name, bytes)
+        })
+        .collect();
+    let conn = Connection::open(work.db()).unwrap();
+    let queries: [(&'static str, &str); 5] = [
+        (
+            "refund_instruction",
+            "SELECT * FROM refund_instruction ORDER BY refund_request_id",
+        ),
+        ("loaded_file", "SELECT * FROM loaded_file ORDER BY file_id"),
+        (
+            "finding_seen",
+            "SELECT * FROM finding_seen ORDER BY kind, subject",
+        ),
+        (
+            "attempt",
+            "SELECT count(*), total(amount_minor), group_concat(payment_status, '') FROM attempt",
+        ),
+        (
+            "settlement_row",
+            "SELECT count(*), total(amount_minor), count(DISTINCT channel_txn_id) FROM settlement_row",
+        ),
+    ];
+    let tables = queries
+        .iter()
+        .map(|(table, sql)| (*table, rows(&conn, sql)))
+        .collect();
+    Snapshot { outputs, tables }
+}
+
+fn rows(conn: &Connection, sql: &str) -> Vec<String> {
+    let mut stmt = conn.prepare(sql).unwrap();
+    let columns = stmt.column_count();
+    stmt.query_map([], |r| {
+        let mut row = Vec::new();
+        for i in 0..columns {
+            row.push(format!("{:?}", r.get::<_, rusqlite::types::Value>(i)?));
+        }
+        Ok(row.join("|"))
+    })
+    .unwrap()
+    .collect::<rusqlite::Result<_>>()
+    .unwrap()
+}
+
+/// Every failpoint of a run, in the order a run passes them: while loading
+/// (after the lock, inside the export, inside settlement files, after each
+/// of the 7 files), while deciding, while staging, around the commit, and
+/// between the renames that publish the outputs.
+const POINTS: &[&str] = &[
+    "after-begin",
+    "load-row-1",
+    "load-row-1500",
+    "load-row-3500",
+    "load-row-4500",
+    "load-row-6000",
+    "after-load-1",
+    "after-load-2",
+    "after-load-3",
+    "after-load-4",
+    "after-load-5",
+    "after-load-6",
+    "after-load-7",
+    "after-classify",
+    "after-refunds",
+    "after-first-seen",
+    "staged-1",
+    "staged-2",
+    "staged-3",
+    "staged-4",
+    "before-commit",
+    "after-commit",
+    "published-1",
+    "published-2",
+    "published-3",
+    "after-publish",
+];
+
+#[test]
+fn killed_at_every_failpoint_a_rerun_completes_the_day_exactly() {
+    let day = Day::new();
+    for point in POINTS {
+        let work = Workdir::new();
+        day.crash_at(&work, point);
+        day.resume_and_check(&work, point);
+    }
+    assert!(POINTS.len() >= 20);
+}
+
+#[test]
+fn killed_twice_then_resumed() {
+    let day = Day::new();
+    for (first, second) in [
+        ("load-row-3500", "after-commit"),
+        ("published-2", "staged-3"),
+        ("after-commit", "published-1"),
+        ("after-refunds", "load-row-6000"),
+    ] {
+        let work = Workdir::new();
+        day.crash_at(&work, first);
+        day.crash_at(&work, second);
+        day.resume_and_check(&work, &format!("{first} then {second}"));
+    }
+}
+
+#[test]
+fn sigkilled_at_measured_times_a_rerun_completes_the_day_exactly() {
+    let day = Day::new();
+    let slices = 10u32;
+    let mut killed = 0;
+    for k in 1..slices {
+        let work = Workdir::new();
+        let after = day.clean_time * k / slices;
+        if day.kill_after(&work, after) {
+            killed += 1;
+        }
+        day.resume_and_check(&work, &format!("SIGKILL after {after:?}"));
+    }
+    eprintln!(
+        "{killed} of {} SIGKILLs landed during a {:?} run",
+        slices - 1,
+        day.clean_time
+    );
+    assert!(
+        killed >= (slices - 1) / 2,
+        "only {killed} kills landed while the run was going: the day is too small to time"
+    );
+}
+
+/// A run killed after its commit but before publishing leaves its day's
+/// refund instructions in the database only. If the next run is for another
+/// day, they would be lost to the refund job: that run warns (stderr, even
+/// with --quiet, and summary.md) until the day is rerun, which writes them.
+#[test]
+fn a_day_committed_but_never_published_is_flagged_until_rerun() {
+    let case = crate::util::fixtures().join("cases/duplicate_payment/in");
+    let orders = case.join("orders.csv").display().to_string();
+    let bills = case.join("settlement").display().to_string();
+    let work = Workdir::new();
+    let day = [
+        "--orders",
+        &orders,
+        "--settlement",
+        &bills,
+        "--date",
+        "2026-11-21",
+    ];
+    work.run("d1", &day)
+        .env("PAYRECON_FAILPOINT", "after-commit")
+        .assert()
+        .failure();
+    assert!(!work.path("d1/refunds.csv").exists());
+    let warning =
+        "refund instructions of 2026-11-21 were committed but its refunds.csv was never written";
+    work.run("d2", &["--date", "2026-11-22", "--quiet"])
+        .assert()
+        .success()
+        .stderr(predicates::str::contains(warning));
+    assert!(work.read("d2/summary.md").contains(warning));
+    assert_eq!(
+        crate::util::parse_csv(&work.read("d2/refunds.csv")).1.len(),
+        0,
+        "day 2 issues nothing new"
+    );
+    // The rerun of day 1 writes its refunds; the warning is gone.
+    work.run("d1", &day).assert().success();
+    assert_eq!(
+        crate::util::parse_csv(&work.read("d1/refunds.csv")).1.len(),
+        2
+    );
+    work.run("d2", &["--date", "2026-11-22"])
+        .assert()
+        .success()
+        .stderr(predicates::str::contains(warning).not());
+    assert!(!work.read("d2/summary.md").contains(warning));
+}

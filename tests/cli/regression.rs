@@ -1,0 +1,179 @@
+//! Bugs found by the attacks of issue 5, one test each, named after what
+//! went wrong.
+
+use crate::util::{Workdir, parse_csv};
+
+const OH: &str = "order_id,payment_id,channel_order_id,channel,amount,currency,order_status,payment_status,created_at,expires_at,closed_at,paid_at\n";
+const SH: &str =
+    "channel,channel_txn_id,channel_order_id,kind,amount,fee,currency,transacted_at,refund_id\n";
+
+fn p(path: &std::path::Path) -> String {
+    path.display().to_string()
+}
+
+/// Found by refund_properties: a day's export delivered late (loaded after
+/// the next day's, which shows the order CLOSED) made the order look OPEN
+/// again, so its payment after close was never refunded.
+#[test]
+fn issue5_an_older_export_loaded_late_cannot_reopen_a_closed_order() {
+    let work = Workdir::new();
+    let day1 = work.write(
+        "e/orders-1.csv",
+        &format!(
+            "{OH}O1,P1,C1,wechat,10.00,CNY,OPEN,SUCCESS,2026-11-21 10:00:00,,,2026-11-21 10:00:05\n"
+        ),
+    );
+    let day2 = work.write(
+        "e/orders-2.csv",
+        &format!("{OH}O1,P2,C2,wechat,10.00,CNY,CLOSED,FAILED,2026-11-22 10:00:00,,2026-11-22 11:00:00,\n"),
+    );
+    let bill = work.write(
+        "bills/wechat-2026-11-21.csv",
+        &format!("{SH}wechat,T1,C1,PAYMENT,10.00,,CNY,2026-11-21 10:00:05,\n"),
+    );
+    let next = work.write("bills/wechat-2026-11-22.csv", SH);
+    // The newer export first, then the older one: as a clean pass in
+    // delivery order would see it, the order is CLOSED.
+    work.run(
+        "out",
+        &[
+            "--orders",
+            &p(&day2),
+            "--orders",
+            &p(&day1),
+            "--settlement",
+            &p(&bill),
+            "--settlement",
+            &p(&next),
+            "--date",
+            "2026-11-21",
+        ],
+    )
+    .assert()
+    .success();
+    let refunds = parse_csv(&work.read("out/refunds.csv")).1;
+    assert_eq!(refunds.len(), 1, "{refunds:?}");
+    assert_eq!(
+        (refunds[0][2].as_str(), refunds[0][6].as_str()),
+        ("T1", "10.00")
+    );
+    assert!(
+        work.read("out/discrepancies.csv")
+            .contains("PAID_AFTER_CLOSE")
+    );
+}
+
+/// A channel refund written in another currency than its payment (here an
+/// empty currency read as the default, CNY, for a USD payment) was left out
+/// of what is refunded, so payrecon refunded the payment in full again.
+/// Amounts in two currencies cannot be compared: no automatic refund.
+#[test]
+fn issue5_a_refund_in_another_currency_blocks_the_automatic_refund() {
+    let work = Workdir::new();
+    let orders = work.write(
+        "orders.csv",
+        &format!(
+            "{OH}O1,P1,C1,stripe,10.00,USD,PAID,SUCCESS,2026-11-21 10:00:00,,,2026-11-21 10:00:05\n\
+             O1,P2,C2,stripe,10.00,USD,PAID,FAILED,2026-11-21 10:01:00,,,\n"
+        ),
+    );
+    let bill = work.write(
+        "bills/stripe-2026-11-21.csv",
+        &format!(
+            "{SH}stripe,T1,C1,PAYMENT,10.00,,USD,2026-11-21 10:00:05,\n\
+             stripe,T2,C2,PAYMENT,10.00,,USD,2026-11-21 10:01:05,\n\
+             stripe,T2,C2,REFUND,10.00,,,2026-11-21 18:00:00,CS1\n"
+        ),
+    );
+    let next = work.write("bills/stripe-2026-11-22.csv", SH);
+    work.run(
+        "out",
+        &[
+            "--orders",
+            &p(&orders),
+            "--settlement",
+            &p(&bill),
+            "--settlement",
+            &p(&next),
+            "--date",
+            "2026-11-21",
+        ],
+    )
+    .assert()
+    .success();
+    let refunds = parse_csv(&work.read("out/refunds.csv")).1;
+    assert!(refunds.is_empty(), "refunded again: {refunds:?}");
+    let report = work.read("out/discrepancies.csv");
+    assert!(
+        report.contains("DUPLICATE_PAYMENT") && !report.contains("waits"),
+        "the duplicate is reported, settled: {report}"
+    );
+}
+
+/// Found by refund_properties (any order): day D+1's file repeats a
+/// payment of day D, whose full customer-service refund is only in day D's
+/// file. Run D+1 first, payrecon saw the order paid twice with nothing
+/// refunded, kept the first payment and refunded the second; day D then
+/// showed the first fully refunded too: the order was refunded entirely,
+/// where one clean pass refunds nothing. Refunds now wait until every
+/// payment of the order has its settlement files loaded (its day and the
+/// settle lag), as MISSING_IN_CHANNEL does.
+#[test]
+fn issue5_day_after_first_cannot_refund_what_day_d_shows_refunded() {
+    let work = Workdir::new();
+    let orders = work.write(
+        "orders.csv",
+        &format!(
+            "{OH}O1,P1,C1,wechat,10.00,CNY,PAID,SUCCESS,2026-11-21 10:00:00,,,2026-11-21 10:00:05\n\
+             O1,P2,C2,wechat,10.00,CNY,PAID,SUCCESS,2026-11-22 10:00:00,,,2026-11-22 10:00:05\n"
+        ),
+    );
+    let day = work.write(
+        "bills/wechat-2026-11-21.csv",
+        &format!(
+            "{SH}wechat,T1,C1,PAYMENT,10.00,,CNY,2026-11-21 10:00:05,\n\
+             wechat,T1,C1,REFUND,10.00,,CNY,2026-11-21 18:00:00,CS1\n"
+        ),
+    );
+    let next = work.write(
+        "bills/wechat-2026-11-22.csv",
+        &format!(
+            "{SH}wechat,T1,C1,PAYMENT,10.00,,CNY,2026-11-21 10:00:05,\n\
+             wechat,T2,C2,PAYMENT,10.00,,CNY,2026-11-22 10:00:05,\n"
+        ),
+    );
+    let after = work.write("bills/wechat-2026-11-23.csv", SH);
+    work.run(
+        "d2",
+        &[
+            "--orders",
+            &p(&orders),
+            "--settlement",
+            &p(&next),
+            "--settlement",
+            &p(&after),
+            "--date",
+            "2026-11-22",
+        ],
+    )
+    .assert()
+    .success();
+    assert!(parse_csv(&work.read("d2/refunds.csv")).1.is_empty());
+    assert!(
+        work.read("d2/discrepancies.csv")
+            .contains("the refund waits"),
+        "the finding says why nothing is refunded yet"
+    );
+    work.run("d1", &["--settlement", &p(&day), "--date", "2026-11-21"])
+        .assert()
+        .success();
+    assert!(parse_csv(&work.read("d1/refunds.csv")).1.is_empty());
+    let conn = rusqlite::Connection::open(work.db()).unwrap();
+    let issued: i64 = conn
+        .query_row("SELECT count(*) FROM refund_instruction", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(
+        issued, 0,
+        "one clean pass issues nothing: T1 went back, T2 is kept"
+    );
+}
