@@ -5,14 +5,10 @@
 -- Payments already fully refunded (by the channel or by an earlier
 -- instruction of ours) are never the one kept: keeping a payment whose money
 -- went back while refunding the live one would refund the whole order.
--- Nothing is refunded until every payment of the order is settled (see
--- covered_day.sql): the finding says it waits.
+-- Nothing is refunded until every payment of the order is settled
+-- (is_settled, see prepare.sql): the finding says it waits.
 WITH live AS (
-    SELECT *,
-           EXISTS (SELECT 1 FROM settled s
-                   WHERE s.channel = paid.channel AND s.channel_txn_id = paid.channel_txn_id)
-               AS is_settled
-    FROM paid
+    SELECT * FROM paid
     WHERE order_status NOT IN ('CLOSED', 'CANCELLED')
       AND order_id IN (SELECT order_id FROM paid WHERE order_id IS NOT NULL
                        GROUP BY order_id HAVING count(*) >= 2)

@@ -70,7 +70,14 @@ SELECT p.channel, p.channel_txn_id, p.channel_order_id, p.transacted_at,
        END AS unrefunded,
        a.order_id, a.payment_id, a.payment_status,
        a.amount_minor AS internal_amount, a.currency AS internal_currency,
-       o.order_status
+       o.order_status,
+       -- A payment is settled when its attempt's day is covered on its
+       -- channel (covered_day.sql): only then are the refunds the channel
+       -- made that day or within the lag known (a T+1 file may repeat a
+       -- payment without its refund), so only then is a refund decided for
+       -- it or for its order.
+       EXISTS (SELECT 1 FROM covered_day c WHERE c.channel = p.channel AND c.day = a.created_day)
+           AS is_settled
 FROM payment p
 LEFT JOIN attempt a ON a.channel_order_id = p.channel_order_id
 LEFT JOIN order_state o ON o.order_id = a.order_id
@@ -79,15 +86,3 @@ LEFT JOIN refund_total rt
 LEFT JOIN pending_total pt ON pt.channel = p.channel AND pt.channel_txn_id = p.channel_txn_id;
 CREATE INDEX temp.paid_by_order ON paid(order_id);
 CREATE INDEX temp.paid_by_txn ON paid(channel, channel_txn_id);
-
--- A channel payment is settled when its attempt's day is covered on its
--- channel (covered_day.sql): only then are the refunds the channel made that day or within
--- the lag known (a T+1 file may repeat a payment without its refund), so
--- only then is a refund decided for it or for its order.
-DROP TABLE IF EXISTS temp.settled;
-CREATE TEMP TABLE settled AS
-SELECT p.channel, p.channel_txn_id
-FROM paid p
-JOIN attempt a ON a.channel_order_id = p.channel_order_id
-JOIN covered_day c ON c.channel = p.channel AND c.day = a.created_day;
-CREATE INDEX temp.settled_key ON settled(channel, channel_txn_id);
