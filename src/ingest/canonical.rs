@@ -6,7 +6,7 @@
 //! direction.
 
 use super::settlement::{Context, FileFacts, Format, Sink};
-use super::{Header, Row, line_aware_reader};
+use super::{CsvTable, Row};
 use crate::error::InputError;
 use crate::model::{Kind, SettlementRecord};
 use crate::{money, timestamp};
@@ -43,26 +43,15 @@ fn sniff(head: &[u8]) -> bool {
 }
 
 fn parse(input: &mut dyn Read, cx: &Context, sink: &mut Sink) -> anyhow::Result<FileFacts> {
-    let (mut reader, lines) = line_aware_reader(input)?;
-    let Some(header) = Header::read(cx.path, &mut reader)? else {
+    let Some(mut table) = CsvTable::open(cx.path, input)? else {
         return Ok(FileFacts::default());
     };
-    let cols = header.require(cx.path, REQUIRED)?;
-    let fee = header.position("fee");
-    let refund_id = header.position("refund_id");
+    let cols = table.header.require(cx.path, REQUIRED)?;
+    let fee = table.header.position("fee");
+    let refund_id = table.header.position("refund_id");
     let mut channel: Option<String> = None;
-    let mut record = csv::ByteRecord::new();
-    while reader
-        .read_byte_record(&mut record)
-        .map_err(|e| lines.row_error(&header, cx.path, e))?
-    {
-        let row = Row {
-            path: cx.path,
-            header: &header,
-            record: &record,
-            line: lines.line(&record),
-        };
-        let parsed = parse_row(&row, &cols, fee, refund_id, cx)?;
+    table.for_each_row(cx.path, |row| {
+        let parsed = parse_row(row, &cols, fee, refund_id, cx)?;
         match &channel {
             None => channel = Some(parsed.channel.clone()),
             Some(first) if *first != parsed.channel => {
@@ -72,8 +61,8 @@ fn parse(input: &mut dyn Read, cx: &Context, sink: &mut Sink) -> anyhow::Result<
             }
             Some(_) => {}
         }
-        sink(parsed)?;
-    }
+        sink(parsed)
+    })?;
     Ok(FileFacts {
         channel,
         ..FileFacts::default()

@@ -96,6 +96,52 @@ pub fn line_aware_reader<R: Read>(
     Ok((csv_reader(input), lines))
 }
 
+/// A plain CSV file (header on line 1) read row by row with one reused
+/// record: the loop every plain-CSV format shares.
+pub struct CsvTable<R: Read> {
+    reader: csv::Reader<std::io::BufReader<R>>,
+    lines: LineFix,
+    pub header: Header,
+}
+
+impl<R: Read> CsvTable<R> {
+    /// Opens the table; `None` for a file with nothing in it.
+    pub fn open(path: &Path, input: R) -> anyhow::Result<Option<CsvTable<R>>> {
+        let (mut reader, lines) = line_aware_reader(input)?;
+        let Some(header) = Header::read(path, &mut reader)? else {
+            return Ok(None);
+        };
+        Ok(Some(CsvTable {
+            reader,
+            lines,
+            header,
+        }))
+    }
+
+    /// Hands every data row, with its line, to `each`.
+    pub fn for_each_row(
+        &mut self,
+        path: &Path,
+        mut each: impl FnMut(&Row) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
+        let mut record = csv::ByteRecord::new();
+        while self
+            .reader
+            .read_byte_record(&mut record)
+            .map_err(|e| self.lines.row_error(&self.header, path, e))?
+        {
+            let row = Row {
+                path,
+                header: &self.header,
+                record: &record,
+                line: self.lines.line(&record),
+            };
+            each(&row)?;
+        }
+        Ok(())
+    }
+}
+
 /// Record line numbers that stay right in CRLF and CR-only files. csv
 /// counts a line when it reads a `\n`, and hands a record over before reading
 /// the `\n` of its `\r\n`, so in a CRLF file every record after the header

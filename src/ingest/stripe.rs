@@ -77,38 +77,23 @@ fn parse(input: &mut dyn Read, cx: &Context, sink: &mut Sink) -> anyhow::Result<
         channel: Some(CHANNEL.to_string()),
         ..FileFacts::default()
     };
-    let (mut reader, lines) = super::line_aware_reader(input)?;
-    let Some(header) = Header::read(cx.path, &mut reader)? else {
+    let Some(mut table) = super::CsvTable::open(cx.path, input)? else {
         return Ok(facts);
     };
-    let cols = Columns::find(&header, cx)?;
+    let cols = Columns::find(&table.header, cx)?;
     let mut separator = Separator::default();
-    let mut record = csv::ByteRecord::new();
-    while reader
-        .read_byte_record(&mut record)
-        .map_err(|e| lines.row_error(&header, cx.path, e))?
-    {
-        let row = Row {
-            path: cx.path,
-            header: &header,
-            record: &record,
-            line: lines.line(&record),
-        };
+    let skipped = &mut facts.skipped;
+    table.for_each_row(cx.path, |row| {
         let kind = match row.required(cols.category)? {
             "charge" => Kind::Payment,
             "refund" => Kind::Refund,
             other => {
-                match facts.skipped.get_mut(other) {
-                    Some(count) => *count += 1,
-                    None => {
-                        facts.skipped.insert(other.to_string(), 1);
-                    }
-                }
-                continue;
+                *skipped.entry(other.to_string()).or_default() += 1;
+                return Ok(());
             }
         };
-        sink(cols.record(&row, kind, &mut separator, cx)?)?;
-    }
+        sink(cols.record(row, kind, &mut separator, cx)?)
+    })?;
     Ok(facts)
 }
 
