@@ -4,7 +4,8 @@
 //! files, the issued instructions, the first-seen days, plus the settle lag
 //! and this program's version. The state key summarises the parts a run can
 //! change (files and instructions only ever grow; a replaced file adds a
-//! file). A run whose key equals the one stored with a day's outputs would
+//! file; a first sighting is only ever added or moved earlier, which
+//! changes the sum of the days). A run whose key equals the one stored with a day's outputs would
 //! compute the same bytes, so it writes them again at the cost of a lookup.
 
 use anyhow::Result;
@@ -18,7 +19,8 @@ pub fn state_key(conn: &Connection, business_day: &str, settle_lag_days: u32) ->
     let state: String = conn.query_row(
         "SELECT (SELECT count(*) || '/' || coalesce(max(file_id), 0) FROM loaded_file)
              || ';' || (SELECT count(*) || '/' || coalesce(max(rowid), 0) FROM refund_instruction)
-             || ';' || (SELECT count(*) FROM finding_seen)",
+             || ';' || (SELECT count(*) || '/' || coalesce(sum(CAST(replace(first_seen, '-', '') AS INTEGER)), 0)
+                        FROM finding_seen)",
         [],
         |r| r.get(0),
     )?;

@@ -290,3 +290,37 @@ fn reused_outputs_equal_a_fresh_computation() {
     assert_eq!(outputs(&work, "first"), outputs(&work, "reused"));
     assert_eq!(outputs(&work, "first"), outputs(&work, "fresh"));
 }
+
+#[test]
+fn an_earlier_day_run_after_a_later_one_does_not_leave_the_later_day_stale() {
+    let (orders, settlement) = case("duplicate_payment");
+    let work = Workdir::new();
+    work.run(
+        "d22",
+        &[
+            "--orders",
+            &orders,
+            "--settlement",
+            &settlement,
+            "--date",
+            "2026-11-22",
+        ],
+    )
+    .assert()
+    .success();
+    assert!(work.read("d22/discrepancies.csv").contains(",2026-11-22\n"));
+    // Day 21 run afterwards, nothing new loaded: its findings were first
+    // seen on the 21st, which moves their first sighting earlier.
+    work.run("d21", &["--date", "2026-11-21"])
+        .assert()
+        .success();
+    // Rerunning the 22nd must show that, not the outputs stored before.
+    work.run("d22-again", &["--date", "2026-11-22"])
+        .assert()
+        .success();
+    let report = work.read("d22-again/discrepancies.csv");
+    assert!(
+        !report.contains(",2026-11-22\n") && report.contains(",2026-11-21\n"),
+        "{report}"
+    );
+}
