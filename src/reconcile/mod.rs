@@ -57,6 +57,20 @@ const RULES: &[(FindingKind, &str)] = &[
     ),
 ];
 
+/// A digest of every rule's SQL: outputs stored by a payrecon whose rules
+/// differ are never reused.
+pub fn rules_digest() -> String {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    hasher.update(include_str!("sql/prepare.sql"));
+    hasher.update(include_str!("sql/covered_day.sql"));
+    for (kind, sql) in RULES {
+        hasher.update(kind.code());
+        hasher.update(sql);
+    }
+    hex::encode(hasher.finalize())[..16].to_string()
+}
+
 /// Builds `temp.covered_day`: the (channel, day) pairs whose files through
 /// day + lag are all loaded. Cheap (one row per loaded file); the business
 /// day and the rules read it.

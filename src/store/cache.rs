@@ -25,8 +25,9 @@ pub fn state_key(conn: &Connection, business_day: &str, settle_lag_days: u32) ->
         |r| r.get(0),
     )?;
     Ok(format!(
-        "{};{business_day};lag {settle_lag_days};{state}",
-        env!("CARGO_PKG_VERSION")
+        "{} rules {};{business_day};lag {settle_lag_days};{state}",
+        env!("CARGO_PKG_VERSION"),
+        crate::reconcile::rules_digest()
     ))
 }
 
