@@ -453,21 +453,11 @@ fn value<'r>(row: &'r Row, index: usize) -> Result<&'r str, InputError> {
 /// [`Row::bad_value`], quoting the value without its padding TAB.
 fn bad_value(row: &Row, index: usize, expected: &str) -> InputError {
     let raw = row.record.get(index).unwrap_or_default().trim_ascii();
-    row.error(
-        index,
-        format!(
-            "'{}' is not valid: expected {expected}",
-            super::shorten(&String::from_utf8_lossy(raw))
-        ),
-    )
+    row.bad_value_shown(index, raw, expected)
 }
 
 fn required<'r>(row: &'r Row, index: usize) -> Result<&'r str, InputError> {
-    let text = value(row, index)?;
-    if text.is_empty() {
-        return Err(row.error(index, "is empty but a value is required"));
-    }
-    Ok(text)
+    row.non_empty(index, value(row, index)?)
 }
 
 #[cfg(test)]

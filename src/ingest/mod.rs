@@ -394,7 +394,11 @@ impl Row<'_> {
 
     /// The field, refusing an empty value.
     pub fn required(&self, index: usize) -> Result<&str, InputError> {
-        let text = self.text(index)?;
+        self.non_empty(index, self.text(index)?)
+    }
+
+    /// `text` (the field at `index`, as a format cleaned it), refusing empty.
+    pub fn non_empty<'t>(&self, index: usize, text: &'t str) -> Result<&'t str, InputError> {
         if text.is_empty() {
             return Err(self.error(index, "is empty but a value is required"));
         }
@@ -412,8 +416,13 @@ impl Row<'_> {
 
     /// `value` quoted, then what was wrong or expected.
     pub fn bad_value(&self, index: usize, expected: &str) -> InputError {
-        let value =
-            String::from_utf8_lossy(self.record.get(index).unwrap_or_default()).into_owned();
+        self.bad_value_shown(index, self.record.get(index).unwrap_or_default(), expected)
+    }
+
+    /// [`Row::bad_value`], quoting `shown` (the field without a format's
+    /// decorations: a WeChat backtick, an Alipay padding TAB).
+    pub fn bad_value_shown(&self, index: usize, shown: &[u8], expected: &str) -> InputError {
+        let value = String::from_utf8_lossy(shown);
         self.error(
             index,
             format!("'{}' is not valid: expected {expected}", shorten(&value)),

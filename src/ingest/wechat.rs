@@ -536,22 +536,15 @@ fn value<'r>(row: &'r Row, index: usize) -> Result<&'r str, InputError> {
 
 /// [`Row::bad_value`], quoting the value without its backtick.
 fn bad_value(row: &Row, index: usize, expected: &str) -> InputError {
-    let raw = value_of(row.record.get(index).unwrap_or_default());
-    row.error(
+    row.bad_value_shown(
         index,
-        format!(
-            "'{}' is not valid: expected {expected}",
-            super::shorten(&String::from_utf8_lossy(raw))
-        ),
+        value_of(row.record.get(index).unwrap_or_default()),
+        expected,
     )
 }
 
 fn required<'r>(row: &'r Row, index: usize) -> Result<&'r str, InputError> {
-    let text = value(row, index)?;
-    if text.is_empty() {
-        return Err(row.error(index, "is empty but a value is required"));
-    }
-    Ok(text)
+    row.non_empty(index, value(row, index)?)
 }
 
 #[cfg(test)]
