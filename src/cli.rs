@@ -32,7 +32,9 @@ pub enum Command {
 
 Files already loaded (same content) are skipped; a settlement file for a
 channel day already loaded but with other content replaces that day. Refund
-instructions are remembered in the database and never issued twice.")]
+instructions are remembered in the database and never issued twice; a
+duplicate or paid-after-close is refunded once its day is covered (its T+1
+files loaded), since a later file may still show a refund the channel made.")]
     Run(RunArgs),
     /// Check one settlement file before a run: its format, the channel and
     /// day it covers (and where the day came from), what its own totals were
@@ -58,8 +60,9 @@ pub struct RunArgs {
     /// Output folder [default: out/<business date>].
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// Business day of this run, YYYY-MM-DD [default: the latest settlement
-    /// day loaded].
+    /// Business day of this run, YYYY-MM-DD [default: the latest day
+    /// covered: its settlement files and the next settle_lag_days days' are
+    /// loaded]. Refunds first issued now are filed under this day.
     #[arg(long, value_name = "YYYY-MM-DD")]
     pub date: Option<String>,
     /// Internal order export (CSV, one row per channel attempt); repeatable.
