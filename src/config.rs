@@ -56,6 +56,8 @@ pub struct InputsConfig {
 pub struct StripeConfig {
     /// The report column holding the order key (the export's channel_order_id).
     pub order_column: Option<String>,
+    /// The report column holding the merchant refund number on refund rows.
+    pub refund_id_column: Option<String>,
 }
 
 /// Everything a run needs, validated.
@@ -180,6 +182,9 @@ impl Config {
         if let Some(column) = file.stripe.order_column {
             format_settings.stripe_order_column = column;
         }
+        if let Some(column) = file.stripe.refund_id_column {
+            format_settings.stripe_refund_id_column = column;
+        }
         for (name, mapped) in &file.formats {
             if crate::ingest::settlement::FORMATS
                 .iter()
@@ -241,6 +246,7 @@ mod tests {
             "[orders.layout]",
             "[stripe]",
             "order_column =",
+            "refund_id_column =",
             "[formats.",
             "refund_file_mode =",
             "lock_timeout_secs =",

@@ -32,6 +32,10 @@ pub struct FormatSettings {
     /// Stripe: the column holding the merchant order key (the export's
     /// channel_order_id), e.g. `payment_metadata[order_id]`.
     pub stripe_order_column: String,
+    /// Stripe: the column holding the merchant's refund number on refund
+    /// rows (payrecon's `refund_request_id`, when the refund job stores it in
+    /// the refund's metadata); `source_id` (`re_…`) where it is absent.
+    pub stripe_refund_id_column: String,
     /// `[formats.NAME]` tables: CSVs read through a column mapping.
     pub mapped: Vec<super::mapped::MappedFormat>,
 }
@@ -40,6 +44,7 @@ impl Default for FormatSettings {
     fn default() -> Self {
         FormatSettings {
             stripe_order_column: "payment_metadata[order_id]".into(),
+            stripe_refund_id_column: "refund_metadata[refund_request_id]".into(),
             mapped: Vec::new(),
         }
     }

@@ -17,8 +17,12 @@
 //!   `fee` as written (positive is a cost).
 //! - `refund`: a REFUND of `charge_id`, which is required (without it the
 //!   refund cannot be tied to its payment); the amount is `gross` without its
-//!   minus sign; `refund_id` is `source_id` (`re_…`). A partial refund is one
-//!   row per refund.
+//!   minus sign; `refund_id` is the merchant's refund number from the
+//!   configured `stripe_refund_id_column` (default
+//!   `refund_metadata[refund_request_id]`: a refund job that stores
+//!   payrecon's `refund_request_id` there lets payrecon recognise its own
+//!   refunds), else `source_id` (`re_…`). A partial refund is one row per
+//!   refund.
 //! - Everything else is not order money and is skipped, counted by category
 //!   in [`FileFacts::skipped`]. `payout`, `fee`, `transfer`, `tax`, `topup`,
 //!   `other_adjustment`… move the balance, not an order. `refund_failure` (a
@@ -114,6 +118,8 @@ struct Columns {
     when: When,
     charge: Option<usize>,
     source: Option<usize>,
+    /// The merchant refund number on refund rows, if the report has it.
+    refund_number: Option<usize>,
     order: Option<usize>,
     description: Option<usize>,
 }
@@ -161,6 +167,7 @@ impl Columns {
             when,
             charge,
             source,
+            refund_number: header.position(&cx.settings.stripe_refund_id_column),
             order,
             description,
         })
@@ -203,7 +210,10 @@ impl Columns {
             Kind::Payment if !charge.is_empty() => (charge, ""),
             Kind::Payment if !source.is_empty() => (source, ""),
             Kind::Payment => return Err(self.id_missing(row, "a charge needs its ch_/py_ id")),
-            Kind::Refund if !charge.is_empty() => (charge, source),
+            Kind::Refund if !charge.is_empty() => {
+                let number = optional(row, self.refund_number)?;
+                (charge, if number.is_empty() { source } else { number })
+            }
             Kind::Refund => {
                 return Err(
                     self.id_missing(row, "a refund needs the charge_id of the charge it refunds")

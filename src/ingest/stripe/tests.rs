@@ -304,3 +304,26 @@ fn a_run_detects_the_report_and_takes_the_day_from_its_name() {
     assert_eq!(parsed.rows, 5);
     assert_eq!(parsed.skipped, skipped(&[("fee", 1), ("payout", 1)]));
 }
+
+#[test]
+fn a_refund_carries_the_merchant_refund_number_when_the_report_has_it() {
+    let report = "balance_transaction_id,created_utc,currency,gross,fee,reporting_category,source_id,charge_id,description,payment_metadata[order_id],refund_metadata[refund_request_id]\n\
+txn_1,2026-11-21 08:00:00,usd,-10.00,0.00,refund,re_1,ch_1,x,ORD-1,PR0123456789abcdef0123456789abcd\n\
+txn_2,2026-11-21 09:00:00,usd,-5.00,0.00,refund,re_2,ch_2,x,ORD-2,\n";
+    let settings = FormatSettings::default();
+    let path = std::path::Path::new("stripe-2026-11-21.csv");
+    let cx = Context {
+        path,
+        zone: chrono_tz::UTC,
+        default_currency: "USD",
+        settings: &settings,
+    };
+    let mut records = Vec::new();
+    (FORMAT.parse)(&mut report.as_bytes(), &cx, &mut |r| {
+        records.push(r);
+        Ok(())
+    })
+    .unwrap();
+    let ids: Vec<&str> = records.iter().map(|r| r.refund_id.as_str()).collect();
+    assert_eq!(ids, ["PR0123456789abcdef0123456789abcd", "re_2"]);
+}
