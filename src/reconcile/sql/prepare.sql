@@ -3,8 +3,7 @@
 -- its attempt (if any), with what is already refunded.
 DROP TABLE IF EXISTS temp.payment;
 DROP TABLE IF EXISTS temp.channel_refund;
-DROP TABLE IF EXISTS temp.refund_total;
-DROP TABLE IF EXISTS temp.pending_total;
+DROP TABLE IF EXISTS temp.refund_state;
 DROP TABLE IF EXISTS temp.paid;
 DROP TABLE IF EXISTS temp.order_state;
 
@@ -39,50 +38,58 @@ GROUP BY channel, channel_txn_id,
          CASE WHEN refund_id = '' THEN 'row ' || file_id || ':' || line ELSE refund_id END;
 CREATE INDEX temp.channel_refund_key ON channel_refund(channel, channel_txn_id, refund_id);
 
-CREATE TEMP TABLE refund_total AS
-SELECT channel, channel_txn_id, currency, sum(amount_minor) AS refunded
-FROM channel_refund
-GROUP BY channel, channel_txn_id, currency;
-
--- payrecon's own instructions that the channel has not reported yet: they
--- count as refunded, or a rerun would refund twice.
-CREATE TEMP TABLE pending_total AS
-SELECT i.channel, i.channel_txn_id, sum(i.amount_minor) AS pending
-FROM refund_instruction i
-WHERE NOT EXISTS (
-    SELECT 1 FROM channel_refund r
-    WHERE r.channel = i.channel AND r.channel_txn_id = i.channel_txn_id AND r.refund_id = i.refund_request_id)
-GROUP BY i.channel, i.channel_txn_id;
+-- What is already refunded, per payment, in one row (one lookup per
+-- payment): the channel's refunds, the currencies they are in, and
+-- payrecon's own instructions the channel has not reported yet (they count
+-- as refunded, or a rerun would refund twice).
+CREATE TEMP TABLE refund_state (
+    channel TEXT, channel_txn_id TEXT, refunded INTEGER, currency_low TEXT, currency_high TEXT,
+    pending INTEGER, PRIMARY KEY (channel, channel_txn_id)) WITHOUT ROWID;
+INSERT INTO refund_state
+SELECT channel, channel_txn_id, sum(refunded), min(currency), max(currency), sum(pending)
+FROM (SELECT channel, channel_txn_id, amount_minor AS refunded, currency, 0 AS pending
+      FROM channel_refund
+      UNION ALL
+      SELECT i.channel, i.channel_txn_id, 0, NULL, i.amount_minor
+      FROM refund_instruction i
+      WHERE NOT EXISTS (
+          SELECT 1 FROM channel_refund r
+          WHERE r.channel = i.channel AND r.channel_txn_id = i.channel_txn_id
+            AND r.refund_id = i.refund_request_id))
+GROUP BY channel, channel_txn_id;
 
 CREATE TEMP TABLE paid AS
-SELECT p.channel, p.channel_txn_id, p.channel_order_id, p.transacted_at,
-       p.amount_minor AS channel_amount, p.currency AS channel_currency,
-       coalesce(rt.refunded, 0) AS refunded_by_channel,
-       coalesce(pt.pending, 0) AS pending_ours,
+SELECT channel, channel_txn_id, channel_order_id, transacted_at, channel_amount, channel_currency,
+       refunded_by_channel, pending_ours,
        -- A channel refund in another currency than its payment cannot be
        -- subtracted from it: nothing is refunded automatically then.
-       CASE WHEN EXISTS (
-                SELECT 1 FROM channel_refund x
-                WHERE x.channel = p.channel AND x.channel_txn_id = p.channel_txn_id
-                  AND x.currency <> p.currency)
-            THEN 0
-            ELSE max(0, p.amount_minor - coalesce(rt.refunded, 0) - coalesce(pt.pending, 0))
+       CASE WHEN other_currency THEN 0
+            ELSE max(0, channel_amount - refunded_by_channel - pending_ours)
        END AS unrefunded,
-       a.order_id, a.payment_id, a.payment_status,
-       a.amount_minor AS internal_amount, a.currency AS internal_currency,
-       o.order_status,
-       -- A payment is settled when its attempt's day is covered on its
-       -- channel (covered_day.sql): only then are the refunds the channel
-       -- made that day or within the lag known (a T+1 file may repeat a
-       -- payment without its refund), so only then is a refund decided for
-       -- it or for its order.
-       EXISTS (SELECT 1 FROM covered_day c WHERE c.channel = p.channel AND c.day = a.created_day)
-           AS is_settled
-FROM payment p
-LEFT JOIN attempt a ON a.channel_order_id = p.channel_order_id
-LEFT JOIN order_state o ON o.order_id = a.order_id
-LEFT JOIN refund_total rt
-       ON rt.channel = p.channel AND rt.channel_txn_id = p.channel_txn_id AND rt.currency = p.currency
-LEFT JOIN pending_total pt ON pt.channel = p.channel AND pt.channel_txn_id = p.channel_txn_id;
+       order_id, payment_id, payment_status, internal_amount, internal_currency,
+       order_status, is_settled
+FROM (
+    SELECT p.channel, p.channel_txn_id, p.channel_order_id, p.transacted_at,
+           p.amount_minor AS channel_amount, p.currency AS channel_currency,
+           CASE WHEN rs.currency_low = p.currency AND rs.currency_high = p.currency
+                THEN rs.refunded ELSE 0 END AS refunded_by_channel,
+           coalesce(rs.pending, 0) AS pending_ours,
+           coalesce(rs.currency_low <> p.currency OR rs.currency_high <> p.currency, 0)
+               AS other_currency,
+           a.order_id, a.payment_id, a.payment_status,
+           a.amount_minor AS internal_amount, a.currency AS internal_currency,
+           o.order_status,
+           -- A payment is settled when its attempt's day is covered on its
+           -- channel (covered_day.sql): only then are the refunds the
+           -- channel made that day or within the lag known (a T+1 file may
+           -- repeat a payment without its refund), so only then is a refund
+           -- decided for it or for its order.
+           EXISTS (SELECT 1 FROM covered_day c WHERE c.channel = p.channel AND c.day = a.created_day)
+               AS is_settled
+    FROM payment p
+    LEFT JOIN attempt a ON a.channel_order_id = p.channel_order_id
+    LEFT JOIN order_state o ON o.order_id = a.order_id
+    LEFT JOIN refund_state rs ON rs.channel = p.channel AND rs.channel_txn_id = p.channel_txn_id
+);
 CREATE INDEX temp.paid_by_order ON paid(order_id);
 CREATE INDEX temp.paid_by_txn ON paid(channel, channel_txn_id);
