@@ -2,7 +2,7 @@
 //! under `fixtures/formats/` and checks refusals field by field, so every
 //! format's tests read the same way and compare whole records.
 
-use super::settlement::{Context, FileFacts, Format, FormatSettings};
+use super::settlement::{self, Context, FileFacts, Format, FormatSettings, ParsedFile};
 use crate::error::InputError;
 use crate::model::SettlementRecord;
 use chrono_tz::Tz;
@@ -68,18 +68,44 @@ pub fn micros(rfc3339: &str) -> i64 {
         .timestamp_micros()
 }
 
-/// The fixture through [`read_file`](super::settlement::read_file), format
-/// detection included, as a run reads it.
-pub fn read(rel: &str, fallback_day: Option<chrono::NaiveDate>) -> super::settlement::ParsedFile {
+/// The fixture read the way a run reads it (container opened, format
+/// detected, day told), with its records. Naive times are read in
+/// Europe/London and the default currency is GBP, so a format that fixes its
+/// own zone or currency cannot pass by accident of the defaults.
+pub fn read_records(
+    rel: &str,
+    fallback_day: Option<chrono::NaiveDate>,
+) -> anyhow::Result<(ParsedFile, Vec<SettlementRecord>)> {
     let path = path(rel);
     let settings = FormatSettings::default();
     let cx = Context {
         path: &path,
-        zone: chrono_tz::UTC,
-        default_currency: "CNY",
+        zone: chrono_tz::Europe::London,
+        default_currency: "GBP",
         settings: &settings,
     };
-    let file = std::fs::File::open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    super::settlement::read_file(file, &cx, None, fallback_day, &mut |_| Ok(()))
+    let file = std::fs::File::open(&path)?;
+    let mut rows = Vec::new();
+    let parsed = settlement::read_file(file, &cx, None, fallback_day, &mut |r| {
+        rows.push(r);
+        Ok(())
+    })?;
+    Ok((parsed, rows))
+}
+
+/// [`read_records`] of a fixture that must be read: what the run learns.
+#[track_caller]
+pub fn read(rel: &str, fallback_day: Option<chrono::NaiveDate>) -> ParsedFile {
+    read_records(rel, fallback_day)
         .unwrap_or_else(|e| panic!("{rel}: {e:#}"))
+        .0
+}
+
+/// [`read_records`]' error for a fixture that must be refused; it names
+/// the file.
+#[track_caller]
+pub fn read_err(rel: &str) -> String {
+    let e = format!("{:#}", read_records(rel, None).unwrap_err());
+    assert!(e.contains(rel), "the error names the file: {e}");
+    e
 }

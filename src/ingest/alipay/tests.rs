@@ -306,29 +306,12 @@ fn sniffs_the_business_detail_only() {
 const ACCOUNT: &str = "20880211096256330156";
 
 fn read_fixture(name: &str) -> Result<(settlement::ParsedFile, Vec<SettlementRecord>)> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures/formats/alipay")
-        .join(name);
-    let settings = FormatSettings::default();
-    let cx = Context {
-        path: &path,
-        zone: chrono_tz::Europe::London,
-        default_currency: "GBP",
-        settings: &settings,
-    };
-    let file = std::fs::File::open(&path)?;
-    let mut rows = Vec::new();
-    let parsed = settlement::read_file(file, &cx, None, None, &mut |r| {
-        rows.push(r);
-        Ok(())
-    })?;
-    Ok((parsed, rows))
+    crate::ingest::fixture::read_records(&format!("alipay/{name}"), None)
 }
 
+#[track_caller]
 fn fixture_err(name: &str) -> String {
-    let e = format!("{:#}", read_fixture(name).unwrap_err());
-    assert!(e.contains(name), "the error names the file: {e}");
-    e
+    crate::ingest::fixture::read_err(&format!("alipay/{name}"))
 }
 
 /// What the business-detail fixture holds, in canonical form.

@@ -433,34 +433,13 @@ fn sniffs_its_header_only() {
 // Fixtures: read through `settlement::read_file`, as a run does (container,
 // detection, day from the name), to exact records.
 
-fn fixture(name: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures/formats/wechat")
-        .join(name)
-}
-
 fn read_fixture(name: &str) -> Result<(settlement::ParsedFile, Vec<SettlementRecord>)> {
-    let path = fixture(name);
-    let settings = FormatSettings::default();
-    let cx = Context {
-        path: &path,
-        zone: chrono_tz::Europe::London,
-        default_currency: "GBP",
-        settings: &settings,
-    };
-    let file = std::fs::File::open(&path)?;
-    let mut rows = Vec::new();
-    let parsed = settlement::read_file(file, &cx, None, None, &mut |r| {
-        rows.push(r);
-        Ok(())
-    })?;
-    Ok((parsed, rows))
+    crate::ingest::fixture::read_records(&format!("wechat/{name}"), None)
 }
 
+#[track_caller]
 fn fixture_err(name: &str) -> String {
-    let e = format!("{:#}", read_fixture(name).unwrap_err());
-    assert!(e.contains(name), "the error names the file: {e}");
-    e
+    crate::ingest::fixture::read_err(&format!("wechat/{name}"))
 }
 
 /// What `wechat-2026-11-21-all.csv` holds, in canonical form.
