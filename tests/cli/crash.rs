@@ -316,9 +316,7 @@ fn sigkilled_at_measured_times_a_rerun_completes_the_day_exactly() {
 /// with --quiet, and summary.md) until the day is rerun, which writes them.
 #[test]
 fn a_day_committed_but_never_published_is_flagged_until_rerun() {
-    let case = crate::util::fixtures().join("cases/duplicate_payment/in");
-    let orders = case.join("orders.csv").display().to_string();
-    let bills = case.join("settlement").display().to_string();
+    let (orders, bills) = crate::util::case_inputs("duplicate_payment");
     let work = Workdir::new();
     let day = [
         "--orders",

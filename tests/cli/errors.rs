@@ -1,7 +1,7 @@
 //! Bad input: a clear error naming file, line and column, exit status 1, and
 //! nothing changed (database and output folder as before).
 
-use crate::util::{Workdir, fixtures};
+use crate::util::{Workdir, case_inputs};
 use predicates::str::contains;
 
 const OH: &str = "order_id,payment_id,channel_order_id,channel,amount,currency,order_status,payment_status,created_at,expires_at,closed_at,paid_at\n";
@@ -190,15 +190,15 @@ fn empty_files_are_valid() {
 
 #[test]
 fn fail_on_findings_exits_3_and_still_writes() {
-    let case = fixtures().join("cases/duplicate_payment/in");
+    let (orders, settlement) = case_inputs("duplicate_payment");
     let work = Workdir::new();
     work.run(
         "out",
         &[
             "--orders",
-            case.join("orders.csv").to_str().unwrap(),
+            &orders,
             "--settlement",
-            case.join("settlement").to_str().unwrap(),
+            &settlement,
             "--fail-on-findings",
         ],
     )
@@ -210,15 +210,15 @@ fn fail_on_findings_exits_3_and_still_writes() {
 
 #[test]
 fn clean_day_with_fail_on_findings_exits_0() {
-    let case = fixtures().join("cases/clean/in");
+    let (orders, settlement) = case_inputs("clean");
     let work = Workdir::new();
     work.run(
         "out",
         &[
             "--orders",
-            case.join("orders.csv").to_str().unwrap(),
+            &orders,
             "--settlement",
-            case.join("settlement").to_str().unwrap(),
+            &settlement,
             "--fail-on-findings",
         ],
     )
@@ -249,19 +249,11 @@ fn nothing_loaded_is_explained() {
 #[cfg(unix)]
 fn refund_file_is_owner_only() {
     use std::os::unix::fs::PermissionsExt;
-    let case = fixtures().join("cases/duplicate_payment/in");
+    let (orders, settlement) = case_inputs("duplicate_payment");
     let work = Workdir::new();
-    work.run(
-        "out",
-        &[
-            "--orders",
-            case.join("orders.csv").to_str().unwrap(),
-            "--settlement",
-            case.join("settlement").to_str().unwrap(),
-        ],
-    )
-    .assert()
-    .success();
+    work.run("out", &["--orders", &orders, "--settlement", &settlement])
+        .assert()
+        .success();
     let mode = std::fs::metadata(work.path("out/refunds.csv"))
         .unwrap()
         .permissions()

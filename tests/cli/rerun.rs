@@ -1,7 +1,7 @@
 //! Reruns, later days, corrected files and crashes: refunds are issued once,
 //! ever, and a rerun reproduces a day byte for byte.
 
-use crate::util::{Workdir, fixtures, parse_csv};
+use crate::util::{Workdir, case_inputs as case, parse_csv};
 
 const SH: &str =
     "channel,channel_txn_id,channel_order_id,kind,amount,fee,currency,transacted_at,refund_id\n";
@@ -12,14 +12,6 @@ const OUTPUTS: [&str; 4] = [
     "summary.md",
     "summary.json",
 ];
-
-fn case(name: &str) -> (String, String) {
-    let dir = fixtures().join("cases").join(name).join("in");
-    (
-        dir.join("orders.csv").display().to_string(),
-        dir.join("settlement").display().to_string(),
-    )
-}
 
 fn outputs(work: &Workdir, out: &str) -> Vec<String> {
     OUTPUTS

@@ -7,6 +7,16 @@ pub fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
 }
 
+/// The export and the settlement folder of scenario `name` under
+/// fixtures/cases, as command-line arguments.
+pub fn case_inputs(name: &str) -> (String, String) {
+    let dir = fixtures().join("cases").join(name).join("in");
+    (
+        dir.join("orders.csv").display().to_string(),
+        dir.join("settlement").display().to_string(),
+    )
+}
+
 /// A scratch folder with its own database and output folder.
 pub struct Workdir {
     pub dir: tempfile::TempDir,
