@@ -199,11 +199,9 @@ fn load_orders(
     loaded: &mut u64,
 ) -> Result<()> {
     let identity = load::FileIdentity::of_orders(path)?;
-    if let Some(known) = load::known_file(conn, &identity.key)? {
-        notices.push(already_loaded(path, &known));
+    let Some(file_id) = register_new(conn, &identity, "orders", path, notices)? else {
         return Ok(());
-    }
-    let file_id = load::register_file(conn, &identity, "orders", path, "")?;
+    };
     let (input, bar) = open_with_progress(path, config.quiet)?;
     let opts = orders::OrdersOptions {
         day_zone: config.zone,
@@ -234,11 +232,9 @@ fn load_settlement(
     loaded: &mut u64,
 ) -> Result<()> {
     let identity = load::FileIdentity::of_settlement(path, config.settlement_day)?;
-    if let Some(known) = load::known_file(conn, &identity.key)? {
-        notices.push(already_loaded(path, &known));
+    let Some(file_id) = register_new(conn, &identity, "settlement", path, notices)? else {
         return Ok(());
-    }
-    let file_id = load::register_file(conn, &identity, "settlement", path, "")?;
+    };
     let (input, bar) = open_with_progress(path, config.quiet)?;
     let cx = settlement::Context {
         path,
@@ -314,6 +310,22 @@ fn check_channel_name(conn: &Connection, path: &Path, channel: &str) -> Result<(
         .into());
     }
     Ok(())
+}
+
+/// Registers a file not loaded before and returns its id; a file already
+/// loaded (same identity) is only noted.
+fn register_new(
+    conn: &Connection,
+    identity: &load::FileIdentity,
+    role: &str,
+    path: &Path,
+    notices: &mut Vec<String>,
+) -> Result<Option<i64>> {
+    if let Some(known) = load::known_file(conn, &identity.key)? {
+        notices.push(already_loaded(path, &known));
+        return Ok(None);
+    }
+    Ok(Some(load::register_file(conn, identity, role, path, "")?))
 }
 
 fn already_loaded(path: &Path, known: &load::KnownFile) -> String {
