@@ -13,7 +13,7 @@ use anyhow::{Context as _, Result};
 use chrono::NaiveDate;
 use chrono_tz::Tz;
 use std::collections::BTreeMap;
-use std::io::{BufReader, Read};
+use std::io::{BufReader, ErrorKind, Read};
 use std::path::{Path, PathBuf};
 
 /// What a parser needs besides the bytes.
@@ -265,14 +265,23 @@ enum Chosen<'m> {
     Mapped(&'m super::mapped::MappedFormat),
 }
 
+/// The first bytes of a file. Data that cannot be decoded (a damaged or
+/// cut-short gzip) is bad input naming the file; anything else is I/O.
 fn read_head(input: &mut impl Read, path: &Path) -> Result<Vec<u8>> {
     let mut head = Vec::with_capacity(HEAD_LEN);
-    input
-        .by_ref()
-        .take(HEAD_LEN as u64)
-        .read_to_end(&mut head)
-        .with_context(|| format!("failed to read settlement file {}", path.display()))?;
-    Ok(head)
+    match input.by_ref().take(HEAD_LEN as u64).read_to_end(&mut head) {
+        Ok(_) => Ok(head),
+        Err(e)
+            if matches!(
+                e.kind(),
+                ErrorKind::InvalidData | ErrorKind::InvalidInput | ErrorKind::UnexpectedEof
+            ) =>
+        {
+            Err(InputError::file(path, e.to_string()).into())
+        }
+        Err(e) => Err(anyhow::Error::new(e)
+            .context(format!("failed to read settlement file {}", path.display()))),
+    }
 }
 
 /// Picks the format from the content; an unknown file gets an error that
