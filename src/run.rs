@@ -17,6 +17,7 @@ use crate::ingest::{orders, settlement};
 use crate::phases::Phases;
 use crate::pipeline;
 use crate::reconcile::{self, refunds};
+use crate::store::bulk::SetAside;
 use crate::store::{Store, cache, load};
 use anyhow::{Context, Result};
 use rusqlite::Connection;
@@ -46,17 +47,25 @@ pub fn run(config: &Config) -> Result<RunOutcome> {
     // Rows loaded by this run so far, for the `load-row-N` crash points.
     let mut loaded = 0u64;
     let mut files = 0u64;
-    for path in &config.orders {
-        load_orders(&tx, config, path, &mut notices, &mut loaded)?;
+    let orders = identify(&config.orders, load::FileIdentity::of_orders)?;
+    let settlements = identify(&settlement_files(&config.settlements)?, |path| {
+        load::FileIdentity::of_settlement(path, config.settlement_day)
+    })?;
+    let aside = SetAside::for_load(&tx, new_bytes(&tx, orders.iter().chain(&settlements))?)?;
+    for (path, identity) in &orders {
+        load_orders(&tx, config, path, identity, &mut notices, &mut loaded)?;
         phases.mark(format!("load {}", path.display()));
         files += 1;
         crate::failpoint::hit_n("after-load", files);
     }
-    for path in settlement_files(&config.settlements)? {
-        load_settlement(&tx, config, &path, &mut notices, &mut loaded)?;
+    for (path, identity) in &settlements {
+        load_settlement(&tx, config, path, identity, &mut notices, &mut loaded)?;
         phases.mark(format!("load {}", path.display()));
         files += 1;
         crate::failpoint::hit_n("after-load", files);
+    }
+    if aside.restore(&tx)? {
+        phases.mark("rebuild the indexes set aside for the load");
     }
     reconcile::coverage(&tx, config.settle_lag_days)?;
     let business_day = business_day(&tx, config)?;
@@ -195,11 +204,11 @@ fn load_orders(
     conn: &Connection,
     config: &Config,
     path: &Path,
+    identity: &load::FileIdentity,
     notices: &mut Vec<String>,
     loaded: &mut u64,
 ) -> Result<()> {
-    let identity = load::FileIdentity::of_orders(path)?;
-    let Some(file_id) = register_new(conn, &identity, "orders", path, notices)? else {
+    let Some(file_id) = register_new(conn, identity, "orders", path, notices)? else {
         return Ok(());
     };
     let (input, bar) = open_with_progress(path, config.quiet)?;
@@ -228,11 +237,11 @@ fn load_settlement(
     conn: &Connection,
     config: &Config,
     path: &Path,
+    identity: &load::FileIdentity,
     notices: &mut Vec<String>,
     loaded: &mut u64,
 ) -> Result<()> {
-    let identity = load::FileIdentity::of_settlement(path, config.settlement_day)?;
-    let Some(file_id) = register_new(conn, &identity, "settlement", path, notices)? else {
+    let Some(file_id) = register_new(conn, identity, "settlement", path, notices)? else {
         return Ok(());
     };
     let (input, bar) = open_with_progress(path, config.quiet)?;
@@ -310,6 +319,32 @@ fn check_channel_name(conn: &Connection, path: &Path, channel: &str) -> Result<(
         .into());
     }
     Ok(())
+}
+
+/// Each input file with its identity (its content hash).
+fn identify(
+    paths: &[PathBuf],
+    identity: impl Fn(&Path) -> Result<load::FileIdentity>,
+) -> Result<Vec<(PathBuf, load::FileIdentity)>> {
+    paths
+        .iter()
+        .map(|path| Ok((path.clone(), identity(path)?)))
+        .collect()
+}
+
+/// The size of the input files not loaded before: how large this run's
+/// load is.
+fn new_bytes<'a>(
+    conn: &Connection,
+    files: impl Iterator<Item = &'a (PathBuf, load::FileIdentity)>,
+) -> Result<u64> {
+    let mut total = 0;
+    for (path, identity) in files {
+        if load::known_file(conn, &identity.key)?.is_none() {
+            total += std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        }
+    }
+    Ok(total)
 }
 
 /// Registers a file not loaded before and returns its id; a file already

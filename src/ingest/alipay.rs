@@ -387,8 +387,8 @@ impl Columns {
             (Kind::Refund, Some(i)) => value(row, i)?.to_string(),
             _ => String::new(),
         };
-        let transacted_at =
-            plain::local_time(required(row, self.done_at)?, BEIJING).ok_or_else(|| {
+        let transacted_at = crate::timestamp::parse(required(row, self.done_at)?, BEIJING)
+            .ok_or_else(|| {
                 bad_value(
                     row,
                     self.done_at,

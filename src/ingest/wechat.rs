@@ -368,7 +368,7 @@ fn record(
         Some(i) if !value(row, i)?.is_empty() => Some(amounts[FEE].normalize().to_string()),
         _ => None,
     };
-    let transacted_at = plain::local_time(required(row, at)?, BEIJING)
+    let transacted_at = crate::timestamp::parse(required(row, at)?, BEIJING)
         .ok_or_else(|| bad_value(row, at, "a time like 2026-11-21 10:00:00 (Beijing time)"))?;
     Ok(SettlementRecord {
         channel: CHANNEL.into(),

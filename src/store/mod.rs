@@ -4,6 +4,7 @@
 //! first load to its last decision, so a failed or killed run changes
 //! nothing, and a second run waits (bounded) for the first.
 
+pub mod bulk;
 pub mod cache;
 pub mod load;
 pub mod schema;
@@ -53,10 +54,13 @@ impl Store {
 /// journal must sync before every spill, which made a 10M-order load 2.5x
 /// slower). `synchronous = FULL`: the commit is on disk before any output
 /// file is renamed into place; a crash before it leaves uncommitted frames
-/// that SQLite ignores. A large page cache, and temporary tables on disk so
-/// memory does not grow with the input.
+/// that SQLite ignores. Page caches sized on purpose (192 MiB for the
+/// database, 128 MiB for the working tables, which otherwise get SQLite's
+/// 2 MiB default), and temporary tables on disk so memory does not grow with
+/// the input. Sorts (index builds, GROUP BY) use a second thread. 16 KiB
+/// pages (for a new database) halve the per-page work of the bulk load.
 fn tune(conn: &Connection, lock_timeout: Duration) -> rusqlite::Result<()> {
-    conn.execute_batch("PRAGMA page_size = 8192;")?;
+    conn.execute_batch("PRAGMA page_size = 16384;")?;
     // Switching a new database to WAL needs it to itself, and SQLite does
     // not wait for that: retry while another run holds it, up to the lock
     // timeout. (The mode is stored in the file, so this happens once.)
@@ -78,8 +82,10 @@ fn tune(conn: &Connection, lock_timeout: Duration) -> rusqlite::Result<()> {
     conn.execute_batch(
         "PRAGMA synchronous = FULL;
          PRAGMA foreign_keys = OFF;
-         PRAGMA cache_size = -262144;
-         PRAGMA temp_store = FILE;",
+         PRAGMA main.cache_size = -196608;
+         PRAGMA temp.cache_size = -131072;
+         PRAGMA temp_store = FILE;
+         PRAGMA threads = 2;",
     )
 }
 

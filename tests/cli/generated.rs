@@ -15,19 +15,44 @@ fn generated_day_findings_match_what_was_planted() {
     let expected = generate_day::generate(&work.path("day"), day, 4000, 42, 0.01).unwrap();
     let orders = work.path("day/orders.csv");
     let settlement = work.path("day/settlement");
-    work.run(
-        "out",
-        &[
-            "--orders",
-            orders.to_str().unwrap(),
-            "--settlement",
-            settlement.to_str().unwrap(),
-            "--date",
-            "2026-11-21",
-        ],
-    )
-    .assert()
-    .success();
+    let run = work
+        .run(
+            "out",
+            &[
+                "--orders",
+                orders.to_str().unwrap(),
+                "--settlement",
+                settlement.to_str().unwrap(),
+                "--date",
+                "2026-11-21",
+                "--timings",
+            ],
+        )
+        .assert()
+        .success();
+    // The day is larger than the empty database, so the load went in with
+    // the secondary indexes set aside; they must all be back.
+    let timings = String::from_utf8_lossy(&run.get_output().stderr).into_owned();
+    assert!(
+        timings.contains("rebuild the indexes set aside for the load"),
+        "{timings}"
+    );
+    let indexes: Vec<String> = rusqlite::Connection::open(work.db())
+        .unwrap()
+        .prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name IN ('attempt', 'settlement_row') ORDER BY name")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    assert_eq!(
+        indexes,
+        [
+            "attempt_by_order",
+            "attempt_undecided",
+            "settlement_row_by_txn"
+        ]
+    );
     let summary: serde_json::Value = serde_json::from_str(&work.read("out/summary.json")).unwrap();
     let mut found = std::collections::BTreeMap::new();
     for group in summary["findings"].as_array().unwrap() {
