@@ -58,7 +58,17 @@ FROM (SELECT channel, channel_txn_id, amount_minor AS refunded, currency, 0 AS p
             AND r.refund_id = i.refund_request_id))
 GROUP BY channel, channel_txn_id;
 
-CREATE TEMP TABLE paid AS
+-- Keyed by the payment: `payment` is read in that order (its GROUP BY), so
+-- the rows go in appended, and refunds find their payment without a
+-- separate index.
+CREATE TEMP TABLE paid (
+    channel TEXT NOT NULL, channel_txn_id TEXT NOT NULL, channel_order_id TEXT,
+    transacted_at INTEGER, channel_amount INTEGER, channel_currency TEXT,
+    refunded_by_channel INTEGER, pending_ours INTEGER, unrefunded INTEGER,
+    order_id TEXT, payment_id TEXT, payment_status TEXT, internal_amount INTEGER,
+    internal_currency TEXT, order_status TEXT, is_settled INTEGER,
+    PRIMARY KEY (channel, channel_txn_id)) WITHOUT ROWID;
+INSERT INTO paid
 SELECT channel, channel_txn_id, channel_order_id, transacted_at, channel_amount, channel_currency,
        refunded_by_channel, pending_ours,
        -- A channel refund in another currency than its payment cannot be
@@ -92,4 +102,3 @@ FROM (
     LEFT JOIN refund_state rs ON rs.channel = p.channel AND rs.channel_txn_id = p.channel_txn_id
 );
 CREATE INDEX temp.paid_by_order ON paid(order_id);
-CREATE INDEX temp.paid_by_txn ON paid(channel, channel_txn_id);
