@@ -220,11 +220,10 @@ fn load_orders(
     let mut loader = load::AttemptLoader::new(conn, file_id)?;
     let rows = pipeline::run(
         |emit| orders::read(path, input, &opts, |attempt, line| emit((attempt, line))),
-        |(attempt, line)| {
-            loader.add(conn, path, &attempt, line)?;
-            *loaded += 1;
-            crate::failpoint::hit_n("load-row", *loaded);
-            Ok(())
+        |batch| {
+            let batch = loader.add_batch(conn, path, batch)?;
+            loaded_rows(loaded, batch.len() as u64);
+            Ok(batch)
         },
     )?;
     load::finish_orders_file(conn, file_id, rows)?;
@@ -262,11 +261,10 @@ fn load_settlement(
                 emit,
             )
         },
-        |record| {
-            loader.add(&record)?;
-            *loaded += 1;
-            crate::failpoint::hit_n("load-row", *loaded);
-            Ok(())
+        |batch| {
+            let batch = loader.add_batch(batch)?;
+            loaded_rows(loaded, batch.len() as u64);
+            Ok(batch)
         },
     )?;
     drop(loader);
@@ -291,6 +289,14 @@ fn load_settlement(
             .unwrap_or_default()
     ));
     Ok(())
+}
+
+/// Counts rows loaded by this run, passing the `load-row-N` crash points.
+fn loaded_rows(loaded: &mut u64, rows: u64) {
+    for _ in 0..rows {
+        *loaded += 1;
+        crate::failpoint::hit_n("load-row", *loaded);
+    }
 }
 
 /// A file named for one channel (`alipay-2026-11-21.csv`) whose rows are

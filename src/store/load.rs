@@ -1,17 +1,20 @@
 //! Bulk loading into the state database, inside the run's transaction.
 //!
-//! Attempts go through a staging table first, so a channel_order_id given
-//! twice in one export is caught (with both lines) before anything merges,
-//! and the merge into `attempt` is one set-based statement.
+//! Rows go in a parsed batch per statement, read through the batch tables
+//! of [`super::batch`].
 
+use super::batch;
 use crate::error::InputError;
 use crate::ingest::settlement::ParsedFile;
 use crate::model::{Attempt, SettlementRecord};
 use anyhow::{Context, Result};
+use rusqlite::vtab::Context as VTabContext;
 use rusqlite::{Connection, OptionalExtension, Statement, params};
 use sha2::{Digest, Sha256};
+use std::ffi::c_int;
 use std::io::Read;
 use std::path::Path;
+use std::rc::Rc;
 
 /// SHA-256 of a file's bytes: the identity of a loaded file.
 pub fn file_sha256(path: &Path) -> Result<String> {
@@ -114,20 +117,21 @@ pub fn register_file(
     Ok(conn.last_insert_rowid())
 }
 
-/// Loads one export's attempts straight into `attempt` (one B-tree insert
-/// per row, no staging copy). A row supersedes the stored one unless it is
-/// less final: statuses move forward (UNKNOWN today, SUCCESS tomorrow), so an
-/// older export loaded late cannot move them back. A channel_order_id given
-/// twice in the same export makes the update write a NULL line, which the
-/// NOT NULL constraint refuses: the statement fails and the first line is
-/// still there to name.
+/// Loads one export's attempts straight into `attempt`, a batch per
+/// statement ([`super::batch`]). A row supersedes the stored one unless it
+/// is less final: statuses move forward (UNKNOWN today, SUCCESS tomorrow), so
+/// an older export loaded late cannot move them back. A channel_order_id
+/// given twice in the same export makes the update write a NULL line, which
+/// the NOT NULL constraint refuses: the batch fails, and its rows go in one
+/// by one to name the line.
 pub struct AttemptLoader<'c> {
-    upsert: Statement<'c>,
+    upsert_batch: Statement<'c>,
+    upsert_row: Statement<'c>,
     file_id: i64,
 }
 
-const UPSERT_ATTEMPT: &str = "
-INSERT INTO attempt VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+/// What an attempt given again does to the stored one.
+const ATTEMPT_CONFLICT: &str = "
 ON CONFLICT (channel_order_id) DO UPDATE SET
     order_id = excluded.order_id, payment_id = excluded.payment_id,
     channel = excluded.channel, amount_minor = excluded.amount_minor,
@@ -142,16 +146,105 @@ WHERE attempt.file_id = excluded.file_id
             AND attempt.payment_status NOT IN ('PROCESSING', 'UNKNOWN'))
         OR (excluded.order_status = 'OPEN' AND attempt.order_status <> 'OPEN'))";
 
+/// The batch table of attempts: [`Attempt`]'s fields in `attempt`'s order,
+/// then the line.
+const ATTEMPT_BATCH: batch::Shape = batch::Shape {
+    schema: c"CREATE TABLE x(channel_order_id, order_id, payment_id, channel, amount_minor,
+        currency, order_status, payment_status, created_at, created_day, expires_at,
+        closed_at, paid_at, line, batch HIDDEN)",
+    columns: 14,
+};
+
+/// The batch table of settlement rows: [`SettlementRecord`]'s fields in
+/// `settlement_row`'s order, after the line.
+const SETTLEMENT_BATCH: batch::Shape = batch::Shape {
+    schema: c"CREATE TABLE x(line, channel, channel_txn_id, channel_order_id, kind,
+        amount_minor, fee, currency, transacted_at, refund_id, batch HIDDEN)",
+    columns: 10,
+};
+
+/// Makes the batch tables the loaders read from available on `conn`.
+pub fn register_batch_tables(conn: &Connection) -> rusqlite::Result<()> {
+    batch::register(conn, c"attempt_batch", ATTEMPT_BATCH)?;
+    batch::register(conn, c"settlement_batch", SETTLEMENT_BATCH)
+}
+
+/// Parsed attempts with their lines.
+#[derive(Default)]
+struct AttemptRows(Vec<(Attempt, u64)>);
+
+impl batch::Rows for AttemptRows {
+    fn count(&self) -> usize {
+        self.0.len()
+    }
+
+    fn column(&self, row: usize, column: c_int, ctx: &mut VTabContext) -> rusqlite::Result<()> {
+        let (a, line) = &self.0[row];
+        match column {
+            0 => ctx.set_result(&a.channel_order_id),
+            1 => ctx.set_result(&a.order_id),
+            2 => ctx.set_result(&a.payment_id),
+            3 => ctx.set_result(&a.channel),
+            4 => ctx.set_result(a.amount_minor),
+            5 => ctx.set_result(&a.currency),
+            6 => ctx.set_result(a.order_status.as_str()),
+            7 => ctx.set_result(a.payment_status.as_str()),
+            8 => ctx.set_result(a.created_at),
+            9 => ctx.set_result(&a.created_day),
+            10 => ctx.set_result(a.expires_at),
+            11 => ctx.set_result(a.closed_at),
+            12 => ctx.set_result(a.paid_at),
+            _ => ctx.set_result(*line as i64),
+        }
+    }
+}
+
 impl<'c> AttemptLoader<'c> {
     pub fn new(conn: &'c Connection, file_id: i64) -> Result<Self> {
         Ok(AttemptLoader {
-            upsert: conn.prepare(UPSERT_ATTEMPT)?,
+            upsert_batch: conn.prepare(&format!(
+                "INSERT INTO attempt
+                 SELECT channel_order_id, order_id, payment_id, channel, amount_minor, currency,
+                        order_status, payment_status, created_at, created_day, expires_at,
+                        closed_at, paid_at, ?2, line
+                 FROM attempt_batch(?1) WHERE true {ATTEMPT_CONFLICT}"
+            ))?,
+            upsert_row: conn.prepare(&format!(
+                "INSERT INTO attempt VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+                 {ATTEMPT_CONFLICT}"
+            ))?,
             file_id,
         })
     }
 
-    pub fn add(&mut self, conn: &Connection, path: &Path, a: &Attempt, line: u64) -> Result<()> {
-        let result = self.upsert.execute(params![
+    /// Loads a batch of parsed attempts, in file order, and gives it back.
+    pub fn add_batch(
+        &mut self,
+        conn: &Connection,
+        path: &Path,
+        rows: Vec<(Attempt, u64)>,
+    ) -> Result<Vec<(Attempt, u64)>> {
+        let rows = Rc::new(AttemptRows(rows));
+        let result = self
+            .upsert_batch
+            .execute(params![batch::Batch::new(rows.clone()), self.file_id]);
+        self.upsert_batch.clear_bindings();
+        match result {
+            Ok(_) => Ok(batch::take_back(rows).0),
+            Err(e) if is_constraint(&e) => {
+                // The failed statement changed nothing: row by row, the
+                // first bad row names itself.
+                for (attempt, line) in &rows.0 {
+                    self.add(conn, path, attempt, *line)?;
+                }
+                Err(e.into())
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn add(&mut self, conn: &Connection, path: &Path, a: &Attempt, line: u64) -> Result<()> {
+        let result = self.upsert_row.execute(params![
             a.channel_order_id,
             a.order_id,
             a.payment_id,
@@ -170,7 +263,7 @@ impl<'c> AttemptLoader<'c> {
         ]);
         match result {
             Ok(_) => Ok(()),
-            Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation) => {
+            Err(e) if is_constraint(&e) => {
                 let first: i64 = conn.query_row(
                     "SELECT line FROM attempt WHERE channel_order_id = ?1 AND file_id = ?2",
                     params![a.channel_order_id, self.file_id],
@@ -192,7 +285,40 @@ impl<'c> AttemptLoader<'c> {
     }
 }
 
-/// Inserts a settlement file's rows.
+fn is_constraint(e: &rusqlite::Error) -> bool {
+    e.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation)
+}
+
+/// Parsed settlement rows, numbered from `first_line`.
+#[derive(Default)]
+struct SettlementRows {
+    first_line: i64,
+    rows: Vec<SettlementRecord>,
+}
+
+impl batch::Rows for SettlementRows {
+    fn count(&self) -> usize {
+        self.rows.len()
+    }
+
+    fn column(&self, row: usize, column: c_int, ctx: &mut VTabContext) -> rusqlite::Result<()> {
+        let r = &self.rows[row];
+        match column {
+            0 => ctx.set_result(self.first_line + row as i64),
+            1 => ctx.set_result(&r.channel),
+            2 => ctx.set_result(&r.channel_txn_id),
+            3 => ctx.set_result(&r.channel_order_id),
+            4 => ctx.set_result(r.kind.as_str()),
+            5 => ctx.set_result(r.amount_minor),
+            6 => ctx.set_result(&r.fee),
+            7 => ctx.set_result(&r.currency),
+            8 => ctx.set_result(r.transacted_at),
+            _ => ctx.set_result(&r.refund_id),
+        }
+    }
+}
+
+/// Inserts a settlement file's rows, a batch per statement.
 pub struct SettlementLoader<'c> {
     insert: Statement<'c>,
     file_id: i64,
@@ -202,7 +328,10 @@ pub struct SettlementLoader<'c> {
 impl<'c> SettlementLoader<'c> {
     pub fn new(conn: &'c Connection, file_id: i64) -> Result<Self> {
         let insert = conn.prepare(
-            "INSERT INTO settlement_row VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            "INSERT INTO settlement_row
+             SELECT ?2, line, channel, channel_txn_id, channel_order_id, kind, amount_minor, fee,
+                    currency, transacted_at, refund_id
+             FROM settlement_batch(?1)",
         )?;
         Ok(SettlementLoader {
             insert,
@@ -212,22 +341,19 @@ impl<'c> SettlementLoader<'c> {
     }
 
     /// Rows are numbered in file order (native formats have no CSV line).
-    pub fn add(&mut self, r: &SettlementRecord) -> Result<()> {
-        self.line += 1;
-        self.insert.execute(params![
-            self.file_id,
-            self.line,
-            r.channel,
-            r.channel_txn_id,
-            r.channel_order_id,
-            r.kind.as_str(),
-            r.amount_minor,
-            r.fee,
-            r.currency,
-            r.transacted_at,
-            r.refund_id,
-        ])?;
-        Ok(())
+    /// Gives the batch back.
+    pub fn add_batch(&mut self, rows: Vec<SettlementRecord>) -> Result<Vec<SettlementRecord>> {
+        let rows = Rc::new(SettlementRows {
+            first_line: self.line + 1,
+            rows,
+        });
+        self.line += rows.rows.len() as i64;
+        let result = self
+            .insert
+            .execute(params![batch::Batch::new(rows.clone()), self.file_id]);
+        self.insert.clear_bindings();
+        result?;
+        Ok(batch::take_back(rows).rows)
     }
 }
 

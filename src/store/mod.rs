@@ -4,6 +4,7 @@
 //! first load to its last decision, so a failed or killed run changes
 //! nothing, and a second run waits (bounded) for the first.
 
+pub mod batch;
 pub mod bulk;
 pub mod cache;
 pub mod load;
@@ -30,6 +31,7 @@ impl Store {
             .with_context(|| format!("failed to open database {}", path.display()))?;
         conn.busy_timeout(lock_timeout)?;
         tune(&conn, lock_timeout).map_err(|e| busy_error(e, path, lock_timeout))?;
+        load::register_batch_tables(&conn)?;
         schema::migrate(&mut conn)
             .map_err(|e| match e.downcast::<rusqlite::Error>() {
                 Ok(e) => busy_error(e, path, lock_timeout),
