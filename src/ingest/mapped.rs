@@ -222,6 +222,7 @@ impl MappedFormat {
                 Parsed::Record(r) => sink(r)?,
                 Parsed::Skipped(value) => *facts.skipped.entry(value).or_default() += 1,
             }
+            table.give_back(record);
         }
         Ok(facts)
     }

@@ -131,7 +131,18 @@ pub struct OrdersOptions<'a> {
 
 /// Column positions, resolved once from the header.
 struct Columns {
-    index: [Option<usize>; 12],
+    order_id: usize,
+    payment_id: usize,
+    channel_order_id: usize,
+    channel: usize,
+    amount: usize,
+    currency: Option<usize>,
+    order_status: usize,
+    payment_status: usize,
+    created_at: usize,
+    expires_at: Option<usize>,
+    closed_at: Option<usize>,
+    paid_at: Option<usize>,
 }
 
 impl Columns {
@@ -155,22 +166,22 @@ impl Columns {
             .collect();
         let required: Vec<&str> = required.iter().map(String::as_str).collect();
         header.require(path, &required)?;
-        let mut index = [None; 12];
-        for (slot, column) in index.iter_mut().zip(COLUMNS) {
-            *slot = header.position(&file_name(column));
-        }
-        Ok(Columns { index })
-    }
-
-    fn get(&self, column: &str) -> Option<usize> {
-        COLUMNS
-            .iter()
-            .position(|c| *c == column)
-            .and_then(|i| self.index[i])
-    }
-
-    fn must(&self, column: &str) -> usize {
-        self.get(column).expect("required columns are resolved")
+        let optional = |c: &str| header.position(&file_name(c));
+        let must = |c: &str| optional(c).expect("required columns are checked above");
+        Ok(Columns {
+            order_id: must("order_id"),
+            payment_id: must("payment_id"),
+            channel_order_id: must("channel_order_id"),
+            channel: must("channel"),
+            amount: must("amount"),
+            currency: optional("currency"),
+            order_status: must("order_status"),
+            payment_status: must("payment_status"),
+            created_at: must("created_at"),
+            expires_at: optional("expires_at"),
+            closed_at: optional("closed_at"),
+            paid_at: optional("paid_at"),
+        })
     }
 }
 
@@ -195,6 +206,7 @@ pub fn read(
             line,
         };
         sink(parse_row(&row, &columns, opts)?, line)?;
+        table.give_back(record);
         rows += 1;
     }
     Ok(rows)
@@ -202,45 +214,39 @@ pub fn read(
 
 fn parse_row(row: &Row, c: &Columns, opts: &OrdersOptions) -> Result<Attempt, InputError> {
     let layout = &opts.mapping.layout;
-    let currency = match c
-        .get("currency")
-        .map(|i| (i, row.text(i)))
-        .transpose_text()?
-    {
+    let currency = match c.currency.map(|i| (i, row.text(i))).transpose_text()? {
         Some((_, "")) | None => opts.default_currency.to_string(),
         Some((i, code)) => money::parse_currency(code).map_err(|e| row.error(i, e))?,
     };
-    let amount_col = c.must("amount");
-    let amount_minor =
-        money::parse_amount(&layout.amount_text(row.required(amount_col)?), &currency)
-            .map_err(|e| row.error(amount_col, e))?;
+    let amount_minor = money::parse_amount(&layout.amount_text(row.required(c.amount)?), &currency)
+        .map_err(|e| row.error(c.amount, e))?;
     if amount_minor < 0 {
-        return Err(row.bad_value(amount_col, "an amount of zero or more"));
+        return Err(row.bad_value(c.amount, "an amount of zero or more"));
     }
     let order_status = status(
         row,
-        c.must("order_status"),
+        c.order_status,
         &opts.mapping.order_status,
         OrderStatus::EXPECTED,
     )?;
     let payment_status = status(
         row,
-        c.must("payment_status"),
+        c.payment_status,
         &opts.mapping.payment_status,
         PaymentStatus::EXPECTED,
     )?;
-    let created_at = time(row, c.must("created_at"), layout)?
-        .ok_or_else(|| row.error(c.must("created_at"), "is empty but a value is required"))?;
-    let optional_time = |name: &str| match c.get(name) {
+    let created_at = time(row, c.created_at, layout)?
+        .ok_or_else(|| row.error(c.created_at, "is empty but a value is required"))?;
+    let optional_time = |column: Option<usize>| match column {
         Some(i) => time(row, i, layout),
         None => Ok(None),
     };
     Ok(Attempt {
-        order_id: row.required(c.must("order_id"))?.to_string(),
-        payment_id: row.required(c.must("payment_id"))?.to_string(),
-        channel_order_id: row.required(c.must("channel_order_id"))?.to_string(),
+        order_id: row.required(c.order_id)?.to_string(),
+        payment_id: row.required(c.payment_id)?.to_string(),
+        channel_order_id: row.required(c.channel_order_id)?.to_string(),
         channel: {
-            let name = row.required(c.must("channel"))?.to_ascii_lowercase();
+            let name = row.required(c.channel)?.to_ascii_lowercase();
             opts.mapping.channel.get(&name).cloned().unwrap_or(name)
         },
         amount_minor,
@@ -249,9 +255,9 @@ fn parse_row(row: &Row, c: &Columns, opts: &OrdersOptions) -> Result<Attempt, In
         payment_status,
         created_at,
         created_day: timestamp::local_day(created_at, opts.day_zone),
-        expires_at: optional_time("expires_at")?,
-        closed_at: optional_time("closed_at")?,
-        paid_at: optional_time("paid_at")?,
+        expires_at: optional_time(c.expires_at)?,
+        closed_at: optional_time(c.closed_at)?,
+        paid_at: optional_time(c.paid_at)?,
     })
 }
 
