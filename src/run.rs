@@ -10,7 +10,7 @@
 use crate::config::Config;
 use crate::emit::report::ReportWriter;
 use crate::emit::{
-    self, Output, Staged,
+    self, OUTPUT_NAMES, Staged,
     summary::{FileLine, Summary, Tally},
 };
 use crate::ingest::{orders, settlement};
@@ -89,43 +89,43 @@ pub fn run(config: &Config) -> Result<RunOutcome> {
         ))
     };
     let key = state_key(&tx)?;
-    let outputs = match cache::outputs(&tx, &business_day, &key)? {
-        Some(outputs) => {
-            phases.mark("reuse the outputs of an unchanged state");
-            outputs
-        }
-        None => {
-            let outputs = reconcile_day(&tx, &business_day, config, &unpublished, &mut phases)?;
-            let named: Vec<(&str, &[u8])> = outputs
-                .iter()
-                .map(|(n, b)| (n.as_str(), b.as_slice()))
-                .collect();
-            cache::store(&tx, &business_day, &state_key(&tx)?, &named)?;
-            outputs
-        }
-    };
-    let summary_markdown = output_text(&outputs, "summary.md");
-    let needs_action =
-        serde_json::from_str::<serde_json::Value>(&output_text(&outputs, "summary.json"))
-            .ok()
-            .and_then(|v| v["needs_action"].as_u64())
-            .unwrap_or_default() as usize;
-    let outputs: Vec<Output> = outputs
-        .into_iter()
-        .map(|(name, bytes)| {
-            let mode = if name == "refunds.csv" {
-                config.refund_file_mode
-            } else {
-                0o644
-            };
-            Output { name, bytes, mode }
-        })
-        .collect();
     let out_dir = config
         .out
         .clone()
         .unwrap_or_else(|| config.out_root.join(&business_day));
-    let staged = Staged::write(&out_dir, &outputs)?;
+    let mut staged = Staged::new(&out_dir)?;
+    let reusable = match cache::digests(&tx, &business_day, &key)? {
+        Some(digests) => {
+            let mut folders = vec![out_dir.clone()];
+            folders.extend(cache::published_folder(&tx, &business_day)?);
+            cache::intact_outputs(&folders, &digests)
+        }
+        None => None,
+    };
+    let summary = match reusable {
+        Some(folder) => {
+            if !same_folder(&folder, &out_dir) {
+                for name in OUTPUT_NAMES {
+                    let mode = emit::mode_of(name, config.refund_file_mode);
+                    staged.copy(name, &folder.join(name), mode)?;
+                }
+            }
+            phases.mark("reuse the outputs of an unchanged state");
+            ShownSummary::read(&folder)?
+        }
+        None => {
+            let summary = reconcile_day(
+                &tx,
+                &business_day,
+                config,
+                &unpublished,
+                &mut phases,
+                &mut staged,
+            )?;
+            cache::store(&tx, &business_day, &state_key(&tx)?, staged.digests())?;
+            summary
+        }
+    };
     crate::failpoint::hit("before-commit");
     tx.commit()
         .with_context(|| format!("failed to commit database {}", config.db.display()))?;
@@ -142,21 +142,61 @@ pub fn run(config: &Config) -> Result<RunOutcome> {
         phases,
         business_day,
         out_dir,
-        summary_markdown,
-        needs_action,
+        summary_markdown: summary.markdown,
+        needs_action: summary.needs_action,
         notices,
     })
 }
 
+/// What the run prints of the day's summary.
+struct ShownSummary {
+    markdown: String,
+    needs_action: usize,
+}
+
+impl ShownSummary {
+    fn new(markdown: String, json: &[u8]) -> ShownSummary {
+        let needs_action = serde_json::from_slice::<serde_json::Value>(json)
+            .ok()
+            .and_then(|v| v["needs_action"].as_u64())
+            .unwrap_or_default() as usize;
+        ShownSummary {
+            markdown,
+            needs_action,
+        }
+    }
+
+    /// From a folder of published outputs.
+    fn read(folder: &Path) -> Result<ShownSummary> {
+        let read = |name: &str| {
+            let path = folder.join(name);
+            std::fs::read(&path).with_context(|| format!("failed to read {}", path.display()))
+        };
+        Ok(ShownSummary::new(
+            String::from_utf8_lossy(&read("summary.md")?).into_owned(),
+            &read("summary.json")?,
+        ))
+    }
+}
+
+/// Whether two paths name the same folder (one may be relative).
+fn same_folder(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
 /// Classifies everything loaded, issues the day's refunds, records first
-/// sightings, and builds the day's four output files.
+/// sightings, and stages the day's four output files.
 fn reconcile_day(
     conn: &Connection,
     business_day: &str,
     config: &Config,
     unpublished: &[String],
     phases: &mut Phases,
-) -> Result<Vec<(String, Vec<u8>)>> {
+    staged: &mut Staged,
+) -> Result<ShownSummary> {
     reconcile::classify(conn, config.settle_lag_days, phases)?;
     crate::failpoint::hit("after-classify");
     refunds::issue(conn, business_day)?;
@@ -164,7 +204,9 @@ fn reconcile_day(
     reconcile::mark_first_seen(conn, business_day)?;
     crate::failpoint::hit("after-first-seen");
     phases.mark("refunds and first_seen");
-    let mut report = ReportWriter::new()?;
+    let mode = |name| emit::mode_of(name, config.refund_file_mode);
+    let mut report =
+        ReportWriter::new(staged.create("discrepancies.csv", mode("discrepancies.csv"))?)?;
     let mut tally = Tally::default();
     reconcile::for_each_finding(conn, |finding| {
         tally.add(&finding);
@@ -179,25 +221,18 @@ fn reconcile_day(
         reconcile::refunds_without_payment(conn)?,
         unpublished.to_vec(),
     );
-    let outputs = vec![
-        (
-            "refunds.csv".to_string(),
-            emit::refunds::to_csv(&day_refunds)?,
-        ),
-        ("discrepancies.csv".to_string(), report.finish()?),
-        ("summary.md".to_string(), summary.to_markdown().into_bytes()),
-        ("summary.json".to_string(), summary.to_json()?),
-    ];
+    staged.bytes(
+        "refunds.csv",
+        &emit::refunds::to_csv(&day_refunds)?,
+        mode("refunds.csv"),
+    )?;
+    staged.add(report.finish()?)?;
+    let markdown = summary.to_markdown();
+    staged.bytes("summary.md", markdown.as_bytes(), mode("summary.md"))?;
+    let json = summary.to_json()?;
+    staged.bytes("summary.json", &json, mode("summary.json"))?;
     phases.mark("build outputs");
-    Ok(outputs)
-}
-
-fn output_text(outputs: &[(String, Vec<u8>)], name: &str) -> String {
-    outputs
-        .iter()
-        .find(|(n, _)| n == name)
-        .map(|(_, bytes)| String::from_utf8_lossy(bytes).into_owned())
-        .unwrap_or_default()
+    Ok(ShownSummary::new(markdown, &json))
 }
 
 fn load_orders(

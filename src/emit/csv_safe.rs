@@ -13,9 +13,14 @@ pub fn text(value: &str) -> std::borrow::Cow<'_, str> {
 
 /// A CSV writer into memory, with `\n` line ends.
 pub fn writer() -> csv::Writer<Vec<u8>> {
+    writer_to(Vec::new())
+}
+
+/// A CSV writer into `out`, with `\n` line ends.
+pub fn writer_to<W: std::io::Write>(out: W) -> csv::Writer<W> {
     csv::WriterBuilder::new()
         .terminator(csv::Terminator::Any(b'\n'))
-        .from_writer(Vec::new())
+        .from_writer(out)
 }
 
 #[cfg(test)]

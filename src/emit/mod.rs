@@ -1,8 +1,10 @@
-//! Emit: the run's output files, built in memory and published atomically.
+//! Emit: the run's output files, staged and published atomically.
 //!
-//! Emitters are pure (`-> Vec<u8>`). [`Staged`] writes every file of a run
-//! next to its final name first; the run commits its database transaction,
-//! then [`Staged::publish`] renames them all into place. A crash before the
+//! Small outputs are built in memory (`-> Vec<u8>`); the discrepancy report,
+//! which grows with the findings, is streamed straight into its staged file.
+//! [`Staged`] writes every file of a run next to its final name first, each
+//! with its SHA-256; the run commits its database transaction, then
+//! [`Staged::publish`] renames them all into place. A crash before the
 //! rename leaves the previous outputs untouched (and a rerun recreates the
 //! same bytes); no reader ever sees half a file.
 
@@ -12,42 +14,98 @@ pub mod report;
 pub mod summary;
 
 use anyhow::{Context, Result};
+use sha2::{Digest, Sha256};
 use std::fs::{File, OpenOptions};
-use std::io::Write;
+use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
-/// One output file: name in the output folder, bytes, permission bits.
-pub struct Output {
-    pub name: String,
-    pub bytes: Vec<u8>,
-    pub mode: u32,
+/// Every file a run writes, in the order they are staged.
+pub const OUTPUT_NAMES: [&str; 4] = [
+    "refunds.csv",
+    "discrepancies.csv",
+    "summary.md",
+    "summary.json",
+];
+
+/// Permission bits of an output: refund instructions are for the refund
+/// job's eyes (`refund_file_mode`), the rest for anyone.
+pub fn mode_of(name: &str, refund_file_mode: u32) -> u32 {
+    if name == "refunds.csv" {
+        refund_file_mode
+    } else {
+        0o644
+    }
 }
 
 /// Output files written under temporary names, not yet visible.
 pub struct Staged {
     dir: PathBuf,
     files: Vec<(PathBuf, PathBuf)>,
+    /// Each staged output's name and SHA-256.
+    digests: Vec<(String, String)>,
 }
 
 impl Staged {
-    /// Writes and syncs every output under a temporary name in `dir`.
-    pub fn write(dir: &Path, outputs: &[Output]) -> Result<Staged> {
+    /// Stages into `dir` (created if need be), first removing what a killed
+    /// run left staged there.
+    pub fn new(dir: &Path) -> Result<Staged> {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("failed to create output folder {}", dir.display()))?;
-        remove_stale_temporaries(dir, outputs);
-        let mut staged = Staged {
+        remove_stale_temporaries(dir);
+        Ok(Staged {
             dir: dir.to_path_buf(),
             files: Vec::new(),
-        };
-        for output in outputs {
-            let target = dir.join(&output.name);
-            let temp = dir.join(format!(".{}.tmp-{}", output.name, std::process::id()));
-            write_synced(&temp, &output.bytes, output.mode)
-                .with_context(|| format!("failed to write {}", temp.display()))?;
-            staged.files.push((temp, target));
-            crate::failpoint::hit_n("staged", staged.files.len() as u64);
-        }
-        Ok(staged)
+            digests: Vec::new(),
+        })
+    }
+
+    /// A file to stream output `name` into; [`Staged::add`] it when written.
+    pub fn create(&self, name: &str, mode: u32) -> Result<StagedFile> {
+        let temp = self.dir.join(format!(".{name}.tmp-{}", std::process::id()));
+        let file = create_new(&temp, mode)
+            .with_context(|| format!("failed to write {}", temp.display()))?;
+        Ok(StagedFile {
+            name: name.to_string(),
+            target: self.dir.join(name),
+            out: BufWriter::with_capacity(1 << 16, file),
+            hash: Sha256::new(),
+            temp: Some(temp),
+        })
+    }
+
+    /// Stages output `name` with these bytes.
+    pub fn bytes(&mut self, name: &str, bytes: &[u8], mode: u32) -> Result<()> {
+        let mut file = self.create(name, mode)?;
+        file.write_all(bytes)
+            .with_context(|| format!("failed to write {}", file.display()))?;
+        self.add(file)
+    }
+
+    /// Stages output `name` as a copy of the file at `from`.
+    pub fn copy(&mut self, name: &str, from: &Path, mode: u32) -> Result<()> {
+        let mut file = self.create(name, mode)?;
+        let mut source =
+            File::open(from).with_context(|| format!("failed to open {}", from.display()))?;
+        std::io::copy(&mut source, &mut file)
+            .with_context(|| format!("failed to copy {} to {}", from.display(), file.display()))?;
+        self.add(file)
+    }
+
+    /// Adds a fully written file: synced, not yet visible.
+    pub fn add(&mut self, file: StagedFile) -> Result<()> {
+        let shown = file.display();
+        let (name, temp, target, digest) = file
+            .finish()
+            .with_context(|| format!("failed to write {shown}"))?;
+        self.files.push((temp, target));
+        self.digests.push((name, digest));
+        crate::failpoint::hit_n("staged", self.files.len() as u64);
+        Ok(())
+    }
+
+    /// Each staged output's name and SHA-256, in staging order.
+    pub fn digests(&self) -> &[(String, String)] {
+        &self.digests
     }
 
     /// Renames every staged file into place and syncs the folder.
@@ -75,24 +133,92 @@ impl Drop for Staged {
     }
 }
 
+/// One output being written under its temporary name, hashed as it goes.
+pub struct StagedFile {
+    name: String,
+    target: PathBuf,
+    out: BufWriter<File>,
+    hash: Sha256,
+    /// The temporary file, until it is handed to [`Staged`].
+    temp: Option<PathBuf>,
+}
+
+impl StagedFile {
+    fn display(&self) -> String {
+        self.temp
+            .as_deref()
+            .unwrap_or(&self.target)
+            .display()
+            .to_string()
+    }
+
+    /// Flushes and syncs; returns name, temporary path, target and SHA-256.
+    fn finish(mut self) -> std::io::Result<(String, PathBuf, PathBuf, String)> {
+        self.out.flush()?;
+        self.out.get_ref().sync_all()?;
+        let digest = hex::encode(std::mem::take(&mut self.hash).finalize());
+        let temp = self.temp.take().expect("a staged file is finished once");
+        Ok((
+            std::mem::take(&mut self.name),
+            temp,
+            std::mem::take(&mut self.target),
+            digest,
+        ))
+    }
+}
+
+impl Write for StagedFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.out.write(buf)?;
+        self.hash.update(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+}
+
+impl Drop for StagedFile {
+    /// A file abandoned half written (the run failed) is removed.
+    fn drop(&mut self) {
+        if let Some(temp) = &self.temp {
+            let _ = std::fs::remove_file(temp);
+        }
+    }
+}
+
+/// SHA-256 of the file at `path`, `None` if it cannot be read.
+pub fn file_digest(path: &Path) -> Option<String> {
+    let mut file = File::open(path).ok()?;
+    let mut hash = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        match file.read(&mut buf).ok()? {
+            0 => return Some(hex::encode(hash.finalize())),
+            n => hash.update(&buf[..n]),
+        }
+    }
+}
+
 /// A run killed before publishing could not clean up after itself; the next
 /// run removes what it left (only files named like our own temporaries).
-fn remove_stale_temporaries(dir: &Path, outputs: &[Output]) {
+fn remove_stale_temporaries(dir: &Path) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        if outputs
+        if OUTPUT_NAMES
             .iter()
-            .any(|o| name.starts_with(&format!(".{}.tmp-", o.name)))
+            .any(|output| name.starts_with(&format!(".{output}.tmp-")))
         {
             let _ = std::fs::remove_file(entry.path());
         }
     }
 }
 
-fn write_synced(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
+fn create_new(path: &Path, mode: u32) -> std::io::Result<File> {
     let _ = std::fs::remove_file(path);
     let mut options = OpenOptions::new();
     options.write(true).create_new(true);
@@ -103,9 +229,7 @@ fn write_synced(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
     }
     #[cfg(not(unix))]
     let _ = mode;
-    let mut file = options.open(path)?;
-    file.write_all(bytes)?;
-    file.sync_all()
+    options.open(path)
 }
 
 #[cfg(test)]
@@ -115,12 +239,12 @@ mod tests {
     #[test]
     fn nothing_is_visible_until_published() {
         let dir = tempfile::tempdir().unwrap();
-        let outputs = [Output {
-            name: "a.csv".into(),
-            bytes: b"x\n".to_vec(),
-            mode: 0o600,
-        }];
-        let staged = Staged::write(dir.path(), &outputs).unwrap();
+        let mut staged = Staged::new(dir.path()).unwrap();
+        staged.bytes("a.csv", b"x\n", 0o600).unwrap();
+        assert_eq!(
+            staged.digests(),
+            [("a.csv".to_string(), hex::encode(Sha256::digest(b"x\n")))]
+        );
         assert!(!dir.path().join("a.csv").exists());
         staged.publish().unwrap();
         assert_eq!(std::fs::read(dir.path().join("a.csv")).unwrap(), b"x\n");
@@ -131,12 +255,11 @@ mod tests {
     #[test]
     fn dropped_staging_leaves_nothing() {
         let dir = tempfile::tempdir().unwrap();
-        let outputs = [Output {
-            name: "a.csv".into(),
-            bytes: b"x\n".to_vec(),
-            mode: 0o644,
-        }];
-        drop(Staged::write(dir.path(), &outputs).unwrap());
+        let mut staged = Staged::new(dir.path()).unwrap();
+        staged.bytes("a.csv", b"x\n", 0o644).unwrap();
+        let half_written = staged.create("b.csv", 0o644).unwrap();
+        drop(half_written);
+        drop(staged);
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }
 }

@@ -1,6 +1,6 @@
 //! discrepancies.csv: one row per finding, for people and spreadsheets.
 
-use super::csv_safe::{text, writer};
+use super::csv_safe::{text, writer_to};
 use crate::money::format_minor;
 use crate::reconcile::finding::Finding;
 
@@ -20,15 +20,16 @@ pub const HEADER: [&str; 13] = [
     "first_seen",
 ];
 
-/// Builds discrepancies.csv one finding at a time, so a large day never
-/// holds its findings in memory, only the file's bytes.
-pub struct ReportWriter {
-    out: csv::Writer<Vec<u8>>,
+/// Writes discrepancies.csv one finding at a time into `W` (the staged
+/// file), so a large day holds neither its findings nor the file's bytes in
+/// memory.
+pub struct ReportWriter<W: std::io::Write> {
+    out: csv::Writer<W>,
 }
 
-impl ReportWriter {
-    pub fn new() -> anyhow::Result<ReportWriter> {
-        let mut out = writer();
+impl<W: std::io::Write> ReportWriter<W> {
+    pub fn new(out: W) -> anyhow::Result<ReportWriter<W>> {
+        let mut out = writer_to(out);
         out.write_record(HEADER)?;
         Ok(ReportWriter { out })
     }
@@ -54,8 +55,11 @@ impl ReportWriter {
         Ok(())
     }
 
-    pub fn finish(self) -> anyhow::Result<Vec<u8>> {
-        Ok(self.out.into_inner()?)
+    /// Flushes the rows and gives the destination back.
+    pub fn finish(self) -> anyhow::Result<W> {
+        self.out
+            .into_inner()
+            .map_err(|e| anyhow::anyhow!("{}", e.error()))
     }
 }
 

@@ -4,15 +4,16 @@
 //! files, the issued instructions, the first-seen days, plus the settle lag
 //! and this program's version. The state key summarises the parts a run can
 //! change (files and instructions only ever grow; a replaced file adds a
-//! file; a first sighting is only ever added or moved earlier, which
-//! changes the sum of the days). A run whose key equals the one stored with a day's outputs would
-//! compute the same bytes, so it writes them again at the cost of a lookup.
+//! file; a first sighting is only ever added or moved earlier, which changes
+//! the sum of the days). A run whose key equals the one stored with a day's
+//! outputs would compute the same bytes. The outputs themselves are files:
+//! the database keeps their SHA-256, and such a run reuses the published
+//! files when they are intact (copying them if it writes to another folder),
+//! at the cost of hashing them.
 
 use anyhow::Result;
-use rusqlite::{Connection, params};
-
-/// Output files by name, as stored.
-pub type NamedOutputs = Vec<(String, Vec<u8>)>;
+use rusqlite::{Connection, OptionalExtension, params};
+use std::path::PathBuf;
 
 /// The state key for `business_day` now.
 pub fn state_key(conn: &Connection, business_day: &str, settle_lag_days: u32) -> Result<String> {
@@ -31,12 +32,17 @@ pub fn state_key(conn: &Connection, business_day: &str, settle_lag_days: u32) ->
     ))
 }
 
-/// The stored outputs of `business_day`, if they were made from `key`.
-pub fn outputs(conn: &Connection, business_day: &str, key: &str) -> Result<Option<NamedOutputs>> {
+/// The SHA-256 of each of `business_day`'s outputs, by name, if they were
+/// made from `key`.
+pub fn digests(
+    conn: &Connection,
+    business_day: &str,
+    key: &str,
+) -> Result<Option<Vec<(String, String)>>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT name, bytes, state_key = ?2 FROM day_output WHERE business_day = ?1 ORDER BY name",
+        "SELECT name, sha256, state_key = ?2 FROM day_output WHERE business_day = ?1 ORDER BY name",
     )?;
-    let rows: Vec<(String, Vec<u8>, bool)> = stmt
+    let rows: Vec<(String, String, bool)> = stmt
         .query_map(params![business_day, key], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?))
         })?
@@ -46,25 +52,51 @@ pub fn outputs(conn: &Connection, business_day: &str, key: &str) -> Result<Optio
     }
     Ok(Some(
         rows.into_iter()
-            .map(|(name, bytes, _)| (name, bytes))
+            .map(|(name, digest, _)| (name, digest))
             .collect(),
     ))
 }
 
-/// Stores a day's outputs with the key of the state they leave behind.
+/// Records the digests of a day's outputs with the key of the state they
+/// leave behind.
 pub fn store(
     conn: &Connection,
     business_day: &str,
     key: &str,
-    outputs: &[(&str, &[u8])],
+    digests: &[(String, String)],
 ) -> Result<()> {
     conn.execute(
         "DELETE FROM day_output WHERE business_day = ?1",
         [business_day],
     )?;
     let mut insert = conn.prepare_cached("INSERT INTO day_output VALUES (?1, ?2, ?3, ?4)")?;
-    for (name, bytes) in outputs {
-        insert.execute(params![business_day, name, key, bytes])?;
+    for (name, digest) in digests {
+        insert.execute(params![business_day, name, key, digest])?;
     }
     Ok(())
+}
+
+/// The first of `folders` holding every output with its recorded digest:
+/// outputs that can be reused as they are.
+pub fn intact_outputs(folders: &[PathBuf], digests: &[(String, String)]) -> Option<PathBuf> {
+    folders
+        .iter()
+        .find(|folder| {
+            digests.iter().all(|(name, digest)| {
+                crate::emit::file_digest(&folder.join(name)).as_deref() == Some(digest.as_str())
+            })
+        })
+        .cloned()
+}
+
+/// The folder `business_day`'s outputs were last published to, if known.
+pub fn published_folder(conn: &Connection, business_day: &str) -> Result<Option<PathBuf>> {
+    let folder: Option<String> = conn
+        .query_row(
+            "SELECT out_dir FROM published_day WHERE business_day = ?1",
+            [business_day],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(folder.filter(|f| !f.is_empty()).map(PathBuf::from))
 }

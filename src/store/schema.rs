@@ -132,6 +132,21 @@ INSERT INTO published_day SELECT DISTINCT business_day, '' FROM refund_instructi
 DROP INDEX attempt_by_order;
 DROP INDEX settlement_row_by_txn;
 "#,
+    r#"
+-- A day's outputs are no longer kept here, only their SHA-256: the bytes
+-- grew the database by every day's report, forever, and were held in memory.
+-- A rerun over an unchanged state reuses the published files when they are
+-- intact. (Dropping the old rows only means the next run of those days
+-- computes their outputs again, with the same bytes.)
+DROP TABLE day_output;
+CREATE TABLE day_output (
+    business_day TEXT NOT NULL,
+    name         TEXT NOT NULL,
+    state_key    TEXT NOT NULL,
+    sha256       TEXT NOT NULL,
+    PRIMARY KEY (business_day, name)
+) WITHOUT ROWID;
+"#,
 ];
 
 /// Brings the database to the newest schema, one transaction per migration.

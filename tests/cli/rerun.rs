@@ -2,6 +2,7 @@
 //! ever, and a rerun reproduces a day byte for byte.
 
 use crate::util::{Workdir, case_inputs as case, parse_csv};
+use predicates::prelude::*;
 
 const SH: &str =
     "channel,channel_txn_id,channel_order_id,kind,amount,fee,currency,transacted_at,refund_id\n";
@@ -281,6 +282,39 @@ fn reused_outputs_equal_a_fresh_computation() {
         .stderr(predicates::str::contains("rule DUPLICATE_PAYMENT"));
     assert_eq!(outputs(&work, "first"), outputs(&work, "reused"));
     assert_eq!(outputs(&work, "first"), outputs(&work, "fresh"));
+}
+
+/// Only the outputs' SHA-256 is kept: a published file changed or deleted
+/// by hand is not reused but computed again, byte for byte as before, and
+/// intact files in the run's own folder are left as they are.
+#[test]
+fn outputs_are_reused_only_while_the_published_files_are_intact() {
+    let (orders, settlement) = case("duplicate_partly_refunded");
+    let work = Workdir::new();
+    let args = [
+        "--orders",
+        orders.as_str(),
+        "--settlement",
+        settlement.as_str(),
+        "--timings",
+    ];
+    work.run("out", &args).assert().success();
+    let first = outputs(&work, "out");
+    work.run("out", &args)
+        .assert()
+        .success()
+        .stderr(predicates::str::contains(
+            "reuse the outputs of an unchanged state",
+        ));
+    assert_eq!(outputs(&work, "out"), first);
+    work.write("out/discrepancies.csv", "edited by hand\n");
+    std::fs::remove_file(work.path("out/refunds.csv")).unwrap();
+    work.run("out", &args)
+        .assert()
+        .success()
+        .stderr(predicates::str::contains("rule DUPLICATE_PAYMENT"))
+        .stderr(predicates::str::contains("reuse the outputs").not());
+    assert_eq!(outputs(&work, "out"), first);
 }
 
 #[test]
