@@ -35,7 +35,7 @@ pub fn parse(text: &str, zone: Tz) -> Option<i64> {
 /// "not this shape" (the general parser decides, so both accept and refuse
 /// exactly the same texts), or an impossible date or time, which the
 /// general parser refuses as well.
-fn plain_local(text: &str) -> Option<NaiveDateTime> {
+pub fn plain_local(text: &str) -> Option<NaiveDateTime> {
     let b = text.as_bytes();
     let shaped = b.len() >= 19
         && b[..19].iter().enumerate().all(|(i, &c)| match i {

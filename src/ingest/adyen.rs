@@ -36,7 +36,7 @@
 mod zone;
 
 use super::settlement::{Context, FileFacts, Format, Sink};
-use super::{Header, Row};
+use super::{Header, Row, plain};
 use crate::error::InputError;
 use crate::model::{Kind, SettlementRecord};
 use crate::money;
@@ -194,7 +194,9 @@ impl Columns {
                 ),
             ));
         }
-        let amount_minor = money::parse_amount(row.required(amount)?, &currency)
+        let amount_text = row.required(amount)?;
+        let amount_minor = plain::decimal(amount_text)
+            .and_then(|value| money::to_minor(value, amount_text, &currency))
             .map_err(|e| row.error(amount, e))?;
         if amount_minor <= 0 {
             return Err(row.bad_value(amount, "a positive amount"));
@@ -217,8 +219,14 @@ impl Columns {
     }
 
     fn time(&self, row: &Row, cx: &Context) -> Result<i64, InputError> {
-        let local = NaiveDateTime::parse_from_str(row.required(self.created)?, "%Y-%m-%d %H:%M:%S")
-            .map_err(|_| row.bad_value(self.created, "YYYY-MM-DD HH:MM:SS"))?;
+        let text = row.required(self.created)?;
+        // The exact 19-byte shape digit by digit; chrono decides the rest.
+        let plain = (text.len() == 19 && text.as_bytes()[10] == b' ')
+            .then(|| crate::timestamp::plain_local(text))
+            .flatten();
+        let local = plain
+            .or_else(|| NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S").ok())
+            .ok_or_else(|| row.bad_value(self.created, "YYYY-MM-DD HH:MM:SS"))?;
         zone::to_utc(local, row.required(self.zone)?, cx.zone).map_err(|e| row.error(self.zone, e))
     }
 
@@ -236,7 +244,7 @@ impl Columns {
             if text.is_empty() {
                 continue;
             }
-            let value = money::parse_decimal(text).map_err(|e| row.error(i, e))?;
+            let value = plain::decimal(text).map_err(|e| row.error(i, e))?;
             let sum = total.unwrap_or_default().checked_add(value);
             total = Some(sum.ok_or_else(|| row.bad_value(i, "a fee that fits"))?);
         }

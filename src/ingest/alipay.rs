@@ -158,12 +158,7 @@ fn rows<R: Read>(
         if first_field(record).starts_with(b"#") {
             return Ok(tally);
         }
-        let row = Row {
-            path,
-            header,
-            record,
-            line: line_of(record),
-        };
+        let row = Row::new(path, header, record, line_of(record));
         if record.len() != header.column_count() {
             return Err(InputError {
                 line: row.line,
@@ -412,8 +407,7 @@ impl Columns {
 
 /// 服务费 as exact text, [`money::canonical_decimal`]'s form.
 fn fee(row: &Row, index: usize) -> Result<String, InputError> {
-    let value = plain::decimal(value(row, index)?).map_err(|e| row.error(index, e))?;
-    Ok(value.normalize().to_string())
+    plain::decimal_text(value(row, index)?).map_err(|e| row.error(index, e))
 }
 
 fn truncated(path: &Path, what: &str) -> InputError {

@@ -212,12 +212,7 @@ impl MappedFormat {
             },
         };
         while let Some((record, line)) = table.next_row()? {
-            let row = Row {
-                path: cx.path,
-                header: &table.header,
-                record: &record,
-                line,
-            };
+            let row = Row::new(cx.path, &table.header, &record, line);
             match self.record(&row, &cols)? {
                 Parsed::Record(r) => sink(r)?,
                 Parsed::Skipped(value) => *facts.skipped.entry(value).or_default() += 1,

@@ -55,6 +55,19 @@ pub fn bill_reader<R: Read>(input: R) -> csv::Reader<R> {
         .from_reader(input)
 }
 
+/// `str::trim` of a text already trimmed of ASCII whitespace: only a
+/// non-ASCII end (a no-break or ideographic space) or a vertical tab, which
+/// `trim_ascii` keeps, needs the Unicode-aware trim.
+fn trim(text: &str) -> &str {
+    let plain_end = |b: Option<&u8>| b.is_none_or(|&b| b.is_ascii() && b != 0x0b);
+    let bytes = text.as_bytes();
+    if plain_end(bytes.first()) && plain_end(bytes.last()) {
+        text
+    } else {
+        text.trim()
+    }
+}
+
 /// Reads a bill's next record, skipping blank lines. `false` at the end.
 pub fn next_record<R: Read>(
     reader: &mut csv::Reader<R>,
@@ -130,12 +143,7 @@ impl<R: Read> CsvTable<R> {
             .read_byte_record(&mut record)
             .map_err(|e| self.lines.row_error(&self.header, path, e))?
         {
-            let row = Row {
-                path,
-                header: &self.header,
-                record: &record,
-                line: self.lines.line(&record),
-            };
+            let row = Row::new(path, &self.header, &record, self.lines.line(&record));
             each(&row)?;
         }
         Ok(())
@@ -378,18 +386,40 @@ pub struct Row<'a> {
     pub header: &'a Header,
     pub record: &'a csv::ByteRecord,
     pub line: u64,
+    /// The whole record as text when it is valid UTF-8: checked once per
+    /// row rather than once per field read.
+    utf8: Option<&'a str>,
 }
 
-impl Row<'_> {
+impl<'a> Row<'a> {
+    pub fn new(path: &'a Path, header: &'a Header, record: &'a csv::ByteRecord, line: u64) -> Self {
+        Row {
+            path,
+            header,
+            record,
+            line,
+            utf8: std::str::from_utf8(record.as_slice()).ok(),
+        }
+    }
+
     /// The field at `index` as trimmed UTF-8.
-    pub fn text(&self, index: usize) -> Result<&str, InputError> {
+    pub fn text(&self, index: usize) -> Result<&'a str, InputError> {
+        let checked = self
+            .utf8
+            .zip(self.record.range(index))
+            .and_then(|(text, range)| text.get(range));
+        if let Some(field) = checked {
+            return Ok(trim(field.trim_ascii()));
+        }
         let raw = self.record.get(index).unwrap_or_default();
-        std::str::from_utf8(raw).map(str::trim).map_err(|_| {
-            self.error(
-                index,
-                "is not valid UTF-8 (is the file in another encoding, like GBK?)",
-            )
-        })
+        std::str::from_utf8(raw.trim_ascii())
+            .map(trim)
+            .map_err(|_| {
+                self.error(
+                    index,
+                    "is not valid UTF-8 (is the file in another encoding, like GBK?)",
+                )
+            })
     }
 
     /// The field, refusing an empty value.
@@ -438,5 +468,17 @@ pub fn shorten(value: &str) -> String {
     } else {
         let head: String = value.chars().take(MAX).collect();
         format!("{head}… ({} bytes)", value.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    proptest::proptest! {
+        /// The two-step trim is `str::trim`, whatever the ends hold.
+        #[test]
+        fn trim_is_str_trim(text in "[ \t\n\r\x0b\x0c\u{a0}\u{3000}a-z,]{0,8}") {
+            let ascii_trimmed = std::str::from_utf8(text.as_bytes().trim_ascii()).unwrap();
+            proptest::prop_assert_eq!(super::trim(ascii_trimmed), text.trim());
+        }
     }
 }

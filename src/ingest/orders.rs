@@ -199,12 +199,7 @@ pub fn read(
     let columns = Columns::resolve(path, &table.header, opts)?;
     let mut rows = 0;
     while let Some((record, line)) = table.next_row()? {
-        let row = Row {
-            path,
-            header: &table.header,
-            record: &record,
-            line,
-        };
+        let row = Row::new(path, &table.header, &record, line);
         sink(parse_row(&row, &columns, opts)?, line)?;
         table.give_back(record);
         rows += 1;

@@ -37,6 +37,45 @@ pub fn decimal(text: &str) -> Result<Decimal, money::AmountError> {
     ))
 }
 
+/// [`money::canonical_decimal`] (the exact text a fee is kept as) with a
+/// fast path for the plain shape: the digits themselves, trimmed, instead of
+/// a `Decimal` formatted through `Display`, which cost more than parsing the
+/// row. Anything else takes the general path, so both give the same text.
+pub fn decimal_text(text: &str) -> Result<String, money::AmountError> {
+    let Some((negative, whole, fraction)) = plain_parts(text) else {
+        return money::canonical_decimal(text);
+    };
+    let whole = whole.trim_start_matches('0');
+    let fraction = fraction.trim_end_matches('0');
+    let mut out = String::with_capacity(text.len() + 1);
+    if whole.is_empty() && fraction.is_empty() {
+        out.push('0');
+        return Ok(out);
+    }
+    if negative {
+        out.push('-');
+    }
+    out.push_str(if whole.is_empty() { "0" } else { whole });
+    if !fraction.is_empty() {
+        out.push('.');
+        out.push_str(fraction);
+    }
+    Ok(out)
+}
+
+/// Sign, whole digits and fraction digits of a plain `-?digits(.digits)?`
+/// of at most 18 digits, the shape [`decimal`] reads directly.
+fn plain_parts(text: &str) -> Option<(bool, &str, &str)> {
+    let (negative, digits) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+    let plain = |part: &str| part.bytes().all(|b| b.is_ascii_digit());
+    (!whole.is_empty() && whole.len() + fraction.len() <= 18 && plain(whole) && plain(fraction))
+        .then_some((negative, whole, fraction))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -61,6 +100,14 @@ mod tests {
             "１.00",
         ] {
             assert_eq!(decimal(text), money::parse_decimal(text), "{text}");
+            assert_eq!(decimal_text(text), money::canonical_decimal(text), "{text}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn decimal_text_is_canonical_decimal(text in "-?[0-9]{0,12}(\\.[0-9]{0,9})?0{0,3}") {
+            proptest::prop_assert_eq!(decimal_text(&text), money::canonical_decimal(&text));
         }
     }
 }

@@ -132,12 +132,12 @@ fn parse(input: &mut dyn Read, cx: &Context, sink: &mut Sink) -> Result<FileFact
         if value_of(record.get(0).unwrap_or_default()).starts_with(SUMMARY.as_bytes()) {
             break;
         }
-        let row = Row {
+        let row = Row::new(
             path,
-            header: &header,
-            record: repaired.fields(&record, header.column_count()),
-            line: line_of(&record),
-        };
+            &header,
+            repaired.fields(&record, header.column_count()),
+            line_of(&record),
+        );
         if row.record.len() != header.column_count() {
             return Err(InputError {
                 line: row.line,
@@ -364,8 +364,11 @@ fn record(
         return Err(bad_value(row, index, "a positive amount"));
     }
     let fee = match cols.amounts[FEE] {
-        // Exactly canonical_decimal's text, from the value already parsed.
-        Some(i) if !value(row, i)?.is_empty() => Some(amounts[FEE].normalize().to_string()),
+        // Exactly canonical_decimal's text (the value parsed, so it is plain
+        // or general-but-valid).
+        Some(i) if !value(row, i)?.is_empty() => {
+            Some(plain::decimal_text(value(row, i)?).map_err(|e| row.error(i, e))?)
+        }
         _ => None,
     };
     let transacted_at = crate::timestamp::parse(required(row, at)?, BEIJING)
@@ -408,12 +411,7 @@ fn check_summary(
             )
         });
     }
-    let summary = Row {
-        path,
-        header: caption,
-        record: values,
-        line,
-    };
+    let summary = Row::new(path, caption, values, line);
     let figure = |i: usize| -> Result<Decimal, InputError> {
         money::parse_decimal(value(&summary, i)?).map_err(|e| summary.error(i, e))
     };
