@@ -254,24 +254,38 @@ fn a_crash_before_commit_changes_nothing_and_a_rerun_completes() {
     }
 }
 
-#[test]
-fn reused_outputs_equal_a_fresh_computation() {
-    let (orders, settlement) = case("duplicate_partly_refunded");
-    let work = Workdir::new();
-    let args = [
+/// Arguments running case `name` with per-phase timings, which say whether
+/// a run reused the outputs or classified anew.
+fn timed_case(name: &str) -> Vec<String> {
+    let (orders, settlement) = case(name);
+    [
         "--orders",
-        orders.as_str(),
+        &orders,
         "--settlement",
-        settlement.as_str(),
+        &settlement,
         "--timings",
-    ];
-    work.run("first", &args).assert().success();
-    work.run("reused", &args)
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+/// Runs into `out` and checks the outputs were reused.
+fn run_reusing(work: &Workdir, out: &str, args: &[&str]) {
+    work.run(out, args)
         .assert()
         .success()
         .stderr(predicates::str::contains(
             "reuse the outputs of an unchanged state",
         ));
+}
+
+#[test]
+fn reused_outputs_equal_a_fresh_computation() {
+    let args = timed_case("duplicate_partly_refunded");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let work = Workdir::new();
+    work.run("first", &args).assert().success();
+    run_reusing(&work, "reused", &args);
     // Forget the stored outputs: the next run must classify everything anew.
     let db = rusqlite::Connection::open(work.db()).unwrap();
     db.execute("DELETE FROM day_output", []).unwrap();
@@ -289,23 +303,12 @@ fn reused_outputs_equal_a_fresh_computation() {
 /// intact files in the run's own folder are left as they are.
 #[test]
 fn outputs_are_reused_only_while_the_published_files_are_intact() {
-    let (orders, settlement) = case("duplicate_partly_refunded");
+    let args = timed_case("duplicate_partly_refunded");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let work = Workdir::new();
-    let args = [
-        "--orders",
-        orders.as_str(),
-        "--settlement",
-        settlement.as_str(),
-        "--timings",
-    ];
     work.run("out", &args).assert().success();
     let first = outputs(&work, "out");
-    work.run("out", &args)
-        .assert()
-        .success()
-        .stderr(predicates::str::contains(
-            "reuse the outputs of an unchanged state",
-        ));
+    run_reusing(&work, "out", &args);
     assert_eq!(outputs(&work, "out"), first);
     work.write("out/discrepancies.csv", "edited by hand\n");
     std::fs::remove_file(work.path("out/refunds.csv")).unwrap();
