@@ -28,8 +28,22 @@ for n in "${sizes[@]}"; do
     echo "== $n orders, $pass run ($rows rows, $((bytes / 1000000)) MB of CSV)"
     ( cd "$day" && /usr/bin/time -v "$bin" run --db state.db --orders orders.csv --settlement settlement \
         --date 2026-11-21 --out out --quiet --timings ) 2> "$day/time-$pass.txt" || { cat "$day/time-$pass.txt"; exit 1; }
-    # Every phase of 0.1 s or more, then the total.
-    awk '/^ +[0-9.]+ s  / && ($1 >= 0.1 || $3 == "total")' "$day/time-$pass.txt"
+    # Every phase of 0.1 s or more, then the total, with rows per second:
+    # a load phase's own file's rows, any other phase all the input rows.
+    python3 - "$day" "$pass" "$rows" <<'PY'
+import json, re, sys
+day, pass_, rows = sys.argv[1], sys.argv[2], int(sys.argv[3])
+files = {f["path"]: f["rows"] for f in json.load(open(f"{day}/out/summary.json"))["files"]}
+for line in open(f"{day}/time-{pass_}.txt"):
+    m = re.match(r"^ +([0-9.]+) s  (.*)$", line.rstrip("\n"))
+    if not m or (float(m[1]) < 0.1 and m[2] != "total"):
+        continue
+    seconds, phase = float(m[1]), m[2]
+    loaded = files.get(phase[len("load "):]) if phase.startswith("load ") else None
+    n = loaded if loaded is not None else rows
+    rate = f"{n / seconds:>12,.0f} rows/s" if pass_ == "first" and seconds > 0 else ""
+    print(f"{seconds:9.3f} s  {rate:>19}  {phase}")
+PY
     wall=$(grep 'Elapsed (wall clock)' "$day/time-$pass.txt" | awk '{print $NF}')
     rss=$(grep 'Maximum resident set size' "$day/time-$pass.txt" | awk '{print $NF}')
     echo "wall $wall, peak RSS $((rss / 1024)) MiB"
