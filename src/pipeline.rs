@@ -6,43 +6,56 @@
 //! runs on the calling thread, which owns the database transaction.
 
 use anyhow::{Result, anyhow};
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
 
 const BATCH: usize = 4096;
 const DEPTH: usize = 4;
 
 /// Runs `produce` on a helper thread, feeding the items it emits to
-/// `consume` here, a batch at a time, in order. `consume` gives each batch
-/// back when done with it: the helper thread empties and reuses it, so what
-/// the parser allocated is freed on the thread that allocated it (freeing
-/// across threads made the allocator a tenth of the load). The first error
-/// on either side stops both; a consumer error wins, since the producer only
-/// sees that the consumer stopped.
-pub fn run<T, R, P, C>(produce: P, mut consume: C) -> Result<R>
+/// `consume` here, a batch at a time, in order. `consume` gives batches back
+/// when done with them (at once, or later, several together): the helper
+/// thread empties and reuses them, so what the parser allocated is freed on
+/// the thread that allocated it (freeing across threads made the allocator a
+/// tenth of the load). The first error on either side stops both; a
+/// consumer error wins, since the producer only sees that the consumer
+/// stopped.
+pub fn run<T, R, P, C>(produce: P, consume: C) -> Result<R>
 where
     T: Send,
     R: Send,
     P: FnOnce(&mut dyn FnMut(T) -> Result<()>) -> Result<R> + Send,
-    C: FnMut(Vec<T>) -> Result<Vec<T>>,
+    C: FnMut(Vec<T>) -> Result<Vec<Vec<T>>>,
 {
-    let (sender, receiver): (SyncSender<Vec<T>>, Receiver<Vec<T>>) = sync_channel(DEPTH);
-    let (give_back, given_back): (SyncSender<Vec<T>>, Receiver<Vec<T>>) = sync_channel(DEPTH + 1);
+    run_ahead(0, produce, consume)
+}
+
+/// [`run`], with the producer allowed `items` more items ahead: a consumer
+/// that gathers that many before it works on them keeps the producer busy
+/// meanwhile.
+pub fn run_ahead<T, R, P, C>(items: usize, produce: P, mut consume: C) -> Result<R>
+where
+    T: Send,
+    R: Send,
+    P: FnOnce(&mut dyn FnMut(T) -> Result<()>) -> Result<R> + Send,
+    C: FnMut(Vec<T>) -> Result<Vec<Vec<T>>>,
+{
+    let depth = DEPTH + items.div_ceil(BATCH);
+    let (sender, receiver): (SyncSender<Vec<T>>, Receiver<Vec<T>>) = sync_channel(depth);
+    let (give_back, given_back): (Sender<Vec<T>>, Receiver<Vec<T>>) = channel();
     std::thread::scope(|scope| {
         let producer = scope.spawn(move || {
             let mut batch = Vec::with_capacity(BATCH);
+            let mut empty: Vec<Vec<T>> = Vec::new();
             let result = produce(&mut |item| {
                 batch.push(item);
                 if batch.len() == BATCH {
-                    let mut next = match given_back.try_recv() {
-                        Ok(mut used) => {
-                            used.clear();
-                            used
-                        }
-                        Err(_) => Vec::with_capacity(BATCH),
-                    };
-                    std::mem::swap(&mut batch, &mut next);
+                    for mut used in given_back.try_iter() {
+                        used.clear();
+                        empty.push(used);
+                    }
+                    let next = empty.pop().unwrap_or_else(|| Vec::with_capacity(BATCH));
                     sender
-                        .send(next)
+                        .send(std::mem::replace(&mut batch, next))
                         .map_err(|_| anyhow!("the loader stopped"))?;
                 }
                 Ok(())
@@ -55,9 +68,12 @@ where
         let mut consumed = Ok(());
         for batch in receiver.iter() {
             match consume(batch) {
-                // Full when the helper has stopped taking batches back:
-                // this one is then freed here.
-                Ok(used) => drop(give_back.try_send(used)),
+                Ok(used) => {
+                    for batch in used {
+                        // Fails only once the helper is gone: freed here.
+                        let _ = give_back.send(batch);
+                    }
+                }
                 Err(e) => {
                     consumed = Err(e);
                     break;
@@ -90,12 +106,40 @@ mod tests {
             |batch| {
                 assert!(!batch.is_empty() && batch.len() <= BATCH);
                 seen.extend(batch.iter().copied());
-                Ok(batch)
+                Ok(vec![batch])
             },
         )
         .unwrap();
         assert_eq!(total, 10_000);
         assert!(seen.iter().copied().eq(0..10_000));
+    }
+
+    /// A consumer that holds batches and gives them back together, with
+    /// the producer running ahead, still sees every item once, in order.
+    #[test]
+    fn batches_given_back_later_and_together_lose_nothing() {
+        let mut seen = Vec::new();
+        let mut held: Vec<Vec<u32>> = Vec::new();
+        run_ahead(
+            3 * BATCH,
+            |emit| {
+                for i in 0..50_000u32 {
+                    emit(i)?;
+                }
+                Ok(())
+            },
+            |batch| {
+                seen.extend(batch.iter().copied());
+                held.push(batch);
+                Ok(if held.len() == 3 {
+                    std::mem::take(&mut held)
+                } else {
+                    Vec::new()
+                })
+            },
+        )
+        .unwrap();
+        assert!(seen.iter().copied().eq(0..50_000));
     }
 
     #[test]
@@ -105,7 +149,7 @@ mod tests {
                 emit(1)?;
                 Err::<(), _>(anyhow!("bad row"))
             },
-            |batch: Vec<i32>| Ok(batch),
+            |batch: Vec<i32>| Ok(vec![batch]),
         )
         .unwrap_err();
         assert_eq!(err.to_string(), "bad row");
@@ -120,7 +164,7 @@ mod tests {
                 if batch.contains(&5000) {
                     Err(anyhow!("disk full"))
                 } else {
-                    Ok(batch)
+                    Ok(vec![batch])
                 }
             },
         )

@@ -253,14 +253,15 @@ fn load_orders(
         mapping: &config.orders_mapping,
     };
     let mut loader = load::AttemptLoader::new(conn, file_id)?;
-    let rows = pipeline::run(
+    let rows = pipeline::run_ahead(
+        load::SORT_CHUNK,
         |emit| orders::read(path, input, &opts, |attempt, line| emit((attempt, line))),
         |batch| {
-            let batch = loader.add_batch(conn, path, batch)?;
             loaded_rows(loaded, batch.len() as u64);
-            Ok(batch)
+            loader.add_batch(conn, path, batch)
         },
     )?;
+    loader.finish(conn, path)?;
     load::finish_orders_file(conn, file_id, rows)?;
     bar.finish_and_clear();
     notices.push(format!("loaded {}: {rows} attempt(s)", path.display()));
@@ -299,7 +300,7 @@ fn load_settlement(
         |batch| {
             let batch = loader.add_batch(batch)?;
             loaded_rows(loaded, batch.len() as u64);
-            Ok(batch)
+            Ok(vec![batch])
         },
     )?;
     drop(loader);

@@ -117,18 +117,30 @@ pub fn register_file(
     Ok(conn.last_insert_rowid())
 }
 
-/// Loads one export's attempts straight into `attempt`, a batch per
+/// Loads one export's attempts straight into `attempt`, a sorted chunk per
 /// statement ([`super::batch`]). A row supersedes the stored one unless it
 /// is less final: statuses move forward (UNKNOWN today, SUCCESS tomorrow), so
 /// an older export loaded late cannot move them back. A channel_order_id
 /// given twice in the same export makes the update write a NULL line, which
-/// the NOT NULL constraint refuses: the batch fails, and its rows go in one
-/// by one to name the line.
+/// the NOT NULL constraint refuses: the chunk fails, and its rows go in one
+/// by one, in file order, to name the line.
 pub struct AttemptLoader<'c> {
     upsert_batch: Statement<'c>,
     upsert_row: Statement<'c>,
     file_id: i64,
+    /// Parsed batches gathered for the next chunk.
+    pending: Vec<Vec<(Attempt, u64)>>,
+    pending_rows: usize,
 }
+
+/// Attempts gathered before they go in, then sorted by channel_order_id:
+/// in key order each insert lands next to the previous one in the table's
+/// B-tree, whatever order the export is in (a shuffled 10M-order export took
+/// 66 s to load in file order, 5.8 times the sorted one). An export's
+/// channel_order_ids are unique, so the order they go in changes nothing
+/// else. 2^17 attempts hold about 28 MB; the parser runs a chunk ahead
+/// (`pipeline::run_ahead`) so it never waits for the insert.
+pub const SORT_CHUNK: usize = 1 << 17;
 
 /// What an attempt given again does to the stored one.
 const ATTEMPT_CONFLICT: &str = "
@@ -169,17 +181,53 @@ pub fn register_batch_tables(conn: &Connection) -> rusqlite::Result<()> {
     batch::register(conn, c"settlement_batch", SETTLEMENT_BATCH)
 }
 
-/// Parsed attempts with their lines.
+/// Parsed attempts with their lines, in batches as parsed, read in
+/// channel_order_id order.
 #[derive(Default)]
-struct AttemptRows(Vec<(Attempt, u64)>);
+struct SortedAttempts {
+    batches: Vec<Vec<(Attempt, u64)>>,
+    /// (batch, row) of each attempt, in key order.
+    order: Vec<(u32, u32)>,
+}
 
-impl batch::Rows for AttemptRows {
+impl SortedAttempts {
+    fn new(batches: Vec<Vec<(Attempt, u64)>>) -> SortedAttempts {
+        let at = |&(b, r): &(u32, u32)| &batches[b as usize][r as usize];
+        // The key's first 16 bytes as one number settle most comparisons.
+        let prefix = |id: &str| {
+            let mut bytes = [0u8; 16];
+            let n = id.len().min(16);
+            bytes[..n].copy_from_slice(&id.as_bytes()[..n]);
+            u128::from_be_bytes(bytes)
+        };
+        let mut keyed: Vec<(u128, (u32, u32))> = batches
+            .iter()
+            .enumerate()
+            .flat_map(|(b, rows)| {
+                rows.iter()
+                    .enumerate()
+                    .map(move |(r, (a, _))| (prefix(&a.channel_order_id), (b as u32, r as u32)))
+            })
+            .collect();
+        keyed.sort_unstable_by(|(pa, a), (pb, b)| {
+            pa.cmp(pb).then_with(|| {
+                let (a, b) = (at(a), at(b));
+                (&a.0.channel_order_id, a.1).cmp(&(&b.0.channel_order_id, b.1))
+            })
+        });
+        let order = keyed.into_iter().map(|(_, position)| position).collect();
+        SortedAttempts { batches, order }
+    }
+}
+
+impl batch::Rows for SortedAttempts {
     fn count(&self) -> usize {
-        self.0.len()
+        self.order.len()
     }
 
     fn column(&self, row: usize, column: c_int, ctx: &mut VTabContext) -> rusqlite::Result<()> {
-        let (a, line) = &self.0[row];
+        let (b, r) = self.order[row];
+        let (a, line) = &self.batches[b as usize][r as usize];
         match column {
             0 => ctx.set_result(&a.channel_order_id),
             1 => ctx.set_result(&a.order_id),
@@ -202,6 +250,8 @@ impl batch::Rows for AttemptRows {
 impl<'c> AttemptLoader<'c> {
     pub fn new(conn: &'c Connection, file_id: i64) -> Result<Self> {
         Ok(AttemptLoader {
+            pending: Vec::new(),
+            pending_rows: 0,
             upsert_batch: conn.prepare(&format!(
                 "INSERT INTO attempt
                  SELECT channel_order_id, order_id, payment_id, channel, amount_minor, currency,
@@ -217,24 +267,41 @@ impl<'c> AttemptLoader<'c> {
         })
     }
 
-    /// Loads a batch of parsed attempts, in file order, and gives it back.
+    /// Takes a batch of parsed attempts (in file order); once a chunk is
+    /// gathered, loads it and gives its batches back.
     pub fn add_batch(
         &mut self,
         conn: &Connection,
         path: &Path,
         rows: Vec<(Attempt, u64)>,
-    ) -> Result<Vec<(Attempt, u64)>> {
-        let rows = Rc::new(AttemptRows(rows));
+    ) -> Result<Vec<Vec<(Attempt, u64)>>> {
+        self.pending_rows += rows.len();
+        self.pending.push(rows);
+        if self.pending_rows < SORT_CHUNK {
+            return Ok(Vec::new());
+        }
+        self.load_pending(conn, path)
+    }
+
+    /// Loads what is still gathered, once the export is read.
+    pub fn finish(mut self, conn: &Connection, path: &Path) -> Result<()> {
+        self.load_pending(conn, path).map(drop)
+    }
+
+    fn load_pending(&mut self, conn: &Connection, path: &Path) -> Result<Vec<Vec<(Attempt, u64)>>> {
+        self.pending_rows = 0;
+        let rows = Rc::new(SortedAttempts::new(std::mem::take(&mut self.pending)));
         let result = self
             .upsert_batch
             .execute(params![batch::Batch::new(rows.clone()), self.file_id]);
         self.upsert_batch.clear_bindings();
+        let batches = batch::take_back(rows).batches;
         match result {
-            Ok(_) => Ok(batch::take_back(rows).0),
+            Ok(_) => Ok(batches),
             Err(e) if is_constraint(&e) => {
-                // The failed statement changed nothing: row by row, the
-                // first bad row names itself.
-                for (attempt, line) in &rows.0 {
+                // The failed statement changed nothing: row by row in file
+                // order, the first bad row names itself.
+                for (attempt, line) in batches.iter().flatten() {
                     self.add(conn, path, attempt, *line)?;
                 }
                 Err(e.into())
@@ -411,4 +478,95 @@ pub fn finish_orders_file(conn: &Connection, file_id: i64, rows: u64) -> Result<
         params![rows as i64, file_id],
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{OrderStatus, PaymentStatus};
+
+    fn attempt(channel_order_id: &str) -> Attempt {
+        Attempt {
+            order_id: format!("O-{channel_order_id}"),
+            payment_id: format!("P-{channel_order_id}"),
+            channel_order_id: channel_order_id.to_string(),
+            channel: "wechat".into(),
+            amount_minor: 100,
+            currency: "CNY".into(),
+            order_status: OrderStatus::Paid,
+            payment_status: PaymentStatus::Success,
+            created_at: 1_779_000_000_000_000,
+            created_day: "2026-11-21".into(),
+            expires_at: None,
+            closed_at: None,
+            paid_at: None,
+        }
+    }
+
+    fn loader_database() -> Connection {
+        let mut conn = Connection::open_in_memory().unwrap();
+        crate::store::schema::migrate(&mut conn).unwrap();
+        register_batch_tables(&conn).unwrap();
+        conn.execute(
+            "INSERT INTO loaded_file (file_id, identity, sha256, role, path, format, rows, business_day)
+             VALUES (1, 'x', 'x', 'orders', 'orders.csv', 'orders', 0, '')",
+            [],
+        )
+        .unwrap();
+        conn
+    }
+
+    /// Rows go in sorted by key, but a repeated channel_order_id is named
+    /// where a reader of the file meets it first: the earliest second
+    /// occurrence, with the line it repeats.
+    #[test]
+    fn a_repeated_attempt_is_named_at_its_first_repeat_in_file_order() {
+        let conn = loader_database();
+        let mut loader = AttemptLoader::new(&conn, 1).unwrap();
+        let rows = [("Z1", 2), ("A1", 3), ("Z1", 4), ("A1", 5)]
+            .map(|(id, line)| (attempt(id), line))
+            .to_vec();
+        let given_back = loader
+            .add_batch(&conn, Path::new("orders.csv"), rows)
+            .unwrap();
+        assert!(given_back.is_empty(), "a chunk is not full yet");
+        let err = loader
+            .finish(&conn, Path::new("orders.csv"))
+            .unwrap_err()
+            .downcast::<InputError>()
+            .unwrap();
+        assert_eq!(err.line, 4);
+        assert!(
+            err.problem.contains("already given on line 2"),
+            "{}",
+            err.problem
+        );
+    }
+
+    /// A full chunk goes in sorted and comes back whole, in its batches.
+    #[test]
+    fn a_full_chunk_is_loaded_and_its_batches_given_back() {
+        let conn = loader_database();
+        let mut loader = AttemptLoader::new(&conn, 1).unwrap();
+        let half = SORT_CHUNK / 2;
+        let batch = |from: usize| -> Vec<(Attempt, u64)> {
+            (from..from + half)
+                .rev()
+                .map(|i| (attempt(&format!("C{i:07}")), i as u64 + 2))
+                .collect()
+        };
+        let path = Path::new("orders.csv");
+        assert!(loader.add_batch(&conn, path, batch(0)).unwrap().is_empty());
+        let back = loader.add_batch(&conn, path, batch(half)).unwrap();
+        assert_eq!(back.iter().map(Vec::len).collect::<Vec<_>>(), [half, half]);
+        let (count, lowest): (i64, String) = conn
+            .query_row(
+                "SELECT count(*), min(channel_order_id) FROM attempt",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(count as usize, SORT_CHUNK);
+        assert_eq!(lowest, "C0000000");
+    }
 }
