@@ -1,7 +1,8 @@
 //! Bulk loading into the state database, inside the run's transaction.
 //!
-//! Rows go in a parsed batch per statement, read through the batch tables
-//! of [`super::batch`].
+//! Rows go in through the batch tables of [`super::batch`], many per
+//! statement: a settlement file's rows a parsed batch at a time, an export's
+//! attempts a sorted chunk at a time ([`AttemptLoader`]).
 
 use super::batch;
 use crate::error::InputError;
