@@ -2,7 +2,8 @@
 //!
 //! A producer (a parser, on its own thread) hands records over in batches
 //! through a bounded channel, so memory stays flat however large the file:
-//! at most `DEPTH` batches of `BATCH` records are in flight. The consumer
+//! at most `DEPTH` batches of `BATCH` records are in flight, plus what a
+//! consumer asks to gather ([`run_ahead`]). The consumer
 //! runs on the calling thread, which owns the database transaction.
 
 use anyhow::{Result, anyhow};

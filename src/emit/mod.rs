@@ -16,7 +16,7 @@ pub mod summary;
 use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
 use std::fs::{File, OpenOptions};
-use std::io::{BufWriter, Read, Write};
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 /// Every file a run writes, in the order they are staged.
@@ -184,19 +184,6 @@ impl Drop for StagedFile {
     fn drop(&mut self) {
         if let Some(temp) = &self.temp {
             let _ = std::fs::remove_file(temp);
-        }
-    }
-}
-
-/// SHA-256 of the file at `path`, `None` if it cannot be read.
-pub fn file_digest(path: &Path) -> Option<String> {
-    let mut file = File::open(path).ok()?;
-    let mut hash = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        match file.read(&mut buf).ok()? {
-            0 => return Some(hex::encode(hash.finalize())),
-            n => hash.update(&buf[..n]),
         }
     }
 }

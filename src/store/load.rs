@@ -127,7 +127,6 @@ pub fn register_file(
 /// by one, in file order, to name the line.
 pub struct AttemptLoader<'c> {
     upsert_batch: Statement<'c>,
-    upsert_row: Statement<'c>,
     file_id: i64,
     /// Parsed batches gathered for the next chunk.
     pending: Vec<Vec<(Attempt, u64)>>,
@@ -219,12 +218,11 @@ impl SortedAttempts {
         let order = keyed.into_iter().map(|(_, position)| position).collect();
         SortedAttempts { batches, order }
     }
-}
 
-impl SortedAttempts {
-    fn at(&self, row: usize) -> Option<&Attempt> {
+    /// The attempt `row` places in key order, and its line.
+    fn at(&self, row: usize) -> Option<&(Attempt, u64)> {
         let &(b, r) = self.order.get(row)?;
-        Some(&self.batches[b as usize][r as usize].0)
+        Some(&self.batches[b as usize][r as usize])
     }
 
     /// Key order reads the chunk out of parse order, and every attempt (and
@@ -238,10 +236,10 @@ impl SortedAttempts {
             // SAFETY: a prefetch is only a hint; it reads nothing and never
             // faults, whatever the address.
             let hint = |p: *const u8| unsafe { _mm_prefetch::<_MM_HINT_T0>(p.cast()) };
-            if let Some(a) = self.at(row + 32) {
+            if let Some((a, _)) = self.at(row + 32) {
                 hint((a as *const Attempt).cast());
             }
-            if let Some(a) = self.at(row + 16) {
+            if let Some((a, _)) = self.at(row + 16) {
                 for text in [
                     &a.channel_order_id,
                     &a.order_id,
@@ -263,8 +261,9 @@ impl batch::Rows for SortedAttempts {
     }
 
     fn column(&self, row: usize, column: c_int, ctx: &mut VTabContext) -> rusqlite::Result<()> {
-        let (b, r) = self.order[row];
-        let (a, line) = &self.batches[b as usize][r as usize];
+        let Some((a, line)) = self.at(row) else {
+            return Ok(());
+        };
         match column {
             0 => {
                 self.prefetch(row);
@@ -298,10 +297,6 @@ impl<'c> AttemptLoader<'c> {
                         order_status, payment_status, created_at, created_day, expires_at,
                         closed_at, paid_at, ?2, line
                  FROM attempt_batch(?1) WHERE true {ATTEMPT_CONFLICT}"
-            ))?,
-            upsert_row: conn.prepare(&format!(
-                "INSERT INTO attempt VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
-                 {ATTEMPT_CONFLICT}"
             ))?,
             file_id,
         })
@@ -350,8 +345,14 @@ impl<'c> AttemptLoader<'c> {
         }
     }
 
-    fn add(&mut self, conn: &Connection, path: &Path, a: &Attempt, line: u64) -> Result<()> {
-        let result = self.upsert_row.execute(params![
+    /// One attempt through its own statement: only when a chunk failed, to
+    /// name the bad line.
+    fn add(&self, conn: &Connection, path: &Path, a: &Attempt, line: u64) -> Result<()> {
+        let mut upsert_row = conn.prepare_cached(&format!(
+            "INSERT INTO attempt VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+             {ATTEMPT_CONFLICT}"
+        ))?;
+        let result = upsert_row.execute(params![
             a.channel_order_id,
             a.order_id,
             a.payment_id,
