@@ -59,6 +59,8 @@ const CHECKED: &str = "the footer (#交易合计 and #退款合计: rows and 商
 const CURRENCY: &str = "CNY";
 const BEIJING: Tz = chrono_tz::Asia::Shanghai;
 const FIRST_COLUMN: &str = "支付宝交易号";
+/// What the GBK decoder puts in place of a byte it cannot decode.
+const REPLACEMENT: &str = "\u{fffd}";
 /// The footer lines that total each kind of row.
 const TOTALS: [(Kind, &str); 2] = [(Kind::Payment, "交易合计"), (Kind::Refund, "退款合计")];
 
@@ -172,6 +174,9 @@ fn rows<R: Read>(
                 )
             }
             .into());
+        }
+        if memchr::memmem::find(record.as_slice(), REPLACEMENT.as_bytes()).is_some() {
+            cols.refuse_damaged(&row)?;
         }
         let (parsed, received) = cols.record(&row)?;
         let t = &mut tally[parsed.kind as usize];
@@ -344,6 +349,27 @@ impl Columns {
         })
     }
 
+    /// Refuses a row whose columns the mapping reads hold a U+FFFD: a byte
+    /// GBK could not decode (the file is damaged or in yet another
+    /// encoding). Called only for a row holding one somewhere, so clean rows
+    /// pay one byte search for the whole record instead of one per field.
+    fn refuse_damaged(&self, row: &Row) -> Result<(), InputError> {
+        let read = [self.kind, self.amount, self.received]
+            .into_iter()
+            .chain(self.fee)
+            .chain(self.refund_id)
+            .chain([self.done_at, self.txn, self.order]);
+        for index in read {
+            if row.text(index)?.contains(REPLACEMENT) {
+                return Err(row.error(
+                    index,
+                    "holds bytes that are neither GBK nor UTF-8 (a damaged file, or another encoding)",
+                ));
+            }
+        }
+        Ok(())
+    }
+
     fn received_name<'h>(&self, header: &'h Header) -> &'h str {
         header.name(self.received)
     }
@@ -431,17 +457,10 @@ fn joined(record: &csv::ByteRecord) -> String {
     fields.join(",").trim_end_matches(',').trim().to_string()
 }
 
-/// A field without its padding TAB. A U+FFFD is a byte GBK could not decode:
-/// the file is damaged or in yet another encoding.
+/// A field without its padding TAB ([`Columns::refuse_damaged`] has
+/// checked it for undecodable bytes).
 fn value<'r>(row: &'r Row, index: usize) -> Result<&'r str, InputError> {
-    let text = row.text(index)?;
-    if text.contains('\u{fffd}') {
-        return Err(row.error(
-            index,
-            "holds bytes that are neither GBK nor UTF-8 (a damaged file, or another encoding)",
-        ));
-    }
-    Ok(text)
+    row.text(index)
 }
 
 /// [`Row::bad_value`], quoting the value without its padding TAB.

@@ -529,7 +529,12 @@ fn value_of(field: &[u8]) -> &[u8] {
 /// A field as text, without its backtick.
 fn value<'r>(row: &'r Row, index: usize) -> Result<&'r str, InputError> {
     let text = row.text(index)?;
-    Ok(text.strip_prefix('`').unwrap_or(text).trim())
+    // `Row::text` has trimmed the field; only what follows a backtick may
+    // still carry spaces.
+    Ok(match text.strip_prefix('`') {
+        Some(rest) => super::trim(rest.trim_ascii()),
+        None => text,
+    })
 }
 
 /// [`Row::bad_value`], quoting the value without its backtick.

@@ -253,6 +253,12 @@ fn bad_rows_are_refused_precisely() {
         e.contains("line 6, column '商户订单号'") && e.contains("neither GBK nor UTF-8"),
         "{e}"
     );
+    // A column the mapping does not read (门店编号) may hold one.
+    let mut unread = gbk(&bill(&two_rows(), TOTALS.0, TOTALS.1));
+    let at = unread.windows(5).position(|w| w == b"store").unwrap();
+    unread[at] = 0xff;
+    let (_, rows) = parse_bytes(&unread).unwrap();
+    assert_eq!(rows.len(), 2);
 }
 
 #[test]
