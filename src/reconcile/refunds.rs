@@ -68,7 +68,7 @@ pub fn issue(conn: &Connection, business_day: &str) -> Result<()> {
                 ?1, f.channel, f.channel_txn_id, f.channel_order_id, f.order_id, f.payment_id,
                 f.refund_minor, f.channel_currency, f.kind
          FROM temp.finding f
-         JOIN temp.paid p ON p.channel = f.channel AND p.channel_txn_id = f.channel_txn_id
+         JOIN temp.refundable p ON p.channel = f.channel AND p.channel_txn_id = f.channel_txn_id
          WHERE f.kind IN ('DUPLICATE_PAYMENT', 'PAID_AFTER_CLOSE') AND f.refund_minor > 0
          ON CONFLICT (refund_request_id) DO NOTHING",
         [business_day],

@@ -6,12 +6,10 @@
 -- instruction of ours) are never the one kept: keeping a payment whose money
 -- went back while refunding the live one would refund the whole order.
 -- Nothing is refunded until every payment of the order is settled
--- (is_settled, see prepare.sql): the finding says it waits.
+-- (is_settled, see `refundable` in prepare.sql): the finding says it waits.
 WITH live AS (
-    SELECT * FROM paid
-    WHERE order_status NOT IN ('CLOSED', 'CANCELLED')
-      AND order_id IN (SELECT order_id FROM paid WHERE order_id IS NOT NULL
-                       GROUP BY order_id HAVING count(*) >= 2)
+    SELECT * FROM refundable
+    WHERE order_status NOT IN ('CLOSED', 'CANCELLED') AND payments_of_order >= 2
 ),
 ranked AS (
     SELECT *,

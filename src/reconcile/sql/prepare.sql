@@ -4,6 +4,7 @@
 DROP TABLE IF EXISTS temp.payment;
 DROP TABLE IF EXISTS temp.channel_refund;
 DROP TABLE IF EXISTS temp.refund_state;
+DROP TABLE IF EXISTS temp.refundable;
 DROP TABLE IF EXISTS temp.paid;
 DROP TABLE IF EXISTS temp.order_state;
 
@@ -60,45 +61,65 @@ GROUP BY channel, channel_txn_id;
 
 -- Keyed by the payment: `payment` is read in that order (its GROUP BY), so
 -- the rows go in appended, and refunds find their payment without a
--- separate index.
+-- separate index. What is refunded is not looked up here: only the refund
+-- rules need it, for the few payments they judge (`refundable` below).
 CREATE TEMP TABLE paid (
     channel TEXT NOT NULL, channel_txn_id TEXT NOT NULL, channel_order_id TEXT,
     transacted_at INTEGER, channel_amount INTEGER, channel_currency TEXT,
-    refunded_by_channel INTEGER, pending_ours INTEGER, unrefunded INTEGER,
     order_id TEXT, payment_id TEXT, payment_status TEXT, internal_amount INTEGER,
-    internal_currency TEXT, order_status TEXT, is_settled INTEGER,
+    internal_currency TEXT, order_status TEXT, created_day TEXT,
     PRIMARY KEY (channel, channel_txn_id)) WITHOUT ROWID;
 INSERT INTO paid
-SELECT channel, channel_txn_id, channel_order_id, transacted_at, channel_amount, channel_currency,
-       refunded_by_channel, pending_ours,
+SELECT p.channel, p.channel_txn_id, p.channel_order_id, p.transacted_at,
+       p.amount_minor, p.currency,
+       a.order_id, a.payment_id, a.payment_status, a.amount_minor, a.currency,
+       o.order_status, a.created_day
+FROM payment p
+LEFT JOIN attempt a ON a.channel_order_id = p.channel_order_id
+LEFT JOIN order_state o ON o.order_id = a.order_id;
+CREATE INDEX temp.paid_by_order ON paid(order_id);
+
+-- The payments the refund rules judge, each with what is already refunded
+-- of it: those of an order closed or cancelled (paid_after_close.sql) and
+-- those of an order paid more than once (duplicate_payment.sql). Few
+-- payments are either, so only they are looked up in refund_state.
+CREATE TEMP TABLE refundable (
+    channel TEXT NOT NULL, channel_txn_id TEXT NOT NULL, channel_order_id TEXT,
+    transacted_at INTEGER, channel_amount INTEGER, channel_currency TEXT,
+    order_id TEXT, payment_id TEXT, payment_status TEXT, internal_amount INTEGER,
+    internal_currency TEXT, order_status TEXT, payments_of_order INTEGER,
+    refunded_by_channel INTEGER, pending_ours INTEGER, unrefunded INTEGER, is_settled INTEGER,
+    PRIMARY KEY (channel, channel_txn_id)) WITHOUT ROWID;
+INSERT INTO refundable
+WITH multi AS MATERIALIZED (
+    SELECT order_id, count(*) AS payments FROM paid WHERE order_id IS NOT NULL
+    GROUP BY order_id HAVING count(*) >= 2
+),
+chosen AS (
+    SELECT p.*, m.payments FROM multi m JOIN paid p ON p.order_id = m.order_id
+    UNION ALL
+    SELECT p.*, 1 FROM paid p
+    WHERE p.order_status IN ('CLOSED', 'CANCELLED')
+      AND p.order_id NOT IN (SELECT order_id FROM multi)
+)
+SELECT p.channel, p.channel_txn_id, p.channel_order_id, p.transacted_at,
+       p.channel_amount, p.channel_currency, p.order_id, p.payment_id, p.payment_status,
+       p.internal_amount, p.internal_currency, p.order_status, p.payments,
+       CASE WHEN rs.currency_low = p.channel_currency AND rs.currency_high = p.channel_currency
+            THEN rs.refunded ELSE 0 END,
+       coalesce(rs.pending, 0),
        -- A channel refund in another currency than its payment cannot be
        -- subtracted from it: nothing is refunded automatically then.
-       CASE WHEN other_currency THEN 0
-            ELSE max(0, channel_amount - refunded_by_channel - pending_ours)
-       END AS unrefunded,
-       order_id, payment_id, payment_status, internal_amount, internal_currency,
-       order_status, is_settled
-FROM (
-    SELECT p.channel, p.channel_txn_id, p.channel_order_id, p.transacted_at,
-           p.amount_minor AS channel_amount, p.currency AS channel_currency,
-           CASE WHEN rs.currency_low = p.currency AND rs.currency_high = p.currency
-                THEN rs.refunded ELSE 0 END AS refunded_by_channel,
-           coalesce(rs.pending, 0) AS pending_ours,
-           coalesce(rs.currency_low <> p.currency OR rs.currency_high <> p.currency, 0)
-               AS other_currency,
-           a.order_id, a.payment_id, a.payment_status,
-           a.amount_minor AS internal_amount, a.currency AS internal_currency,
-           o.order_status,
-           -- A payment is settled when its attempt's day is covered on its
-           -- channel (covered_day.sql): only then are the refunds the
-           -- channel made that day or within the lag known (a T+1 file may
-           -- repeat a payment without its refund), so only then is a refund
-           -- decided for it or for its order.
-           EXISTS (SELECT 1 FROM covered_day c WHERE c.channel = p.channel AND c.day = a.created_day)
-               AS is_settled
-    FROM payment p
-    LEFT JOIN attempt a ON a.channel_order_id = p.channel_order_id
-    LEFT JOIN order_state o ON o.order_id = a.order_id
-    LEFT JOIN refund_state rs ON rs.channel = p.channel AND rs.channel_txn_id = p.channel_txn_id
-);
-CREATE INDEX temp.paid_by_order ON paid(order_id);
+       CASE WHEN rs.currency_low <> p.channel_currency OR rs.currency_high <> p.channel_currency
+            THEN 0
+            ELSE max(0, p.channel_amount - coalesce(rs.refunded, 0) - coalesce(rs.pending, 0))
+       END,
+       -- A payment is settled when its attempt's day is covered on its
+       -- channel (covered_day.sql): only then are the refunds the channel
+       -- made that day or within the lag known (a T+1 file may repeat a
+       -- payment without its refund), so only then is a refund decided for
+       -- it or for its order.
+       EXISTS (SELECT 1 FROM covered_day c WHERE c.channel = p.channel AND c.day = p.created_day)
+FROM chosen p
+LEFT JOIN refund_state rs ON rs.channel = p.channel AND rs.channel_txn_id = p.channel_txn_id
+ORDER BY p.channel, p.channel_txn_id;
