@@ -15,18 +15,19 @@ ranked AS (
     SELECT *,
            row_number() OVER keep_first AS keep_rank,
            first_value(channel || ' ' || channel_txn_id) OVER keep_first AS kept,
-           count(*) OVER (PARTITION BY order_id) AS payments,
-           min(is_settled) OVER (PARTITION BY order_id) AS all_settled
+           min(is_settled) OVER whole_order AS all_settled
     FROM live
+    -- One sort serves both windows: whole_order is keep_first's partition.
     WINDOW keep_first AS (
         PARTITION BY order_id
         ORDER BY unrefunded = 0, pending_ours > 0, payment_status = 'SUCCESS' DESC,
-                 transacted_at, channel_txn_id, channel)
+                 transacted_at, channel_txn_id, channel),
+    whole_order AS (keep_first ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
 )
 SELECT order_id, payment_id, channel_order_id, channel_txn_id, channel,
        internal_amount, internal_currency, channel_amount, channel_currency,
        CASE WHEN all_settled THEN unrefunded ELSE 0 END,
-       'order paid ' || payments || ' times; keeping ' || kept
+       'order paid ' || payments_of_order || ' times; keeping ' || kept
            || CASE WHEN all_settled THEN '' ELSE
               '; the refund waits until the settlement files of every payment''s day and ?lag day(s) after are loaded' END
 FROM ranked
