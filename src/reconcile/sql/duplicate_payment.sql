@@ -9,7 +9,7 @@
 -- (is_settled, see `refundable` in prepare.sql): the finding says it waits.
 WITH live AS (
     SELECT * FROM refundable
-    WHERE order_status NOT IN ('CLOSED', 'CANCELLED') AND payments_of_order >= 2
+    WHERE closed_as IS NULL AND payments_of_order >= 2
 ),
 ranked AS (
     SELECT *,

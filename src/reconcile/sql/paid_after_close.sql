@@ -4,8 +4,8 @@
 SELECT order_id, payment_id, channel_order_id, channel_txn_id, channel,
        internal_amount, internal_currency, channel_amount, channel_currency,
        CASE WHEN is_settled THEN unrefunded ELSE 0 END,
-       'order is ' || order_status || ' but the channel took the payment'
+       'order is ' || closed_as || ' but the channel took the payment'
            || CASE WHEN NOT is_settled THEN
               '; the refund waits until the settlement files of its day and ?lag day(s) after are loaded' ELSE '' END
 FROM refundable
-WHERE order_status IN ('CLOSED', 'CANCELLED') AND refunded_by_channel < channel_amount
+WHERE closed_as IS NOT NULL AND refunded_by_channel < channel_amount

@@ -1,24 +1,30 @@
 -- Working tables for one classification, rebuilt by every run from what is
 -- loaded so far. `paid` is the heart: one row per channel payment, joined to
--- its attempt (if any), with what is already refunded.
+-- its attempt (if any); `refundable` adds what is already refunded to the
+-- few payments the refund rules judge.
 DROP TABLE IF EXISTS temp.payment;
 DROP TABLE IF EXISTS temp.channel_refund;
 DROP TABLE IF EXISTS temp.refund_state;
 DROP TABLE IF EXISTS temp.refundable;
 DROP TABLE IF EXISTS temp.paid;
-DROP TABLE IF EXISTS temp.order_state;
+DROP TABLE IF EXISTS temp.closed_order;
 
--- An order's status is the one on its most recently loaded row, except
--- that a row still OPEN never masks a later status: statuses move forward
--- (as in the attempt merge), so an older export loaded after a newer one
--- cannot reopen a closed order. One pass over the covering index
--- attempt_by_order, written out in key order.
-CREATE TEMP TABLE order_state (order_id TEXT PRIMARY KEY, order_status TEXT NOT NULL) WITHOUT ROWID;
-INSERT INTO order_state
+-- The orders CLOSED or CANCELLED. An order's status is the one on its most
+-- recently loaded row, except that a row still OPEN never masks a later
+-- status: statuses move forward (as in the attempt merge), so an older
+-- export loaded after a newer one cannot reopen a closed order. Only an
+-- order with a closed or cancelled row can be closed, and the rules ask no
+-- more of an order's status than whether it is, so only those few orders
+-- are grouped.
+CREATE TEMP TABLE closed_order (order_id TEXT PRIMARY KEY, order_status TEXT NOT NULL) WITHOUT ROWID;
+INSERT INTO closed_order
 SELECT order_id, order_status
 FROM (SELECT order_id, order_status,
              max((order_status <> 'OPEN') * 4611686018427387904 + file_id * 4294967296 + line)
-      FROM attempt GROUP BY order_id);
+      FROM attempt
+      WHERE order_id IN (SELECT order_id FROM attempt WHERE order_status IN ('CLOSED', 'CANCELLED'))
+      GROUP BY order_id)
+WHERE order_status IN ('CLOSED', 'CANCELLED');
 
 -- One row per channel payment: a payment repeated in two files counts once.
 CREATE TEMP TABLE payment AS
@@ -67,16 +73,14 @@ CREATE TEMP TABLE paid (
     channel TEXT NOT NULL, channel_txn_id TEXT NOT NULL, channel_order_id TEXT,
     transacted_at INTEGER, channel_amount INTEGER, channel_currency TEXT,
     order_id TEXT, payment_id TEXT, payment_status TEXT, internal_amount INTEGER,
-    internal_currency TEXT, order_status TEXT, created_day TEXT,
+    internal_currency TEXT, created_day TEXT,
     PRIMARY KEY (channel, channel_txn_id)) WITHOUT ROWID;
 INSERT INTO paid
 SELECT p.channel, p.channel_txn_id, p.channel_order_id, p.transacted_at,
        p.amount_minor, p.currency,
-       a.order_id, a.payment_id, a.payment_status, a.amount_minor, a.currency,
-       o.order_status, a.created_day
+       a.order_id, a.payment_id, a.payment_status, a.amount_minor, a.currency, a.created_day
 FROM payment p
-LEFT JOIN attempt a ON a.channel_order_id = p.channel_order_id
-LEFT JOIN order_state o ON o.order_id = a.order_id;
+LEFT JOIN attempt a ON a.channel_order_id = p.channel_order_id;
 CREATE INDEX temp.paid_by_order ON paid(order_id);
 
 -- The payments the refund rules judge, each with what is already refunded
@@ -87,7 +91,8 @@ CREATE TEMP TABLE refundable (
     channel TEXT NOT NULL, channel_txn_id TEXT NOT NULL, channel_order_id TEXT,
     transacted_at INTEGER, channel_amount INTEGER, channel_currency TEXT,
     order_id TEXT, payment_id TEXT, payment_status TEXT, internal_amount INTEGER,
-    internal_currency TEXT, order_status TEXT, payments_of_order INTEGER,
+    -- CLOSED or CANCELLED when the order is (closed_order), else NULL.
+    internal_currency TEXT, closed_as TEXT, payments_of_order INTEGER,
     refunded_by_channel INTEGER, pending_ours INTEGER, unrefunded INTEGER, is_settled INTEGER,
     PRIMARY KEY (channel, channel_txn_id)) WITHOUT ROWID;
 INSERT INTO refundable
@@ -98,13 +103,13 @@ WITH multi AS MATERIALIZED (
 chosen AS (
     SELECT p.*, m.payments FROM multi m JOIN paid p ON p.order_id = m.order_id
     UNION ALL
-    SELECT p.*, 1 FROM paid p
-    WHERE p.order_status IN ('CLOSED', 'CANCELLED')
-      AND p.order_id NOT IN (SELECT order_id FROM multi)
+    -- CROSS JOIN keeps the few closed orders as the outer loop.
+    SELECT p.*, 1 FROM closed_order c CROSS JOIN paid p ON p.order_id = c.order_id
+    WHERE c.order_id NOT IN (SELECT order_id FROM multi)
 )
 SELECT p.channel, p.channel_txn_id, p.channel_order_id, p.transacted_at,
        p.channel_amount, p.channel_currency, p.order_id, p.payment_id, p.payment_status,
-       p.internal_amount, p.internal_currency, p.order_status, p.payments,
+       p.internal_amount, p.internal_currency, closed.order_status, p.payments,
        CASE WHEN rs.currency_low = p.channel_currency AND rs.currency_high = p.channel_currency
             THEN rs.refunded ELSE 0 END,
        coalesce(rs.pending, 0),
@@ -121,5 +126,6 @@ SELECT p.channel, p.channel_txn_id, p.channel_order_id, p.transacted_at,
        -- it or for its order.
        EXISTS (SELECT 1 FROM covered_day c WHERE c.channel = p.channel AND c.day = p.created_day)
 FROM chosen p
+LEFT JOIN closed_order closed ON closed.order_id = p.order_id
 LEFT JOIN refund_state rs ON rs.channel = p.channel AND rs.channel_txn_id = p.channel_txn_id
 ORDER BY p.channel, p.channel_txn_id;
