@@ -177,3 +177,56 @@ fn issue5_day_after_first_cannot_refund_what_day_d_shows_refunded() {
         "one clean pass issues nothing: T1 went back, T2 is kept"
     );
 }
+
+/// Only orders with a closed or cancelled row are grouped for their status:
+/// such an order whose latest row is PAID is not closed. Its FAILED attempt
+/// the channel took is a dropped payment and a duplicate (the SUCCESS
+/// attempt is kept), never a payment after close.
+#[test]
+fn an_order_closed_once_then_paid_is_not_closed() {
+    let work = Workdir::new();
+    let first = work.write(
+        "e/orders-1.csv",
+        &format!("{OH}O1,P1,C1,wechat,10.00,CNY,CLOSED,FAILED,2026-11-21 10:00:00,,2026-11-21 10:30:00,\n"),
+    );
+    let later = work.write(
+        "e/orders-2.csv",
+        &format!(
+            "{OH}O1,P2,C2,wechat,10.00,CNY,PAID,SUCCESS,2026-11-21 11:00:00,,,2026-11-21 11:00:05\n"
+        ),
+    );
+    let bill = work.write(
+        "bills/wechat-2026-11-21.csv",
+        &format!(
+            "{SH}wechat,T1,C1,PAYMENT,10.00,,CNY,2026-11-21 10:00:05,\n\
+             wechat,T2,C2,PAYMENT,10.00,,CNY,2026-11-21 11:00:05,\n"
+        ),
+    );
+    let next = work.write("bills/wechat-2026-11-22.csv", SH);
+    work.run(
+        "out",
+        &[
+            "--orders",
+            &p(&first),
+            "--orders",
+            &p(&later),
+            "--settlement",
+            &p(&bill),
+            "--settlement",
+            &p(&next),
+            "--date",
+            "2026-11-21",
+        ],
+    )
+    .assert()
+    .success();
+    let report = work.read("out/discrepancies.csv");
+    assert!(!report.contains("PAID_AFTER_CLOSE"), "{report}");
+    assert!(report.contains("DROPPED_PAYMENT"), "{report}");
+    let refunds = parse_csv(&work.read("out/refunds.csv")).1;
+    assert_eq!(refunds.len(), 1, "{refunds:?}");
+    assert_eq!(
+        (refunds[0][2].as_str(), refunds[0][6].as_str()),
+        ("T1", "10.00")
+    );
+}
