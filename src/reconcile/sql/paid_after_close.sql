@@ -1,6 +1,7 @@
 -- PAID_AFTER_CLOSE: a successful channel payment for an order CLOSED or
 -- CANCELLED. Refund its unrefunded amount (every such payment).
--- Nothing is refunded until the payment is settled (is_settled, see `refundable` in prepare.sql).
+-- Nothing is refunded until the payment is settled (is_settled, see
+-- `refundable` in prepare.sql).
 SELECT order_id, payment_id, channel_order_id, channel_txn_id, channel,
        internal_amount, internal_currency, channel_amount, channel_currency,
        CASE WHEN is_settled THEN unrefunded ELSE 0 END,
