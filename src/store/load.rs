@@ -325,19 +325,15 @@ impl<'c> AttemptLoader<'c> {
 
     fn load_pending(&mut self, conn: &Connection, path: &Path) -> Result<Vec<Vec<(Attempt, u64)>>> {
         self.pending_rows = 0;
-        let rows = Rc::new(SortedAttempts::new(std::mem::take(&mut self.pending)));
-        let result = self
-            .upsert_batch
-            .execute(params![batch::Batch::new(rows.clone()), self.file_id]);
-        self.upsert_batch.clear_bindings();
-        let batches = batch::take_back(rows).batches;
+        let chunk = SortedAttempts::new(std::mem::take(&mut self.pending));
+        let (result, chunk) = run_batch(&mut self.upsert_batch, chunk, self.file_id);
         match result {
-            Ok(_) => Ok(batches),
+            Ok(_) => Ok(chunk.batches),
             Err(e) if is_constraint(&e) => {
                 // The failed statement changed nothing: row by row in file
                 // order, the first bad row names itself.
-                for (attempt, line) in batches.iter().flatten() {
-                    self.add(conn, path, attempt, *line)?;
+                for row in chunk.batches.into_iter().flatten() {
+                    self.load_one(conn, path, row)?;
                 }
                 Err(e.into())
             }
@@ -345,33 +341,18 @@ impl<'c> AttemptLoader<'c> {
         }
     }
 
-    /// One attempt through its own statement: only when a chunk failed, to
-    /// name the bad line.
-    fn add(&self, conn: &Connection, path: &Path, a: &Attempt, line: u64) -> Result<()> {
-        let mut upsert_row = conn.prepare_cached(&format!(
-            "INSERT INTO attempt VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
-             {ATTEMPT_CONFLICT}"
-        ))?;
-        let result = upsert_row.execute(params![
-            a.channel_order_id,
-            a.order_id,
-            a.payment_id,
-            a.channel,
-            a.amount_minor,
-            a.currency,
-            a.order_status.as_str(),
-            a.payment_status.as_str(),
-            a.created_at,
-            a.created_day,
-            a.expires_at,
-            a.closed_at,
-            a.paid_at,
+    /// One attempt alone, through the same statement: only when a chunk
+    /// failed, to name the bad line.
+    fn load_one(&mut self, conn: &Connection, path: &Path, row: (Attempt, u64)) -> Result<()> {
+        let (result, alone) = run_batch(
+            &mut self.upsert_batch,
+            SortedAttempts::new(vec![vec![row]]),
             self.file_id,
-            line as i64,
-        ]);
+        );
         match result {
             Ok(_) => Ok(()),
             Err(e) if is_constraint(&e) => {
+                let (a, line) = alone.at(0).context("the attempt came back")?;
                 let first: i64 = conn.query_row(
                     "SELECT line FROM attempt WHERE channel_order_id = ?1 AND file_id = ?2",
                     params![a.channel_order_id, self.file_id],
@@ -379,7 +360,7 @@ impl<'c> AttemptLoader<'c> {
                 )?;
                 Err(InputError {
                     path: path.to_path_buf(),
-                    line,
+                    line: *line,
                     column: Some("channel_order_id".into()),
                     problem: format!(
                         "'{}' was already given on line {first}; each channel attempt must appear once in an export",
@@ -391,6 +372,19 @@ impl<'c> AttemptLoader<'c> {
             Err(e) => Err(e.into()),
         }
     }
+}
+
+/// Runs a load statement with `rows` as its batch (?1) and the file (?2),
+/// and gives the rows back once the statement is done with them.
+fn run_batch<R: batch::Rows + Default>(
+    statement: &mut Statement,
+    rows: R,
+    file_id: i64,
+) -> (rusqlite::Result<usize>, R) {
+    let rows = Rc::new(rows);
+    let result = statement.execute(params![batch::Batch::new(rows.clone()), file_id]);
+    statement.clear_bindings();
+    (result, batch::take_back(rows))
 }
 
 fn is_constraint(e: &rusqlite::Error) -> bool {
@@ -451,17 +445,15 @@ impl<'c> SettlementLoader<'c> {
     /// Rows are numbered in file order (native formats have no CSV line).
     /// Gives the batch back.
     pub fn add_batch(&mut self, rows: Vec<SettlementRecord>) -> Result<Vec<SettlementRecord>> {
-        let rows = Rc::new(SettlementRows {
-            first_line: self.line + 1,
-            rows,
-        });
-        self.line += rows.rows.len() as i64;
-        let result = self
-            .insert
-            .execute(params![batch::Batch::new(rows.clone()), self.file_id]);
-        self.insert.clear_bindings();
+        let first_line = self.line + 1;
+        self.line += rows.len() as i64;
+        let (result, rows) = run_batch(
+            &mut self.insert,
+            SettlementRows { first_line, rows },
+            self.file_id,
+        );
         result?;
-        Ok(batch::take_back(rows).rows)
+        Ok(rows.rows)
     }
 }
 
