@@ -4,6 +4,7 @@
 //! whatever it holds) until the test kills it. Unset (always, in
 //! production) a point costs one read of a cached `Option`.
 
+use std::ops::RangeInclusive;
 use std::sync::OnceLock;
 
 fn armed() -> Option<&'static str> {
@@ -22,15 +23,21 @@ pub fn hit(point: &str) {
     }
 }
 
-/// The point named `{prefix}-{n}` (`load-row-1000`, `staged-2`): numbered
-/// points are only formatted when one is armed.
+/// The point named `{prefix}-{n}` (`after-load-2`, `staged-2`): numbered
+/// points are only parsed when one is armed.
 pub fn hit_n(prefix: &str, n: u64) {
+    hit_range(prefix, n..=n);
+}
+
+/// Each point `{prefix}-{n}` for `n` in `numbers` (`load-row-1000` inside a
+/// batch of rows): a batch passes all of its points at once.
+pub fn hit_range(prefix: &str, numbers: RangeInclusive<u64>) {
     if let Some(armed) = armed() {
         fire_if(armed, |name| {
             name.strip_prefix(prefix)
                 .and_then(|rest| rest.strip_prefix('-'))
                 .and_then(|number| number.parse::<u64>().ok())
-                == Some(n)
+                .is_some_and(|n| numbers.contains(&n))
         });
     }
 }
