@@ -5,7 +5,7 @@
 //! circumstances, so a rerun writes the same bytes.
 
 use crate::money::format_minor;
-use crate::reconcile::finding::{ALL_KINDS, Finding};
+use crate::reconcile::finding::{Finding, FindingKind};
 use crate::reconcile::refunds::RefundInstruction;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -30,18 +30,15 @@ pub struct FileLine {
 /// finding at a time.
 #[derive(Debug, Default)]
 pub struct Tally {
-    groups: BTreeMap<(usize, String), (usize, BTreeMap<String, i64>)>,
+    /// By kind (in report order: `FindingKind`'s order) and channel.
+    groups: BTreeMap<(FindingKind, String), (usize, BTreeMap<String, i64>)>,
     total: usize,
     needs_action: usize,
 }
 
 impl Tally {
     pub fn add(&mut self, f: &Finding) {
-        let order = ALL_KINDS
-            .iter()
-            .position(|k| *k == f.kind)
-            .unwrap_or_default();
-        let group = self.groups.entry((order, f.channel.clone())).or_default();
+        let group = self.groups.entry((f.kind, f.channel.clone())).or_default();
         group.0 += 1;
         if let Some(minor) = f.channel_amount.or(f.internal_amount) {
             *group.1.entry(f.currency().to_string()).or_default() += minor;
@@ -107,8 +104,8 @@ impl Summary {
             findings: tally
                 .groups
                 .into_iter()
-                .map(|((order, channel), (count, amounts))| Group {
-                    kind: ALL_KINDS[order].code().to_string(),
+                .map(|((kind, channel), (count, amounts))| Group {
+                    kind: kind.code().to_string(),
                     channel,
                     count,
                     amounts: formatted(amounts),

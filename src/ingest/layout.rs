@@ -252,9 +252,7 @@ impl<'a> Table<'a> {
             }
         }
     }
-}
 
-impl Table<'_> {
     /// Gives a record from [`Table::next_row`] back, to be read into again.
     pub fn give_back(&mut self, record: csv::ByteRecord) {
         self.spare = Some(record);

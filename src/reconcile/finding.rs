@@ -23,19 +23,6 @@ pub enum FindingKind {
     UnknownPending,
 }
 
-pub const ALL_KINDS: [FindingKind; 10] = [
-    FindingKind::DuplicatePayment,
-    FindingKind::PaidAfterClose,
-    FindingKind::DroppedPayment,
-    FindingKind::AmountMismatch,
-    FindingKind::CurrencyMismatch,
-    FindingKind::MissingInChannel,
-    FindingKind::UnmatchedChannel,
-    FindingKind::UnknownResolvedPaid,
-    FindingKind::UnknownResolvedUnpaid,
-    FindingKind::UnknownPending,
-];
-
 impl FindingKind {
     pub fn code(self) -> &'static str {
         match self {

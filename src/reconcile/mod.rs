@@ -199,3 +199,17 @@ pub fn for_each_finding(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The report lists findings in `RULES`' order, the summary in
+    /// `FindingKind`'s own: they must be the same, and name every kind once.
+    #[test]
+    fn the_rules_run_in_the_kinds_order() {
+        let kinds: Vec<FindingKind> = RULES.iter().map(|(kind, _)| *kind).collect();
+        assert!(kinds.is_sorted_by(|a, b| a < b), "{kinds:?}");
+        assert_eq!(kinds.len(), 10);
+    }
+}
