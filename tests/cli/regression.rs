@@ -2,8 +2,6 @@
 //! went wrong.
 
 use crate::util::{Workdir, parse_csv};
-use assert_cmd::Command;
-use std::path::Path;
 
 const OH: &str = "order_id,payment_id,channel_order_id,channel,amount,currency,order_status,payment_status,created_at,expires_at,closed_at,paid_at\n";
 const SH: &str =
@@ -11,20 +9,6 @@ const SH: &str =
 
 fn p(path: &std::path::Path) -> String {
     path.display().to_string()
-}
-
-/// Runs `payrecon run` into `out` over the exports, then the bills, in the
-/// order given, for `date`.
-fn run_day(work: &Workdir, out: &str, exports: &[&Path], bills: &[&Path], date: &str) -> Command {
-    let mut args = Vec::new();
-    for path in exports {
-        args.extend(["--orders".to_string(), p(path)]);
-    }
-    for path in bills {
-        args.extend(["--settlement".to_string(), p(path)]);
-    }
-    args.extend(["--date".to_string(), date.to_string()]);
-    work.run(out, &args.iter().map(String::as_str).collect::<Vec<_>>())
 }
 
 /// Found by refund_properties: a day's export delivered late (loaded after
@@ -50,7 +34,7 @@ fn issue5_an_older_export_loaded_late_cannot_reopen_a_closed_order() {
     let next = work.write("bills/wechat-2026-11-22.csv", SH);
     // The newer export first, then the older one: as a clean pass in
     // delivery order would see it, the order is CLOSED.
-    run_day(&work, "out", &[&day2, &day1], &[&bill, &next], "2026-11-21")
+    work.run_day("out", &[&day2, &day1], &[&bill, &next], "2026-11-21")
         .assert()
         .success();
     let refunds = parse_csv(&work.read("out/refunds.csv")).1;
@@ -88,7 +72,7 @@ fn issue5_a_refund_in_another_currency_blocks_the_automatic_refund() {
         ),
     );
     let next = work.write("bills/stripe-2026-11-22.csv", SH);
-    run_day(&work, "out", &[&orders], &[&bill, &next], "2026-11-21")
+    work.run_day("out", &[&orders], &[&bill, &next], "2026-11-21")
         .assert()
         .success();
     let refunds = parse_csv(&work.read("out/refunds.csv")).1;
@@ -133,7 +117,7 @@ fn issue5_day_after_first_cannot_refund_what_day_d_shows_refunded() {
         ),
     );
     let after = work.write("bills/wechat-2026-11-23.csv", SH);
-    run_day(&work, "d2", &[&orders], &[&next, &after], "2026-11-22")
+    work.run_day("d2", &[&orders], &[&next, &after], "2026-11-22")
         .assert()
         .success();
     assert!(parse_csv(&work.read("d2/refunds.csv")).1.is_empty());
@@ -181,15 +165,9 @@ fn an_order_closed_once_then_paid_is_not_closed() {
         ),
     );
     let next = work.write("bills/wechat-2026-11-22.csv", SH);
-    run_day(
-        &work,
-        "out",
-        &[&first, &later],
-        &[&bill, &next],
-        "2026-11-21",
-    )
-    .assert()
-    .success();
+    work.run_day("out", &[&first, &later], &[&bill, &next], "2026-11-21")
+        .assert()
+        .success();
     let report = work.read("out/discrepancies.csv");
     assert!(!report.contains("PAID_AFTER_CLOSE"), "{report}");
     assert!(report.contains("DROPPED_PAYMENT"), "{report}");

@@ -50,19 +50,9 @@ fn rerunning_a_day_reproduces_it_byte_for_byte() {
 fn a_later_day_never_repeats_an_instruction() {
     let (orders, settlement) = case("duplicate_payment");
     let work = Workdir::new();
-    work.run(
-        "d1",
-        &[
-            "--orders",
-            &orders,
-            "--settlement",
-            &settlement,
-            "--date",
-            "2026-11-21",
-        ],
-    )
-    .assert()
-    .success();
+    work.run_day("d1", &[&orders], &[&settlement], "2026-11-21")
+        .assert()
+        .success();
     let issued = refund_rows(&work, "d1");
     assert_eq!(issued.len(), 2);
     // Day 2: nothing new arrives; the findings stay open, nothing is re-issued.
@@ -324,19 +314,9 @@ fn outputs_are_reused_only_while_the_published_files_are_intact() {
 fn an_earlier_day_run_after_a_later_one_does_not_leave_the_later_day_stale() {
     let (orders, settlement) = case("duplicate_payment");
     let work = Workdir::new();
-    work.run(
-        "d22",
-        &[
-            "--orders",
-            &orders,
-            "--settlement",
-            &settlement,
-            "--date",
-            "2026-11-22",
-        ],
-    )
-    .assert()
-    .success();
+    work.run_day("d22", &[&orders], &[&settlement], "2026-11-22")
+        .assert()
+        .success();
     assert!(work.read("d22/discrepancies.csv").contains(",2026-11-22\n"));
     // Day 21 run afterwards, nothing new loaded: its findings were first
     // seen on the 21st, which moves their first sighting earlier.

@@ -51,6 +51,26 @@ impl Workdir {
         cmd
     }
 
+    /// [`Workdir::run`] over these exports, then these bills, in the order
+    /// given, for `date`.
+    pub fn run_day(
+        &self,
+        out: &str,
+        exports: &[impl AsRef<Path>],
+        bills: &[impl AsRef<Path>],
+        date: &str,
+    ) -> Command {
+        let mut cmd = self.run(out, &[]);
+        for path in exports {
+            cmd.arg("--orders").arg(path.as_ref());
+        }
+        for path in bills {
+            cmd.arg("--settlement").arg(path.as_ref());
+        }
+        cmd.arg("--date").arg(date);
+        cmd
+    }
+
     /// `payrecon inspect` run in this folder.
     pub fn inspect(&self, args: &[&str]) -> Command {
         let mut cmd = Command::cargo_bin("payrecon").expect("binary");
