@@ -36,6 +36,8 @@ pub struct ConfigFile {
     pub formats: BTreeMap<String, MappedConfig>,
     /// Unix permission bits for refunds.csv, as an octal string.
     pub refund_file_mode: Option<String>,
+    /// Unix permission bits for a new state database (and so its journal).
+    pub db_file_mode: Option<String>,
     /// Seconds a run waits for another run holding the database.
     pub lock_timeout_secs: Option<u64>,
 }
@@ -79,6 +81,8 @@ pub struct Config {
     pub orders_mapping: OrdersMapping,
     pub format_settings: crate::ingest::settlement::FormatSettings,
     pub refund_file_mode: u32,
+    /// Permission bits a new state database is created with.
+    pub db_file_mode: u32,
     pub lock_timeout_secs: u64,
     pub fail_on_findings: bool,
     pub quiet: bool,
@@ -102,6 +106,7 @@ impl Default for Config {
             orders_mapping: OrdersMapping::plain(chrono_tz::Asia::Shanghai),
             format_settings: Default::default(),
             refund_file_mode: 0o600,
+            db_file_mode: 0o600,
             lock_timeout_secs: 30,
             fail_on_findings: false,
             quiet: false,
@@ -170,13 +175,12 @@ impl Config {
             None => defaults.default_currency,
         };
         let refund_file_mode = match file.refund_file_mode {
-            Some(mode) => u32::from_str_radix(mode.trim_start_matches("0o"), 8)
-                .ok()
-                .filter(|m| *m <= 0o777)
-                .with_context(|| {
-                    format!("refund_file_mode '{mode}' is not octal permission bits like \"0600\"")
-                })?,
+            Some(mode) => parse_mode("refund_file_mode", &mode)?,
             None => defaults.refund_file_mode,
+        };
+        let db_file_mode = match file.db_file_mode {
+            Some(mode) => parse_mode("db_file_mode", &mode)?,
+            None => defaults.db_file_mode,
         };
         let mut format_settings = FormatSettings::default();
         if let Some(column) = file.stripe.order_column {
@@ -207,10 +211,19 @@ impl Config {
             orders_mapping: OrdersMapping::resolve(&file.orders, zone)?,
             format_settings,
             refund_file_mode,
+            db_file_mode,
             lock_timeout_secs: file.lock_timeout_secs.unwrap_or(defaults.lock_timeout_secs),
             ..defaults
         })
     }
+}
+
+/// Permission bits written as an octal string (`"0600"`).
+fn parse_mode(key: &str, mode: &str) -> Result<u32> {
+    u32::from_str_radix(mode.trim_start_matches("0o"), 8)
+        .ok()
+        .filter(|m| *m <= 0o777)
+        .with_context(|| format!("{key} '{mode}' is not octal permission bits like \"0600\""))
 }
 
 fn parse_day_flag(flag: &str, text: &str) -> Result<NaiveDate> {
@@ -249,6 +262,7 @@ mod tests {
             "refund_id_column =",
             "[formats.",
             "refund_file_mode =",
+            "db_file_mode =",
             "lock_timeout_secs =",
         ] {
             assert!(text.contains(key), "{key} undocumented");

@@ -1,12 +1,17 @@
 //! Test-only crash points. When `PAYRECON_FAILPOINT` names a point, the
 //! process aborts there as if killed, so crash tests can stop a real run at
 //! chosen places; `NAME:sleep` parks the process there instead (holding
-//! whatever it holds) until the test kills it. Unset (always, in
-//! production) a point costs one read of a cached `Option`.
+//! whatever it holds) until the test kills it.
+//!
+//! They exist only in a build with the `failpoints` cargo feature (which
+//! the tests turn on through the crate's dev-dependency on itself): a
+//! release binary ignores the variable, so nobody can abort a production
+//! run from its environment.
 
 use std::ops::RangeInclusive;
 use std::sync::OnceLock;
 
+#[cfg(feature = "failpoints")]
 fn armed() -> Option<&'static str> {
     static POINT: OnceLock<Option<String>> = OnceLock::new();
     POINT
@@ -14,6 +19,12 @@ fn armed() -> Option<&'static str> {
             std::env::var_os("PAYRECON_FAILPOINT").map(|p| p.to_string_lossy().into_owned())
         })
         .as_deref()
+}
+
+#[cfg(not(feature = "failpoints"))]
+#[inline(always)]
+fn armed() -> Option<&'static str> {
+    None
 }
 
 /// The point named `point`.

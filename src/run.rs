@@ -39,7 +39,7 @@ pub struct RunOutcome {
 
 pub fn run(config: &Config) -> Result<RunOutcome> {
     let lock = Duration::from_secs(config.lock_timeout_secs);
-    let mut store = Store::open(&config.db, lock)?;
+    let mut store = Store::open(&config.db, lock, config.db_file_mode)?;
     let tx = store.begin(&config.db, lock)?;
     crate::failpoint::hit("after-begin");
     let mut phases = Phases::default();

@@ -40,6 +40,10 @@ pub fn mode_of(name: &str, refund_file_mode: u32) -> u32 {
 /// Output files written under temporary names, not yet visible.
 pub struct Staged {
     dir: PathBuf,
+    /// The folders `new` had to create, deepest first: a run that fails
+    /// before publishing removes them again (when empty), so it leaves the
+    /// output tree as it found it.
+    created: Vec<PathBuf>,
     files: Vec<(PathBuf, PathBuf)>,
     /// Each staged output's name and SHA-256.
     digests: Vec<(String, String)>,
@@ -49,11 +53,17 @@ impl Staged {
     /// Stages into `dir` (created if need be), first removing what a killed
     /// run left staged there.
     pub fn new(dir: &Path) -> Result<Staged> {
+        let created: Vec<PathBuf> = dir
+            .ancestors()
+            .take_while(|folder| !folder.as_os_str().is_empty() && !folder.exists())
+            .map(Path::to_path_buf)
+            .collect();
         std::fs::create_dir_all(dir)
             .with_context(|| format!("failed to create output folder {}", dir.display()))?;
         remove_stale_temporaries(dir);
         Ok(Staged {
             dir: dir.to_path_buf(),
+            created,
             files: Vec::new(),
             digests: Vec::new(),
         })
@@ -117,6 +127,7 @@ impl Staged {
             published.push(target);
             crate::failpoint::hit_n("published", published.len() as u64);
         }
+        self.created.clear();
         if let Ok(dir) = File::open(&self.dir) {
             let _ = dir.sync_all();
         }
@@ -129,6 +140,9 @@ impl Drop for Staged {
     fn drop(&mut self) {
         for (temp, _) in &self.files {
             let _ = std::fs::remove_file(temp);
+        }
+        for folder in &self.created {
+            let _ = std::fs::remove_dir(folder);
         }
     }
 }
@@ -248,5 +262,21 @@ mod tests {
         drop(half_written);
         drop(staged);
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    /// A run that fails before publishing removes the output folders it
+    /// created (a lock timeout used to leave an empty day folder behind),
+    /// and leaves one that was there before.
+    #[test]
+    fn dropped_staging_removes_the_folders_it_created() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out/2026-11-21");
+        let mut staged = Staged::new(&out).unwrap();
+        staged.bytes("a.csv", b"x\n", 0o644).unwrap();
+        drop(staged);
+        assert!(!dir.path().join("out").exists());
+        std::fs::create_dir(dir.path().join("kept")).unwrap();
+        drop(Staged::new(&dir.path().join("kept")).unwrap());
+        assert!(dir.path().join("kept").is_dir());
     }
 }

@@ -9,6 +9,10 @@ pub enum FindingKind {
     DuplicatePayment,
     /// 关单后支付: money taken for a closed or cancelled order; refunded.
     PaidAfterClose,
+    /// An instruction of ours whose payment no loaded file shows any more.
+    RefundWithoutPayment,
+    /// Our instructions plus the channel's other refunds exceed the payment.
+    RefundExceedsPayment,
     /// 掉单: the channel took the money, the internal record says it failed.
     DroppedPayment,
     AmountMismatch,
@@ -17,6 +21,8 @@ pub enum FindingKind {
     MissingInChannel,
     /// A channel payment for an attempt no export knows.
     UnmatchedChannel,
+    /// One channel transaction id on payment rows with other content.
+    ChannelIdConflict,
     UnknownResolvedPaid,
     UnknownResolvedUnpaid,
     /// Not decidable yet: carried to the next run.
@@ -28,11 +34,14 @@ impl FindingKind {
         match self {
             FindingKind::DuplicatePayment => "DUPLICATE_PAYMENT",
             FindingKind::PaidAfterClose => "PAID_AFTER_CLOSE",
+            FindingKind::RefundWithoutPayment => "REFUND_WITHOUT_PAYMENT",
+            FindingKind::RefundExceedsPayment => "REFUND_EXCEEDS_PAYMENT",
             FindingKind::DroppedPayment => "DROPPED_PAYMENT",
             FindingKind::AmountMismatch => "AMOUNT_MISMATCH",
             FindingKind::CurrencyMismatch => "CURRENCY_MISMATCH",
             FindingKind::MissingInChannel => "MISSING_IN_CHANNEL",
             FindingKind::UnmatchedChannel => "UNMATCHED_CHANNEL",
+            FindingKind::ChannelIdConflict => "CHANNEL_ID_CONFLICT",
             FindingKind::UnknownResolvedPaid => "UNKNOWN_RESOLVED_PAID",
             FindingKind::UnknownResolvedUnpaid => "UNKNOWN_RESOLVED_UNPAID",
             FindingKind::UnknownPending => "UNKNOWN_PENDING",
@@ -45,10 +54,14 @@ impl FindingKind {
         match self {
             FindingKind::DuplicatePayment
             | FindingKind::PaidAfterClose
+            | FindingKind::RefundWithoutPayment
+            | FindingKind::RefundExceedsPayment
             | FindingKind::DroppedPayment
             | FindingKind::AmountMismatch
             | FindingKind::CurrencyMismatch => "high",
-            FindingKind::MissingInChannel | FindingKind::UnmatchedChannel => "medium",
+            FindingKind::MissingInChannel
+            | FindingKind::UnmatchedChannel
+            | FindingKind::ChannelIdConflict => "medium",
             FindingKind::UnknownResolvedPaid | FindingKind::UnknownResolvedUnpaid => "low",
             FindingKind::UnknownPending => "info",
         }
@@ -59,12 +72,21 @@ impl FindingKind {
         match self {
             FindingKind::DuplicatePayment => "refund the duplicate",
             FindingKind::PaidAfterClose => "refund the payment",
+            FindingKind::RefundWithoutPayment => {
+                "stop or recall the refund: its payment is in no loaded file any more"
+            }
+            FindingKind::RefundExceedsPayment => {
+                "stop or recall the excess: more is refunded than was captured"
+            }
             FindingKind::DroppedPayment => "fix the internal state: the channel was paid",
             FindingKind::AmountMismatch => "investigate the amount",
             FindingKind::CurrencyMismatch => "investigate the currency",
             FindingKind::MissingInChannel => "investigate: paid internally, absent at the channel",
             FindingKind::UnmatchedChannel => {
                 "investigate: channel payment unknown internally (no automatic refund)"
+            }
+            FindingKind::ChannelIdConflict => {
+                "ask the channel: one transaction id names payment rows with other content"
             }
             FindingKind::UnknownResolvedPaid => "mark the attempt paid",
             FindingKind::UnknownResolvedUnpaid => "close the attempt",

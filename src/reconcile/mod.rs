@@ -24,6 +24,14 @@ const RULES: &[(FindingKind, &str)] = &[
         include_str!("sql/paid_after_close.sql"),
     ),
     (
+        FindingKind::RefundWithoutPayment,
+        include_str!("sql/refund_without_payment.sql"),
+    ),
+    (
+        FindingKind::RefundExceedsPayment,
+        include_str!("sql/refund_exceeds_payment.sql"),
+    ),
+    (
         FindingKind::DroppedPayment,
         include_str!("sql/dropped_payment.sql"),
     ),
@@ -42,6 +50,10 @@ const RULES: &[(FindingKind, &str)] = &[
     (
         FindingKind::UnmatchedChannel,
         include_str!("sql/unmatched_channel.sql"),
+    ),
+    (
+        FindingKind::ChannelIdConflict,
+        include_str!("sql/channel_id_conflict.sql"),
     ),
     (
         FindingKind::UnknownResolvedPaid,
@@ -94,6 +106,7 @@ CREATE TEMP TABLE finding (
 /// [`coverage`] first.
 pub fn classify(conn: &Connection, settle_lag_days: u32, phases: &mut Phases) -> Result<()> {
     let lag = settle_lag_days.to_string();
+    register_money_function(conn)?;
     for statement in include_str!("sql/prepare.sql").split_inclusive(";\n") {
         conn.execute_batch(statement)
             .context("preparing the classification")?;
@@ -127,6 +140,24 @@ pub fn classify(conn: &Connection, settle_lag_days: u32, phases: &mut Phases) ->
                                                ELSE channel || '|' || channel_txn_id END",
         by_attempt.join(", ")
     ))?;
+    Ok(())
+}
+
+/// `payrecon_money(minor, currency)`: an amount as the report writes it
+/// (`137.37`), for the rules that name amounts in their detail.
+fn register_money_function(conn: &Connection) -> Result<()> {
+    use rusqlite::functions::FunctionFlags;
+    conn.create_scalar_function(
+        "payrecon_money",
+        2,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            let minor: Option<i64> = ctx.get(0)?;
+            let currency: Option<String> = ctx.get(1)?;
+            Ok(minor
+                .map(|m| crate::money::format_minor(m, currency.as_deref().unwrap_or_default())))
+        },
+    )?;
     Ok(())
 }
 
@@ -210,6 +241,6 @@ mod tests {
     fn the_rules_run_in_the_kinds_order() {
         let kinds: Vec<FindingKind> = RULES.iter().map(|(kind, _)| *kind).collect();
         assert!(kinds.is_sorted_by(|a, b| a < b), "{kinds:?}");
-        assert_eq!(kinds.len(), 10);
+        assert_eq!(kinds.len(), 13);
     }
 }

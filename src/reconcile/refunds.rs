@@ -29,16 +29,24 @@ pub struct RefundInstruction {
 /// The merchant refund number: `PR` and 30 hex digits of a SHA-256 over the
 /// payment, the amount and what was refunded before. It fits every
 /// channel's limit (WeChat out_refund_no and Alipay out_request_no: 64).
+///
+/// `shared_txn_order` is the payment's order key when its transaction id
+/// also names another payment (CHANNEL_ID_CONFLICT), else empty: the two
+/// payments then get distinct ids, and every other id stays as it was.
 pub fn refund_request_id(
     channel: &str,
     channel_txn_id: &str,
+    shared_txn_order: &str,
     currency: &str,
     amount: i64,
     refunded_before: i64,
 ) -> String {
-    let key = format!(
+    let mut key = format!(
         "payrecon-refund\u{1f}{channel}\u{1f}{channel_txn_id}\u{1f}{currency}\u{1f}{amount}\u{1f}{refunded_before}"
     );
+    if !shared_txn_order.is_empty() {
+        key.push_str(&format!("\u{1f}order\u{1f}{shared_txn_order}"));
+    }
     let digest = hex::encode(Sha256::digest(key.as_bytes()));
     format!("PR{}", &digest[..30])
 }
@@ -49,26 +57,34 @@ pub fn refund_request_id(
 pub fn issue(conn: &Connection, business_day: &str) -> Result<()> {
     conn.create_scalar_function(
         "payrecon_refund_id",
-        5,
+        6,
         FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
         |ctx| {
             Ok(refund_request_id(
                 &ctx.get::<String>(0)?,
                 &ctx.get::<String>(1)?,
                 &ctx.get::<String>(2)?,
-                ctx.get(3)?,
+                &ctx.get::<String>(3)?,
                 ctx.get(4)?,
+                ctx.get(5)?,
             ))
         },
     )?;
     conn.execute(
         "INSERT INTO refund_instruction
-         SELECT payrecon_refund_id(f.channel, f.channel_txn_id, f.channel_currency, f.refund_minor,
+         SELECT payrecon_refund_id(f.channel, f.channel_txn_id,
+                                   CASE WHEN EXISTS (SELECT 1 FROM temp.paid q
+                                                     WHERE q.channel = f.channel
+                                                       AND q.channel_txn_id = f.channel_txn_id
+                                                       AND q.channel_order_id <> f.channel_order_id)
+                                        THEN f.channel_order_id ELSE '' END,
+                                   f.channel_currency, f.refund_minor,
                                    p.refunded_by_channel + p.pending_ours),
                 ?1, f.channel, f.channel_txn_id, f.channel_order_id, f.order_id, f.payment_id,
                 f.refund_minor, f.channel_currency, f.kind
          FROM temp.finding f
          JOIN temp.refundable p ON p.channel = f.channel AND p.channel_txn_id = f.channel_txn_id
+                               AND p.channel_order_id = f.channel_order_id
          WHERE f.kind IN ('DUPLICATE_PAYMENT', 'PAID_AFTER_CLOSE') AND f.refund_minor > 0
          ON CONFLICT (refund_request_id) DO NOTHING",
         [business_day],
@@ -107,12 +123,13 @@ mod tests {
 
     #[test]
     fn ids_are_deterministic_and_distinct() {
-        let a = refund_request_id("wechat", "T1", "CNY", 100, 0);
-        assert_eq!(a, refund_request_id("wechat", "T1", "CNY", 100, 0));
+        let a = refund_request_id("wechat", "T1", "", "CNY", 100, 0);
+        assert_eq!(a, refund_request_id("wechat", "T1", "", "CNY", 100, 0));
         assert_eq!(a.len(), 32);
         assert!(a.starts_with("PR") && a[2..].bytes().all(|b| b.is_ascii_hexdigit()));
-        assert_ne!(a, refund_request_id("wechat", "T1", "CNY", 100, 50));
-        assert_ne!(a, refund_request_id("alipay", "T1", "CNY", 100, 0));
-        assert_ne!(a, refund_request_id("wechat", "T2", "CNY", 100, 0));
+        assert_ne!(a, refund_request_id("wechat", "T1", "", "CNY", 100, 50));
+        assert_ne!(a, refund_request_id("alipay", "T1", "", "CNY", 100, 0));
+        assert_ne!(a, refund_request_id("wechat", "T2", "", "CNY", 100, 0));
+        assert_ne!(a, refund_request_id("wechat", "T1", "C1", "CNY", 100, 0));
     }
 }

@@ -20,13 +20,16 @@ pub struct Store {
 }
 
 impl Store {
-    /// Opens (creating if needed) the database and brings its schema up to date.
-    pub fn open(path: &Path, lock_timeout: Duration) -> Result<Store> {
+    /// Opens (creating if needed, with permission bits `mode`) the database
+    /// and brings its schema up to date.
+    pub fn open(path: &Path, lock_timeout: Duration, mode: u32) -> Result<Store> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).with_context(|| {
                 format!("failed to create the folder of database {}", path.display())
             })?;
         }
+        create_with_mode(path, mode)
+            .with_context(|| format!("failed to create database {}", path.display()))?;
         let mut conn = Connection::open(path)
             .with_context(|| format!("failed to open database {}", path.display()))?;
         conn.busy_timeout(lock_timeout)?;
@@ -47,6 +50,26 @@ impl Store {
         self.conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| busy_error(e, path, lock_timeout))
+    }
+}
+
+/// Creates an empty database file with `mode` if there is none: SQLite
+/// would create it with the process's umask (usually world-readable), and
+/// gives its rollback journal the database file's own permission bits.
+fn create_with_mode(path: &Path, mode: u32) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(mode);
+    }
+    #[cfg(not(unix))]
+    let _ = mode;
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
     }
 }
 
@@ -155,7 +178,7 @@ mod tests {
                     let (path, barrier) = (path.clone(), barrier.clone());
                     std::thread::spawn(move || {
                         barrier.wait();
-                        Store::open(&path, Duration::from_secs(10)).map(|_| ())
+                        Store::open(&path, Duration::from_secs(10), 0o600).map(|_| ())
                     })
                 })
                 .collect();
@@ -185,7 +208,7 @@ mod tests {
             )
             .unwrap();
         }
-        let store = Store::open(&path, Duration::from_secs(5)).unwrap();
+        let store = Store::open(&path, Duration::from_secs(5), 0o600).unwrap();
         let mode: String = store
             .conn
             .query_row("PRAGMA journal_mode", [], |r| r.get(0))

@@ -21,7 +21,7 @@ ranked AS (
     WINDOW keep_first AS (
         PARTITION BY order_id
         ORDER BY unrefunded = 0, pending_ours > 0, payment_status = 'SUCCESS' DESC,
-                 transacted_at, channel_txn_id, channel),
+                 transacted_at, channel_txn_id, channel, channel_order_id),
     whole_order AS (keep_first ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
 )
 SELECT order_id, payment_id, channel_order_id, channel_txn_id, channel,

@@ -27,23 +27,31 @@ FROM (SELECT order_id, order_status,
 WHERE order_status IN ('CLOSED', 'CANCELLED');
 
 -- One row per channel payment: a payment repeated in two files counts once.
+-- A payment is its channel, transaction id and order key: a transaction id
+-- repeated for another order is another payment (channels do repeat them),
+-- which the CHANNEL_ID_CONFLICT rule reports. The amount and time are the
+-- first row's (min() makes the other columns come from that row);
+-- `variants` counts the other contents seen under the same key.
 CREATE TEMP TABLE payment AS
 SELECT channel, channel_txn_id, channel_order_id, amount_minor, currency, transacted_at,
-       min(file_id * 4294967296 + line) AS first_position
+       min(file_id * 4294967296 + line) AS first_position,
+       count(DISTINCT amount_minor || ' ' || currency) AS variants
 FROM settlement_row
 WHERE kind = 'PAYMENT'
-GROUP BY channel, channel_txn_id;
+GROUP BY channel, channel_txn_id, channel_order_id;
 CREATE INDEX temp.payment_by_order ON payment(channel_order_id);
 
 -- Refunds the channel reports, each refund once (by its refund_id; a row
 -- without one stands alone).
 CREATE TEMP TABLE channel_refund AS
-SELECT channel, channel_txn_id, refund_id, currency, max(amount_minor) AS amount_minor
+SELECT channel, channel_txn_id, refund_id, currency, max(amount_minor) AS amount_minor,
+       channel_order_id
 FROM settlement_row
 WHERE kind = 'REFUND'
 GROUP BY channel, channel_txn_id,
          CASE WHEN refund_id = '' THEN 'row ' || file_id || ':' || line ELSE refund_id END;
 CREATE INDEX temp.channel_refund_key ON channel_refund(channel, channel_txn_id, refund_id);
+CREATE INDEX temp.channel_refund_by_order ON channel_refund(channel, channel_order_id);
 
 -- What is already refunded, per payment, in one row (one lookup per
 -- payment): the channel's refunds, the currencies they are in, and
@@ -73,12 +81,13 @@ CREATE TEMP TABLE paid (
     channel TEXT NOT NULL, channel_txn_id TEXT NOT NULL, channel_order_id TEXT,
     transacted_at INTEGER, channel_amount INTEGER, channel_currency TEXT,
     order_id TEXT, payment_id TEXT, payment_status TEXT, internal_amount INTEGER,
-    internal_currency TEXT, created_day TEXT,
-    PRIMARY KEY (channel, channel_txn_id)) WITHOUT ROWID;
+    internal_currency TEXT, created_day TEXT, variants INTEGER,
+    PRIMARY KEY (channel, channel_txn_id, channel_order_id)) WITHOUT ROWID;
 INSERT INTO paid
 SELECT p.channel, p.channel_txn_id, p.channel_order_id, p.transacted_at,
        p.amount_minor, p.currency,
-       a.order_id, a.payment_id, a.payment_status, a.amount_minor, a.currency, a.created_day
+       a.order_id, a.payment_id, a.payment_status, a.amount_minor, a.currency, a.created_day,
+       p.variants
 FROM payment p
 LEFT JOIN attempt a ON a.channel_order_id = p.channel_order_id;
 CREATE INDEX temp.paid_by_order ON paid(order_id);
@@ -94,18 +103,72 @@ CREATE TEMP TABLE refundable (
     -- CLOSED or CANCELLED when the order is (closed_order), else NULL.
     internal_currency TEXT, closed_as TEXT, payments_of_order INTEGER,
     refunded_by_channel INTEGER, pending_ours INTEGER, unrefunded INTEGER, is_settled INTEGER,
-    PRIMARY KEY (channel, channel_txn_id)) WITHOUT ROWID;
+    PRIMARY KEY (channel, channel_txn_id, channel_order_id)) WITHOUT ROWID;
 INSERT INTO refundable
 WITH multi AS MATERIALIZED (
     SELECT order_id, count(*) AS payments FROM paid WHERE order_id IS NOT NULL
     GROUP BY order_id HAVING count(*) >= 2
 ),
-chosen AS (
+chosen AS MATERIALIZED (
     SELECT p.*, m.payments FROM multi m JOIN paid p ON p.order_id = m.order_id
     UNION ALL
     -- CROSS JOIN keeps the few closed orders as the outer loop.
     SELECT p.*, 1 FROM closed_order c CROSS JOIN paid p ON p.order_id = c.order_id
     WHERE c.order_id NOT IN (SELECT order_id FROM multi)
+),
+-- What is left of each chosen payment's attempt (channel_order_id), in the
+-- payment's currency: its payments, less every instruction of ours for the
+-- attempt (reported by the channel or not) and every channel refund of the
+-- attempt that is not ours (found by the refund row's order key or by the
+-- transaction it refunds). A refund is capped by this as well as by what is
+-- left of its transaction: a corrected file that gives a refunded payment
+-- another transaction id cannot have it refunded twice.
+attempt AS MATERIALIZED (
+    SELECT DISTINCT channel, channel_order_id, order_id, channel_currency FROM chosen
+),
+attempt_captured AS (
+    SELECT a.channel, a.channel_order_id, a.channel_currency, sum(q.channel_amount) AS captured
+    FROM attempt a
+    JOIN paid q ON q.order_id = a.order_id AND q.channel = a.channel
+               AND q.channel_order_id = a.channel_order_id
+               AND q.channel_currency = a.channel_currency
+    GROUP BY a.channel, a.channel_order_id, a.channel_currency
+),
+attempt_ours AS (
+    SELECT a.channel, a.channel_order_id, a.channel_currency, sum(i.amount_minor) AS ours
+    FROM attempt a
+    JOIN refund_instruction i ON i.channel = a.channel AND i.channel_order_id = a.channel_order_id
+                             AND i.currency = a.channel_currency
+    GROUP BY a.channel, a.channel_order_id, a.channel_currency
+),
+attempt_channel_refund AS (
+    SELECT a.channel, a.channel_order_id, a.channel_currency, r.channel_txn_id, r.refund_id,
+           r.amount_minor, r.currency
+    FROM attempt a
+    JOIN channel_refund r ON r.channel = a.channel AND r.channel_order_id = a.channel_order_id
+    UNION
+    SELECT a.channel, a.channel_order_id, a.channel_currency, r.channel_txn_id, r.refund_id,
+           r.amount_minor, r.currency
+    FROM attempt a
+    JOIN paid q ON q.order_id = a.order_id AND q.channel = a.channel
+               AND q.channel_order_id = a.channel_order_id
+    JOIN channel_refund r ON r.channel = q.channel AND r.channel_txn_id = q.channel_txn_id
+),
+attempt_others AS (
+    SELECT channel, channel_order_id, channel_currency,
+           -- A refund in another currency cannot be compared: nothing is left.
+           sum(CASE WHEN currency = channel_currency THEN amount_minor ELSE 1e18 END) AS others
+    FROM attempt_channel_refund r
+    WHERE NOT EXISTS (SELECT 1 FROM refund_instruction i WHERE i.refund_request_id = r.refund_id)
+    GROUP BY channel, channel_order_id, channel_currency
+),
+attempt_left AS (
+    SELECT a.channel, a.channel_order_id, a.channel_currency,
+           coalesce(c.captured, 0) - coalesce(o.ours, 0) - coalesce(x.others, 0) AS left_of_attempt
+    FROM attempt a
+    LEFT JOIN attempt_captured c USING (channel, channel_order_id, channel_currency)
+    LEFT JOIN attempt_ours o USING (channel, channel_order_id, channel_currency)
+    LEFT JOIN attempt_others x USING (channel, channel_order_id, channel_currency)
 )
 SELECT p.channel, p.channel_txn_id, p.channel_order_id, p.transacted_at,
        p.channel_amount, p.channel_currency, p.order_id, p.payment_id, p.payment_status,
@@ -117,7 +180,8 @@ SELECT p.channel, p.channel_txn_id, p.channel_order_id, p.transacted_at,
        -- subtracted from it: nothing is refunded automatically then.
        CASE WHEN rs.currency_low <> p.channel_currency OR rs.currency_high <> p.channel_currency
             THEN 0
-            ELSE max(0, p.channel_amount - coalesce(rs.refunded, 0) - coalesce(rs.pending, 0))
+            ELSE max(0, min(p.channel_amount - coalesce(rs.refunded, 0) - coalesce(rs.pending, 0),
+                            CAST(al.left_of_attempt AS INTEGER)))
        END,
        -- A payment is settled when its attempt's day is covered on its
        -- channel (covered_day.sql): only then are the refunds the channel
@@ -126,6 +190,8 @@ SELECT p.channel, p.channel_txn_id, p.channel_order_id, p.transacted_at,
        -- it or for its order.
        EXISTS (SELECT 1 FROM covered_day c WHERE c.channel = p.channel AND c.day = p.created_day)
 FROM chosen p
+JOIN attempt_left al ON al.channel = p.channel AND al.channel_order_id = p.channel_order_id
+                    AND al.channel_currency = p.channel_currency
 LEFT JOIN closed_order closed ON closed.order_id = p.order_id
 LEFT JOIN refund_state rs ON rs.channel = p.channel AND rs.channel_txn_id = p.channel_txn_id
-ORDER BY p.channel, p.channel_txn_id;
+ORDER BY p.channel, p.channel_txn_id, p.channel_order_id;
