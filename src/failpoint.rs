@@ -9,11 +9,10 @@
 //! run from its environment.
 
 use std::ops::RangeInclusive;
-use std::sync::OnceLock;
 
 #[cfg(feature = "failpoints")]
 fn armed() -> Option<&'static str> {
-    static POINT: OnceLock<Option<String>> = OnceLock::new();
+    static POINT: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
     POINT
         .get_or_init(|| {
             std::env::var_os("PAYRECON_FAILPOINT").map(|p| p.to_string_lossy().into_owned())

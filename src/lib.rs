@@ -44,6 +44,13 @@ pub fn main_with(cli: Cli) -> anyhow::Result<ExitCode> {
                 eprintln!("wrote {}", outcome.out_dir.display());
                 print!("{}", outcome.summary_markdown);
             }
+            if !outcome.unpublished.is_empty() {
+                eprintln!(
+                    "error: refund instructions of {} were committed but are in no published refund file (see the warnings above)",
+                    outcome.unpublished.join(", ")
+                );
+                return Ok(ExitCode::from(4));
+            }
             if config.fail_on_findings && outcome.needs_action > 0 {
                 eprintln!("{}", error::FindingsNeedAction(outcome.needs_action));
                 return Ok(ExitCode::from(3));

@@ -10,7 +10,7 @@
 use crate::config::Config;
 use crate::emit::report::ReportWriter;
 use crate::emit::{
-    self, OUTPUT_NAMES, Staged,
+    self, Staged,
     summary::{FileLine, Summary, Tally},
 };
 use crate::ingest::{orders, settlement};
@@ -18,9 +18,11 @@ use crate::phases::Phases;
 use crate::pipeline;
 use crate::reconcile::{self, refunds};
 use crate::store::bulk::SetAside;
-use crate::store::{Store, cache, load};
+use crate::store::{Store, cache, load, refund_files};
 use anyhow::{Context, Result};
 use rusqlite::Connection;
+use rusqlite::OptionalExtension;
+use sha2::Digest;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -34,6 +36,9 @@ pub struct RunOutcome {
     pub needs_action: usize,
     /// One line per input file: loaded, skipped, replaced.
     pub notices: Vec<String>,
+    /// Days whose committed refund instructions this run could not see
+    /// into a published refund file: exit status 4.
+    pub unpublished: Vec<String>,
     pub phases: Phases,
 }
 
@@ -68,17 +73,13 @@ pub fn run(config: &Config) -> Result<RunOutcome> {
         phases.mark("rebuild the indexes set aside for the load");
     }
     reconcile::coverage(&tx, config.settle_lag_days)?;
-    let business_day = business_day(&tx, config)?;
+    let given = given_channel_days(&tx, &settlements)?;
+    let business_day = business_day(&tx, config, &given)?;
     tx.execute(
         "UPDATE loaded_file SET business_day = ?1 WHERE business_day = ''",
         [&business_day],
     )?;
-    let unpublished = crate::store::unpublished_days(&tx, &business_day)?;
-    for day in &unpublished {
-        notices.push(format!(
-            "warning: the refund instructions of {day} were committed but its refunds.csv was never written (a run was killed); rerun it: payrecon run --date {day}"
-        ));
-    }
+    let unpublished = settle_refund_files(&tx, &business_day, config, &mut notices)?;
     // The outputs depend on the loaded state and on which days still wait
     // to be published (the summary names them).
     let state_key = |conn: &Connection| -> Result<String> {
@@ -98,18 +99,19 @@ pub fn run(config: &Config) -> Result<RunOutcome> {
         Some(digests) => {
             let mut folders = vec![out_dir.clone()];
             folders.extend(cache::published_folder(&tx, &business_day)?);
-            cache::intact_outputs(&folders, &digests)
+            cache::intact_outputs(&folders, &digests).map(|folder| (folder, digests))
         }
         None => None,
     };
     let summary = match reusable {
-        Some(folder) => {
+        Some((folder, digests)) => {
             if !same_folder(&folder, &out_dir) {
-                for name in OUTPUT_NAMES {
+                for (name, _) in &digests {
                     let mode = emit::mode_of(name, config.refund_file_mode);
                     staged.copy(name, &folder.join(name), mode)?;
                 }
             }
+            record_refund_files(&tx, &business_day, &out_dir, &digests)?;
             phases.mark("reuse the outputs of an unchanged state");
             ShownSummary::read(&folder)?
         }
@@ -123,6 +125,7 @@ pub fn run(config: &Config) -> Result<RunOutcome> {
                 &mut staged,
             )?;
             cache::store(&tx, &business_day, &state_key(&tx)?, staged.digests())?;
+            record_refund_files(&tx, &business_day, &out_dir, staged.digests())?;
             summary
         }
     };
@@ -132,7 +135,8 @@ pub fn run(config: &Config) -> Result<RunOutcome> {
     crate::failpoint::hit("after-commit");
     staged.publish()?;
     crate::failpoint::hit("after-publish");
-    if let Err(err) = store.mark_published(&business_day, &out_dir) {
+    let batches = refund_files::batches(store.conn(), &business_day)?;
+    if let Err(err) = store.mark_published(&business_day, &out_dir, &batches) {
         notices.push(format!(
             "warning: {err:#} (a later run will ask for a rerun of {business_day})"
         ));
@@ -145,7 +149,109 @@ pub fn run(config: &Config) -> Result<RunOutcome> {
         summary_markdown: summary.markdown,
         needs_action: summary.needs_action,
         notices,
+        unpublished,
     })
+}
+
+/// Settles the refund files earlier runs committed but did not see into
+/// place (a run killed between its commit and the rename): one found in
+/// place with its recorded bytes is marked published; a missing one is
+/// written again (its bytes follow from the database) and said so. Returns
+/// the days whose refund files are still not out, which the run reports
+/// loudly. The run's own day is left to this run, which writes all of its
+/// refund files.
+fn settle_refund_files(
+    conn: &Connection,
+    business_day: &str,
+    config: &Config,
+    notices: &mut Vec<String>,
+) -> Result<Vec<String>> {
+    let mut still_out: Vec<String> = Vec::new();
+    for file in refund_files::unpublished(conn)? {
+        if file.business_day == business_day {
+            continue;
+        }
+        let day = &file.business_day;
+        if file.path.is_empty() {
+            notices.push(format!(
+                "warning: the refund instructions of {day} were committed but its refunds.csv was never written (a run was killed); rerun it: payrecon run --date {day}"
+            ));
+            still_out.push(day.clone());
+            continue;
+        }
+        let path = Path::new(&file.path);
+        if load::file_sha256(path).ok().as_deref() == Some(&file.sha256) {
+            refund_files::mark_published(conn, day, file.batch)?;
+            continue;
+        }
+        match republish(conn, &file, config) {
+            Ok(()) => {
+                refund_files::mark_published(conn, day, file.batch)?;
+                notices.push(format!(
+                    "warning: wrote {}: {} refund instruction(s) of {day} that a run killed after its commit had not published; submit it",
+                    file.path, file.rows
+                ));
+            }
+            Err(err) => {
+                notices.push(format!(
+                    "warning: {} refund instruction(s) of {day} were committed but {} was never written, and writing it failed ({err:#}); publish them with: payrecon run --date {day}",
+                    file.rows, file.path
+                ));
+                still_out.push(day.clone());
+            }
+        }
+    }
+    still_out.dedup();
+    Ok(still_out)
+}
+
+/// Writes a committed refund file again at its recorded path, from the
+/// database, if that gives the bytes that were committed.
+fn republish(conn: &Connection, file: &refund_files::RefundFile, config: &Config) -> Result<()> {
+    let path = Path::new(&file.path);
+    let bytes = emit::refunds::to_csv(&refunds::for_batch(conn, &file.business_day, file.batch)?)?;
+    anyhow::ensure!(
+        hex::encode(sha2::Sha256::digest(&bytes)) == file.sha256,
+        "the database no longer gives the bytes that were committed"
+    );
+    let (Some(folder), Some(name)) = (path.parent(), path.file_name()) else {
+        anyhow::bail!("{} is not a file path", path.display());
+    };
+    let name = name.to_string_lossy();
+    let mut staged = Staged::new(folder)?;
+    staged.bytes(&name, &bytes, emit::mode_of(&name, config.refund_file_mode))?;
+    staged.publish()?;
+    Ok(())
+}
+
+/// Records, in the run's transaction, each refund file among the day's
+/// outputs (`digests`: name and SHA-256) at its place in `out_dir`.
+fn record_refund_files(
+    conn: &Connection,
+    business_day: &str,
+    out_dir: &Path,
+    digests: &[(String, String)],
+) -> Result<()> {
+    for (name, sha256) in digests {
+        let Some(batch) = refund_files::batch_of(name) else {
+            continue;
+        };
+        let rows = refunds::for_batch(conn, business_day, batch)?.len() as i64;
+        refund_files::record(
+            conn,
+            &refund_files::RefundFile {
+                business_day: business_day.to_string(),
+                batch,
+                // Absolute: the run that settles it may start elsewhere.
+                path: std::path::absolute(out_dir.join(name))?
+                    .display()
+                    .to_string(),
+                sha256: sha256.clone(),
+                rows,
+            },
+        )?;
+    }
+    Ok(())
 }
 
 /// What the run prints of the day's summary.
@@ -212,7 +318,16 @@ fn reconcile_day(
         tally.add(&finding);
         report.push(&finding)
     })?;
-    let day_refunds = refunds::for_day(conn, business_day)?;
+    let mut day_refunds = Vec::new();
+    for batch in refund_files::batches(conn, business_day)? {
+        let instructions = refunds::for_batch(conn, business_day, batch)?;
+        staged.bytes(
+            &refund_files::file_name(batch),
+            &emit::refunds::to_csv(&instructions)?,
+            mode("refunds.csv"),
+        )?;
+        day_refunds.extend(instructions);
+    }
     let summary = Summary::new(
         business_day,
         files_for_day(conn, business_day)?,
@@ -221,11 +336,6 @@ fn reconcile_day(
         reconcile::refunds_without_payment(conn)?,
         unpublished.to_vec(),
     );
-    staged.bytes(
-        "refunds.csv",
-        &emit::refunds::to_csv(&day_refunds)?,
-        mode("refunds.csv"),
-    )?;
     staged.add(report.finish()?)?;
     let markdown = summary.to_markdown();
     staged.bytes("summary.md", markdown.as_bytes(), mode("summary.md"))?;
@@ -449,12 +559,53 @@ fn settlement_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// `--date`, else the latest day covered (its files and its T+lag files are
-/// loaded), else the latest settlement day loaded, else the latest attempt
-/// day. Runs after classification, which builds `covered_day`.
-fn business_day(conn: &Connection, config: &Config) -> Result<String> {
+/// The (channel, day) of each settlement file given to this run, loaded now
+/// or before.
+fn given_channel_days(
+    conn: &Connection,
+    files: &[(PathBuf, load::FileIdentity)],
+) -> Result<Vec<(String, String)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT channel, day FROM loaded_file
+         WHERE identity = ?1 AND channel IS NOT NULL AND day IS NOT NULL",
+    )?;
+    let mut given = Vec::new();
+    for (_, identity) in files {
+        if let Some(pair) = stmt
+            .query_row([&identity.key], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?
+        {
+            given.push(pair);
+        }
+    }
+    Ok(given)
+}
+
+/// `--date`, else the latest day the run's own settlement files cover (a
+/// file of day D helps cover D - lag through D), else the latest day
+/// covered (its files and its T+lag files are loaded), else the latest
+/// settlement day loaded, else the latest attempt day. So a run that loads
+/// an earlier day's files (days fed out of order) reports that day, and
+/// never files that day's refunds under a later day already published.
+/// Runs after [`reconcile::coverage`], which builds `covered_day`.
+fn business_day(conn: &Connection, config: &Config, given: &[(String, String)]) -> Result<String> {
     if let Some(day) = config.business_date {
         return Ok(day.to_string());
+    }
+    let mut covered_by_given = conn.prepare_cached(
+        "SELECT max(day) FROM temp.covered_day
+         WHERE channel = ?1 AND day BETWEEN date(?2, '-' || ?3 || ' days') AND ?2",
+    )?;
+    let mut latest_given: Option<String> = None;
+    for (channel, day) in given {
+        let covered: Option<String> = covered_by_given.query_row(
+            rusqlite::params![channel, day, config.settle_lag_days],
+            |r| r.get(0),
+        )?;
+        latest_given = latest_given.max(covered);
+    }
+    if let Some(day) = latest_given {
+        return Ok(day);
     }
     let latest: Option<String> = conn.query_row(
         "SELECT coalesce(

@@ -30,7 +30,7 @@ pub const OUTPUT_NAMES: [&str; 4] = [
 /// Permission bits of an output: refund instructions are for the refund
 /// job's eyes (`refund_file_mode`), the rest for anyone.
 pub fn mode_of(name: &str, refund_file_mode: u32) -> u32 {
-    if name == "refunds.csv" {
+    if crate::store::refund_files::batch_of(name).is_some() {
         refund_file_mode
     } else {
         0o644
@@ -210,10 +210,13 @@ fn remove_stale_temporaries(dir: &Path) {
     };
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        if OUTPUT_NAMES
-            .iter()
-            .any(|output| name.starts_with(&format!(".{output}.tmp-")))
-        {
+        let output = name
+            .strip_prefix('.')
+            .and_then(|rest| rest.split_once(".tmp-"))
+            .map(|(output, _)| output);
+        if output.is_some_and(|output| {
+            OUTPUT_NAMES.contains(&output) || crate::store::refund_files::batch_of(output).is_some()
+        }) {
             let _ = std::fs::remove_file(entry.path());
         }
     }

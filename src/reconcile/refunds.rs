@@ -53,8 +53,11 @@ pub fn refund_request_id(
 
 /// Issues, for `business_day`, an instruction for every refund finding with
 /// something left to refund: one set-based statement over the run's
-/// findings. An id already issued is never issued again.
+/// findings. An id already issued is never issued again. New instructions
+/// go into the day's open batch (`store::refund_files::open_batch`): never
+/// into a refund file already committed with rows.
 pub fn issue(conn: &Connection, business_day: &str) -> Result<()> {
+    let batch = crate::store::refund_files::open_batch(conn, business_day)?;
     conn.create_scalar_function(
         "payrecon_refund_id",
         6,
@@ -81,26 +84,31 @@ pub fn issue(conn: &Connection, business_day: &str) -> Result<()> {
                                    f.channel_currency, f.refund_minor,
                                    p.refunded_by_channel + p.pending_ours),
                 ?1, f.channel, f.channel_txn_id, f.channel_order_id, f.order_id, f.payment_id,
-                f.refund_minor, f.channel_currency, f.kind
+                f.refund_minor, f.channel_currency, f.kind, ?2
          FROM temp.finding f
          JOIN temp.refundable p ON p.channel = f.channel AND p.channel_txn_id = f.channel_txn_id
                                AND p.channel_order_id = f.channel_order_id
          WHERE f.kind IN ('DUPLICATE_PAYMENT', 'PAID_AFTER_CLOSE') AND f.refund_minor > 0
          ON CONFLICT (refund_request_id) DO NOTHING",
-        [business_day],
+        rusqlite::params![business_day, batch],
     )?;
     Ok(())
 }
 
-/// The instructions first issued for `business_day`: that day's refunds.csv.
-pub fn for_day(conn: &Connection, business_day: &str) -> Result<Vec<RefundInstruction>> {
+/// The instructions issued for `business_day` in `batch`: one of that
+/// day's refund files (`store::refund_files::file_name`).
+pub fn for_batch(
+    conn: &Connection,
+    business_day: &str,
+    batch: i64,
+) -> Result<Vec<RefundInstruction>> {
     let mut stmt = conn.prepare_cached(
         "SELECT refund_request_id, business_day, channel, channel_txn_id, channel_order_id,
                 order_id, payment_id, amount_minor, currency, reason
-         FROM refund_instruction WHERE business_day = ?1
+         FROM refund_instruction WHERE business_day = ?1 AND batch = ?2
          ORDER BY channel, channel_txn_id, refund_request_id",
     )?;
-    let rows = stmt.query_map([business_day], |r| {
+    let rows = stmt.query_map(rusqlite::params![business_day, batch], |r| {
         Ok(RefundInstruction {
             refund_request_id: r.get(0)?,
             business_day: r.get(1)?,

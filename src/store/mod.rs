@@ -8,6 +8,7 @@ pub mod batch;
 pub mod bulk;
 pub mod cache;
 pub mod load;
+pub mod refund_files;
 pub mod schema;
 
 use anyhow::{Context, Result};
@@ -121,30 +122,32 @@ fn tune(conn: &Connection, lock_timeout: Duration) -> rusqlite::Result<()> {
 }
 
 impl Store {
-    /// Records that `business_day`'s outputs are in place (after the run's
-    /// commit, in a transaction of its own).
-    pub fn mark_published(&self, business_day: &str, out_dir: &Path) -> Result<()> {
-        self.conn
-            .execute(
-                "INSERT OR REPLACE INTO published_day (business_day, out_dir) VALUES (?1, ?2)",
-                [business_day, &out_dir.display().to_string()],
-            )
+    /// The connection, for reads after the run's transaction.
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// Records that `business_day`'s outputs are in place in `out_dir`,
+    /// with its refund files of `batches` (after the run's commit, in a
+    /// transaction of its own).
+    pub fn mark_published(
+        &mut self,
+        business_day: &str,
+        out_dir: &Path,
+        batches: &[i64],
+    ) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT OR REPLACE INTO published_day (business_day, out_dir) VALUES (?1, ?2)",
+            [business_day, &out_dir.display().to_string()],
+        )?;
+        for batch in batches {
+            refund_files::mark_published(&tx, business_day, *batch)?;
+        }
+        tx.commit()
             .context("recording that the outputs were published")?;
         Ok(())
     }
-}
-
-/// Days other than `except` whose refund instructions were committed but
-/// never published (see the `published_day` table).
-pub fn unpublished_days(conn: &rusqlite::Connection, except: &str) -> Result<Vec<String>> {
-    let mut stmt = conn.prepare(
-        "SELECT DISTINCT business_day FROM refund_instruction
-         WHERE business_day <> ?1
-           AND business_day NOT IN (SELECT business_day FROM published_day)
-         ORDER BY business_day",
-    )?;
-    let days = stmt.query_map([except], |r| r.get(0))?;
-    Ok(days.collect::<rusqlite::Result<_>>()?)
 }
 
 fn busy_error(err: rusqlite::Error, path: &Path, timeout: Duration) -> anyhow::Error {

@@ -147,6 +147,34 @@ CREATE TABLE day_output (
     PRIMARY KEY (business_day, name)
 ) WITHOUT ROWID;
 "#,
+    r#"
+-- A day's instructions are published in batches: batch 1 is the day's
+-- refunds.csv, batch N its refunds-N.csv. A batch is closed once a run has
+-- committed a file of it with rows in it: instructions issued later for the
+-- same day go into the next batch, so a refund file, once out, never
+-- changes (a refund job that read it never sees its rows again elsewhere).
+ALTER TABLE refund_instruction ADD COLUMN batch INTEGER NOT NULL DEFAULT 1;
+
+-- Each refund file a committed run staged: where, with which bytes, and
+-- whether it is known to be in place. A run killed between its commit and
+-- the rename leaves `published = 0`; the next run finds the file missing
+-- and writes it (its bytes follow from the database), or says loudly that
+-- it could not. Days from before this table: published when published_day
+-- says so, else unpublished with no known path.
+CREATE TABLE refund_file (
+    business_day TEXT NOT NULL,
+    batch        INTEGER NOT NULL,
+    path         TEXT NOT NULL,
+    sha256       TEXT NOT NULL,
+    rows         INTEGER NOT NULL,
+    published    INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (business_day, batch, path)
+) WITHOUT ROWID;
+INSERT INTO refund_file
+SELECT business_day, 1, '', '', count(*),
+       business_day IN (SELECT business_day FROM published_day)
+FROM refund_instruction GROUP BY business_day;
+"#,
 ];
 
 /// Brings the database to the newest schema, one transaction per migration.
@@ -178,7 +206,8 @@ mod tests {
     use super::*;
 
     /// A database from before `published_day` takes its days as published:
-    /// upgrading raises no warning for days a person already handled.
+    /// upgrading raises no warning for days a person already handled; a day
+    /// whose instructions were committed but never published stays so.
     #[test]
     fn upgrading_takes_earlier_days_as_published() {
         let mut conn = Connection::open_in_memory().unwrap();
@@ -189,20 +218,17 @@ mod tests {
             [],
         )
         .unwrap();
-        migrate(&mut conn).unwrap();
-        assert!(
-            crate::store::unpublished_days(&conn, "2026-11-21")
-                .unwrap()
-                .is_empty()
-        );
+        conn.execute_batch(MIGRATIONS[1]).unwrap();
+        conn.pragma_update(None, "user_version", 2).unwrap();
         conn.execute(
             "INSERT INTO refund_instruction VALUES ('PR2', '2026-11-21', 'wechat', 'T2', 'C2', 'O2', 'P2', 100, 'CNY', 'DUPLICATE_PAYMENT')",
             [],
         )
         .unwrap();
-        assert_eq!(
-            crate::store::unpublished_days(&conn, "2026-11-22").unwrap(),
-            vec!["2026-11-21".to_string()]
-        );
+        migrate(&mut conn).unwrap();
+        let unpublished = crate::store::refund_files::unpublished(&conn).unwrap();
+        assert_eq!(unpublished.len(), 1, "{unpublished:?}");
+        assert_eq!(unpublished[0].business_day, "2026-11-21");
+        assert_eq!(unpublished[0].path, "");
     }
 }

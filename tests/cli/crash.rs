@@ -317,11 +317,12 @@ fn sigkilled_at_measured_times_a_rerun_completes_the_day_exactly() {
 }
 
 /// A run killed after its commit but before publishing leaves its day's
-/// refund instructions in the database only. If the next run is for another
-/// day, they would be lost to the refund job: that run warns (stderr, even
-/// with --quiet, and summary.md) until the day is rerun, which writes them.
+/// refund instructions in the database only. The next run, for any day,
+/// finds the refund file missing and writes it where the killed run would
+/// have (its bytes follow from the database), saying so even with --quiet;
+/// later runs have nothing more to say.
 #[test]
-fn a_day_committed_but_never_published_is_flagged_until_rerun() {
+fn a_refund_file_committed_but_never_published_is_written_by_the_next_run() {
     let (orders, bills) = crate::util::case_inputs("duplicate_payment");
     let work = Workdir::new();
     let day = [
@@ -337,27 +338,69 @@ fn a_day_committed_but_never_published_is_flagged_until_rerun() {
         .assert()
         .failure();
     assert!(!work.path("d1/refunds.csv").exists());
-    let warning =
-        "refund instructions of 2026-11-21 were committed but its refunds.csv was never written";
+    let notice =
+        "refund instruction(s) of 2026-11-21 that a run killed after its commit had not published";
     work.run("d2", &["--date", "2026-11-22", "--quiet"])
         .assert()
         .success()
-        .stderr(predicates::str::contains(warning));
-    assert!(work.read("d2/summary.md").contains(warning));
+        .stderr(predicates::str::contains(notice));
+    assert_eq!(crate::util::refund_rows(&work, "d1").len(), 2);
     assert_eq!(
-        crate::util::parse_csv(&work.read("d2/refunds.csv")).1.len(),
+        crate::util::refund_rows(&work, "d2").len(),
         0,
         "day 2 issues nothing new"
     );
-    // The rerun of day 1 writes its refunds; the warning is gone.
+    work.run("d3", &["--date", "2026-11-23"])
+        .assert()
+        .success()
+        .stderr(predicates::str::contains(notice).not());
+    // The rerun of day 1 writes the same refunds again, nothing more.
+    let written = work.read("d1/refunds.csv");
     work.run("d1", &day).assert().success();
-    assert_eq!(
-        crate::util::parse_csv(&work.read("d1/refunds.csv")).1.len(),
-        2
-    );
-    work.run("d2", &["--date", "2026-11-22"])
+    assert_eq!(work.read("d1/refunds.csv"), written);
+}
+
+/// When the next run cannot write the missing refund file (its folder is
+/// gone and a file stands in its place), it says so loudly: a warning on
+/// stderr even with --quiet, the day in summary.md and summary.json, and
+/// exit status 4, on every run until the day is published.
+#[test]
+fn a_refund_file_that_cannot_be_written_again_fails_every_later_run_loudly() {
+    let (orders, bills) = crate::util::case_inputs("duplicate_payment");
+    let work = Workdir::new();
+    let day = [
+        "--orders",
+        &orders,
+        "--settlement",
+        &bills,
+        "--date",
+        "2026-11-21",
+    ];
+    work.run("d1", &day)
+        .env("PAYRECON_FAILPOINT", "after-commit")
+        .assert()
+        .failure();
+    std::fs::remove_dir_all(work.path("d1")).unwrap();
+    std::fs::write(work.path("d1"), "not a folder").unwrap();
+    let warning = "refund instruction(s) of 2026-11-21 were committed but";
+    for out in ["d2", "d3"] {
+        work.run(out, &["--date", "2026-11-22", "--quiet"])
+            .assert()
+            .code(4)
+            .stderr(predicates::str::contains(warning));
+        assert!(
+            work.read(&format!("{out}/summary.md"))
+                .contains("2026-11-21")
+        );
+        let summary: serde_json::Value =
+            serde_json::from_str(&work.read(&format!("{out}/summary.json"))).unwrap();
+        assert_eq!(summary["unpublished_days"][0], "2026-11-21");
+    }
+    // Rerunning the day elsewhere publishes it; the alarm stops.
+    work.run("d1b", &day).assert().success();
+    assert_eq!(crate::util::refund_rows(&work, "d1b").len(), 2);
+    work.run("d4", &["--date", "2026-11-22"])
         .assert()
         .success()
         .stderr(predicates::str::contains(warning).not());
-    assert!(!work.read("d2/summary.md").contains(warning));
 }

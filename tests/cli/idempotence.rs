@@ -86,8 +86,7 @@ impl Day {
         }
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         self.work.run(&out, &args).assert().success();
-        parse_csv(&self.work.read(&format!("{out}/refunds.csv")))
-            .1
+        crate::util::refund_rows(&self.work, &out)
             .into_iter()
             .collect()
     }

@@ -94,6 +94,25 @@ impl Workdir {
 }
 
 /// Reads a CSV into its header and rows.
+/// The rows of every refund file in output folder `out` (refunds.csv, then
+/// refunds-2.csv, refunds-3.csv… a day's later batches), in that order.
+pub fn refund_rows(work: &Workdir, out: &str) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    for batch in 1.. {
+        let name = if batch == 1 {
+            "refunds.csv".to_string()
+        } else {
+            format!("refunds-{batch}.csv")
+        };
+        let path = work.path(&format!("{out}/{name}"));
+        if !path.exists() {
+            break;
+        }
+        rows.extend(parse_csv(&std::fs::read_to_string(path).unwrap()).1);
+    }
+    rows
+}
+
 pub fn parse_csv(text: &str) -> (Vec<String>, Vec<Vec<String>>) {
     let mut reader = csv::Reader::from_reader(text.as_bytes());
     let header = reader.headers().unwrap().iter().map(String::from).collect();
