@@ -40,6 +40,10 @@ pub struct ConfigFile {
     pub db_file_mode: Option<String>,
     /// Seconds a run waits for another run holding the database.
     pub lock_timeout_secs: Option<u64>,
+    /// Per format: hours a settlement file's rows may fall before and after
+    /// the day it covers (`stripe = [14, 14]`).
+    #[serde(default)]
+    pub day_tolerance_hours: BTreeMap<String, [u32; 2]>,
 }
 
 /// `[inputs]`: the files every run loads.
@@ -83,6 +87,8 @@ pub struct Config {
     pub refund_file_mode: u32,
     /// Permission bits a new state database is created with.
     pub db_file_mode: u32,
+    /// `[day_tolerance_hours]`: overrides of the formats' built-in ones.
+    pub day_tolerance: BTreeMap<String, crate::ingest::day::DayTolerance>,
     pub lock_timeout_secs: u64,
     pub fail_on_findings: bool,
     pub quiet: bool,
@@ -107,6 +113,7 @@ impl Default for Config {
             format_settings: Default::default(),
             refund_file_mode: 0o600,
             db_file_mode: 0o600,
+            day_tolerance: BTreeMap::new(),
             lock_timeout_secs: 30,
             fail_on_findings: false,
             quiet: false,
@@ -212,9 +219,32 @@ impl Config {
             format_settings,
             refund_file_mode,
             db_file_mode,
+            day_tolerance: file
+                .day_tolerance_hours
+                .into_iter()
+                .map(|(format, [before_hours, after_hours])| {
+                    let builtin = crate::ingest::day::DayTolerance::of_format(&format);
+                    let tolerance = crate::ingest::day::DayTolerance {
+                        before_hours,
+                        after_hours,
+                        ..builtin
+                    };
+                    (format, tolerance)
+                })
+                .collect(),
             lock_timeout_secs: file.lock_timeout_secs.unwrap_or(defaults.lock_timeout_secs),
             ..defaults
         })
+    }
+}
+
+impl Config {
+    /// How far the rows of a file of `format` may stray from its day.
+    pub fn day_tolerance(&self, format: &str) -> crate::ingest::day::DayTolerance {
+        self.day_tolerance
+            .get(format)
+            .copied()
+            .unwrap_or_else(|| crate::ingest::day::DayTolerance::of_format(format))
     }
 }
 
@@ -263,6 +293,7 @@ mod tests {
             "[formats.",
             "refund_file_mode =",
             "db_file_mode =",
+            "[day_tolerance_hours]",
             "lock_timeout_secs =",
         ] {
             assert!(text.contains(key), "{key} undocumented");

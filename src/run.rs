@@ -397,6 +397,7 @@ fn load_settlement(
         settings: &config.format_settings,
     };
     let mut loader = load::SettlementLoader::new(conn, file_id)?;
+    let mut span = crate::ingest::day::RowSpan::default();
     let parsed = pipeline::run(
         |emit| {
             settlement::read_file(
@@ -408,6 +409,7 @@ fn load_settlement(
             )
         },
         |batch| {
+            batch.iter().for_each(|record| span.add(record));
             let batch = loader.add_batch(batch)?;
             loaded_rows(loaded, batch.len() as u64);
             Ok(vec![batch])
@@ -415,6 +417,7 @@ fn load_settlement(
     )?;
     drop(loader);
     check_channel_name(conn, path, &parsed.channel)?;
+    check_day(config, path, &parsed, &span)?;
     let replaced = load::finish_settlement_file(conn, file_id, &parsed)?;
     bar.finish_and_clear();
     let skipped = load::skipped_text(&parsed.skipped);
@@ -470,6 +473,34 @@ fn check_channel_name(conn: &Connection, path: &Path, channel: &str) -> Result<(
         .into());
     }
     Ok(())
+}
+
+/// A file whose rows fall outside the day it claims (within its format's
+/// tolerance) is another day's file, or misnamed: loaded under the claimed
+/// day it would stand in for that day, and a later right file would be
+/// taken as a correction of it.
+fn check_day(
+    config: &Config,
+    path: &Path,
+    parsed: &settlement::ParsedFile,
+    span: &crate::ingest::day::RowSpan,
+) -> Result<()> {
+    let tolerance = config.day_tolerance(&parsed.format);
+    span.check(parsed.day, config.zone, tolerance).map_err(|shown| {
+        crate::error::InputError::file(
+            path,
+            format!(
+                "claims day {} ({}), but its rows show {shown} ({} time; {} rows may run {} h past the day). Is it another day's file, or misnamed? Rename it for the day its rows show, or set [day_tolerance_hours] {} = [before, after] in the config if the channel cuts its day otherwise",
+                parsed.day,
+                parsed.day_source.describe(&parsed.format),
+                config.zone,
+                parsed.format,
+                tolerance.after_hours,
+                parsed.format,
+            ),
+        )
+        .into()
+    })
 }
 
 /// Each input file with its identity (its content hash).

@@ -60,6 +60,112 @@ pub fn channel_from_name(path: &Path) -> Option<String> {
     (!word.is_empty()).then_some(word)
 }
 
+/// How far a channel's rows may run past the day its file covers, in hours
+/// (in the configured zone), and whether the file must show a payment of
+/// its own day. Rows dated before the day are normal: a T+1 file repeats
+/// payments made the day before, refunds carry their payment's time, and a
+/// settlement report lists what settled that day, created days before. Rows
+/// dated after it are not: a file cannot show tomorrow. UnionPay clears
+/// from 23:00 to 23:00 Beijing time and stamps records the day after its
+/// file's name; Stripe and Adyen report in UTC or the account's zone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DayTolerance {
+    /// With `own_day`: how far before the day a payment still counts as
+    /// the day's (payments made just before midnight).
+    pub before_hours: u32,
+    pub after_hours: u32,
+    /// A trade bill lists the trades of its day: one that shows payments
+    /// but none of its day is another day's bill.
+    pub own_day: bool,
+}
+
+impl DayTolerance {
+    /// The built-in tolerance of a format (`[day_tolerance_hours]` in the
+    /// config overrides the hours).
+    pub fn of_format(format: &str) -> DayTolerance {
+        let (before_hours, after_hours, own_day) = match format {
+            "wechat" | "alipay" => (1, 0, true),
+            "unionpay" => (1, 48, false),
+            "stripe" | "adyen" => (14, 14, false),
+            _ => (1, 0, false),
+        };
+        DayTolerance {
+            before_hours,
+            after_hours,
+            own_day,
+        }
+    }
+}
+
+/// The span of a settlement file's row times, gathered as the rows stream
+/// by, to check them against the day the file claims: a file of another
+/// day loaded under this one would stand in for that day, and the right
+/// file, arriving later, would be taken as a correction of it.
+#[derive(Debug, Default)]
+pub struct RowSpan {
+    /// Earliest and latest payment (UTC microseconds).
+    payments: Option<(i64, i64)>,
+    latest_refund: Option<i64>,
+}
+
+impl RowSpan {
+    pub fn add(&mut self, record: &crate::model::SettlementRecord) {
+        let at = record.transacted_at;
+        match record.kind {
+            crate::model::Kind::Payment => {
+                self.payments = Some(match self.payments {
+                    Some((low, high)) => (low.min(at), high.max(at)),
+                    None => (at, at),
+                });
+            }
+            crate::model::Kind::Refund => {
+                self.latest_refund = self.latest_refund.max(Some(at));
+            }
+        }
+    }
+
+    /// Whether the rows fit `day` within `tolerance`; if not, what they
+    /// show instead, for the error.
+    pub fn check(
+        &self,
+        day: NaiveDate,
+        zone: chrono_tz::Tz,
+        tolerance: DayTolerance,
+    ) -> Result<(), String> {
+        const HOUR: i64 = 3_600_000_000;
+        let start = day_start(day, zone) - i64::from(tolerance.before_hours) * HOUR;
+        let end = day_start(day.succ_opt().unwrap_or(day), zone)
+            + i64::from(tolerance.after_hours) * HOUR;
+        let latest = self.payments.map(|(_, high)| high).max(self.latest_refund);
+        let shown = |at: i64| crate::timestamp::format(at, zone);
+        let payments = || {
+            self.payments
+                .map(|(low, high)| format!("payments from {} to {}", shown(low), shown(high)))
+                .unwrap_or_default()
+        };
+        if let Some(at) = latest.filter(|at| *at >= end) {
+            return Err(format!("a row at {} ({})", shown(at), payments()));
+        }
+        match self.payments {
+            Some((_, high)) if tolerance.own_day && high < start => {
+                Err(format!("no payment of that day ({})", payments()))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The instant `day` starts in `zone` (an hour later where DST skips
+/// midnight).
+fn day_start(day: NaiveDate, zone: chrono_tz::Tz) -> i64 {
+    [0, 1]
+        .into_iter()
+        .find_map(|hour| {
+            crate::timestamp::from_local(day.and_hms_opt(hour, 0, 0).unwrap_or_default(), zone)
+        })
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -117,6 +117,8 @@ pub struct ParsedFile {
     pub format: String,
     pub channel: String,
     pub day: NaiveDate,
+    /// Where `day` was read.
+    pub day_source: DaySource,
     pub rows: u64,
     /// See [`FileFacts::skipped`].
     pub skipped: Skipped,
@@ -164,9 +166,11 @@ pub struct Scanned {
 
 impl Scanned {
     pub fn into_parsed(self) -> Result<ParsedFile> {
+        let (day, day_source) = self.day?;
         Ok(ParsedFile {
             format: self.format,
-            day: self.day?.0,
+            day,
+            day_source,
             channel: self.channel?,
             rows: self.rows,
             skipped: self.skipped,
@@ -241,7 +245,19 @@ fn read_plain(
         Chosen::Mapped(m) => (m.parse(&mut all, cx, &mut counting)?, m.name.clone()),
     };
     let day = match facts.day {
-        Some(day) => Ok((day, DaySource::Format)),
+        // A file that dates itself and a name that says another day: one
+        // of them is wrong, and loading it under either could stand in for
+        // (or replace) the other day's file.
+        Some(day) => match day::day_from_name(path) {
+            Ok(Some(named)) if named != day => Err(InputError::file(
+                path,
+                format!(
+                    "its name says {named}, but the file itself says {day} ({}): is it the wrong file, or misnamed? Rename it for the day it covers",
+                    DaySource::Format.describe(&format)
+                ),
+            )),
+            _ => Ok((day, DaySource::Format)),
+        },
         None => day_of(path, fallback_day),
     };
     let channel = facts
