@@ -178,3 +178,37 @@ fn a_waiting_run_proceeds_when_the_lock_is_released_in_time() {
     );
     assert_eq!(work.read("second/refunds.csv").lines().count(), 3);
 }
+
+/// Something reading the database (an `sqlite3` shell in a long query)
+/// holds up a run's commit past the lock timeout: the run fails, changes
+/// nothing, and leaves no output folder of its own behind (issue 10: it used
+/// to leave an empty new one).
+#[test]
+fn a_run_held_up_by_a_reader_past_the_timeout_leaves_no_folder() {
+    let work = Workdir::new();
+    work.run("first", &strs(&case_args())).assert().success();
+    let db_before = std::fs::read(work.db()).unwrap();
+    let reader = Connection::open(work.db()).unwrap();
+    reader.execute_batch("BEGIN").unwrap();
+    let _: i64 = reader
+        .query_row("SELECT count(*) FROM loaded_file", [], |r| r.get(0))
+        .unwrap();
+    let config = config(&work, 1);
+    let mut args = vec!["--config".to_string(), config];
+    args.extend(case_args());
+    // A new file, so the run has something to write.
+    let extra = work.write(
+        "extra/wechat-2026-11-23.csv",
+        "channel,channel_txn_id,channel_order_id,kind,amount,fee,currency,transacted_at,refund_id\n",
+    );
+    args.extend(["--settlement".to_string(), extra.display().to_string()]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    work.run("new/day", &args).assert().code(1);
+    assert!(
+        !work.path("new").exists(),
+        "the failed run left its output folder"
+    );
+    reader.execute_batch("ROLLBACK").unwrap();
+    drop(reader);
+    assert_eq!(std::fs::read(work.db()).unwrap(), db_before);
+}

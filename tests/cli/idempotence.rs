@@ -6,7 +6,7 @@
 //! same amounts and the same refund_request_id, each once.
 
 use crate::generated::generate_day;
-use crate::util::{Workdir, parse_csv};
+use crate::util::Workdir;
 use rusqlite::Connection;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
