@@ -165,6 +165,7 @@ type Key = (String, String);
 struct Payment {
     captured: i64,
     order: usize,
+    attempt: usize,
     exported: bool,
 }
 
@@ -206,6 +207,13 @@ struct Sim<'w> {
 
 fn day_name(day: usize) -> String {
     format!("2026-11-{}", 21 + day)
+}
+
+/// The second of a payment's `transacted_at`: in a third of the orders
+/// every payment of a day is at the same second, so the keep rule's tie
+/// (the smallest channel_txn_id) decides.
+fn paid_second(order: &OrderSpec, a: usize) -> usize {
+    if order.amount % 3 == 0 { 5 } else { a + 5 }
 }
 
 fn key(o: usize, a: usize, channel: usize) -> Key {
@@ -298,7 +306,7 @@ impl<'w> Sim<'w> {
                         order.amount / 100,
                         order.amount % 100,
                         day_name(at.day),
-                        a + 5
+                        paid_second(order, a)
                     );
                     payments.push(k.clone());
                     self.payments.insert(
@@ -306,6 +314,7 @@ impl<'w> Sim<'w> {
                         Payment {
                             captured: order.amount,
                             order: o,
+                            attempt: a,
                             exported: at.exported,
                         },
                     );
@@ -669,6 +678,29 @@ fn final_checks(sim: &Sim) -> Result<(), TestCaseError> {
                     kept.len(),
                     1,
                     "order O{} paid {} times keeps none",
+                    o,
+                    matched.len()
+                );
+                // Which one (README, "Which duplicate is kept"): the
+                // payment whose attempt is internally SUCCESS, else the
+                // earliest transacted_at, tie: the smallest channel_txn_id
+                // (as text), then the channel.
+                let rank = |k: &Key| {
+                    let a = sim.payments[k].attempt;
+                    let at = &order.attempts[a];
+                    (
+                        PAY_STATUS[at.status] != "SUCCESS",
+                        at.day,
+                        paid_second(order, a),
+                        k.1.clone(),
+                        k.0.clone(),
+                    )
+                };
+                let expected = matched.iter().min_by_key(|k| rank(k)).unwrap();
+                prop_assert_eq!(
+                    *kept[0],
+                    *expected,
+                    "order O{} paid {} times keeps the wrong payment",
                     o,
                     matched.len()
                 );
