@@ -18,3 +18,4 @@ mod refund_properties;
 mod regression;
 mod rerun;
 mod util;
+mod zones;
