@@ -14,6 +14,7 @@ mod inspect;
 mod mapped;
 mod native;
 mod output_safety;
+mod refund_attack;
 mod refund_properties;
 mod regression;
 mod rerun;
