@@ -273,7 +273,103 @@ fn killed_at_every_failpoint_a_rerun_completes_the_day_exactly() {
         day.crash_at(&work, point);
         day.resume_and_check(&work, point);
     }
-    assert!(POINTS.len() >= 20);
+}
+
+/// Every failpoint call in src/ (`failpoint::hit`, `hit_n`, `hit_range`),
+/// with the file and line it is on and the name or prefix it passes.
+fn failpoints_in_source() -> Vec<(String, &'static str, String)> {
+    fn walk(dir: &Path, files: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, files);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                files.push(path);
+            }
+        }
+    }
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    walk(&src, &mut files);
+    files.sort();
+    let mut calls = Vec::new();
+    for file in files {
+        if file.ends_with("failpoint.rs") {
+            continue; // the definitions
+        }
+        let text = std::fs::read_to_string(&file).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            let code = line.split("//").next().unwrap();
+            for function in ["hit_range", "hit_n", "hit"] {
+                let call = format!("{function}(");
+                let mut rest = code;
+                while let Some(at) = rest.find(&call) {
+                    let before = rest[..at].chars().next_back();
+                    let after = rest[at + call.len()..].trim_start();
+                    rest = &rest[at + call.len()..];
+                    if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+                        continue; // another function's name ends in `hit`
+                    }
+                    let place = format!("{}:{}", file.display(), n + 1);
+                    let name = after
+                        .strip_prefix('"')
+                        .and_then(|s| s.split('"').next())
+                        .unwrap_or_else(|| {
+                            panic!("{place}: a failpoint whose name is not a literal: {line}")
+                        });
+                    calls.push((place, function, name.to_string()));
+                }
+            }
+        }
+    }
+    calls
+}
+
+/// The crash tests kill a run at every point the source has: a point added
+/// to src/ and not to POINTS (or renamed) fails here. Each point in POINTS
+/// is checked to fire by `crash_at`, which asserts the run was killed.
+#[test]
+fn every_failpoint_in_the_source_is_crashed_at() {
+    let calls = failpoints_in_source();
+    let names: std::collections::BTreeSet<&str> =
+        calls.iter().map(|(_, _, name)| name.as_str()).collect();
+    for expected in ["after-begin", "after-commit", "load-row", "published"] {
+        assert!(
+            names.contains(expected),
+            "the source scan found no {expected}: {calls:?}"
+        );
+    }
+    for (place, function, name) in &calls {
+        let covered = if *function == "hit" {
+            POINTS.contains(&name.as_str())
+        } else {
+            POINTS.iter().any(|p| {
+                p.strip_prefix(name.as_str())
+                    .and_then(|rest| rest.strip_prefix('-'))
+                    .is_some_and(|n| n.parse::<u64>().is_ok())
+            })
+        };
+        assert!(
+            covered,
+            "{place}: failpoint {function}(\"{name}\") is in no crash test: add it to POINTS"
+        );
+    }
+    // And no point in POINTS is one the source has lost.
+    for point in POINTS {
+        let known = calls.iter().any(|(_, function, name)| {
+            if *function == "hit" {
+                name == point
+            } else {
+                point
+                    .strip_prefix(name.as_str())
+                    .is_some_and(|rest| rest.starts_with('-'))
+            }
+        });
+        assert!(
+            known,
+            "POINTS has {point}, which no failpoint call in src/ passes"
+        );
+    }
 }
 
 #[test]

@@ -165,6 +165,7 @@ type Key = (String, String);
 struct Payment {
     captured: i64,
     order: usize,
+    attempt: usize,
     exported: bool,
 }
 
@@ -206,6 +207,13 @@ struct Sim<'w> {
 
 fn day_name(day: usize) -> String {
     format!("2026-11-{}", 21 + day)
+}
+
+/// The second of a payment's `transacted_at`: in a third of the orders
+/// every payment of a day is at the same second, so the keep rule's tie
+/// (the smallest channel_txn_id) decides.
+fn paid_second(order: &OrderSpec, a: usize) -> usize {
+    if order.amount % 3 == 0 { 5 } else { a + 5 }
 }
 
 fn key(o: usize, a: usize, channel: usize) -> Key {
@@ -298,7 +306,7 @@ impl<'w> Sim<'w> {
                         order.amount / 100,
                         order.amount % 100,
                         day_name(at.day),
-                        a + 5
+                        paid_second(order, a)
                     );
                     payments.push(k.clone());
                     self.payments.insert(
@@ -306,6 +314,7 @@ impl<'w> Sim<'w> {
                         Payment {
                             captured: order.amount,
                             order: o,
+                            attempt: a,
                             exported: at.exported,
                         },
                     );
@@ -672,6 +681,29 @@ fn final_checks(sim: &Sim) -> Result<(), TestCaseError> {
                     o,
                     matched.len()
                 );
+                // Which one (README, "Which duplicate is kept"): the
+                // payment whose attempt is internally SUCCESS, else the
+                // earliest transacted_at, tie: the smallest channel_txn_id
+                // (as text), then the channel.
+                let rank = |k: &Key| {
+                    let a = sim.payments[k].attempt;
+                    let at = &order.attempts[a];
+                    (
+                        PAY_STATUS[at.status] != "SUCCESS",
+                        at.day,
+                        paid_second(order, a),
+                        k.1.clone(),
+                        k.0.clone(),
+                    )
+                };
+                let expected = matched.iter().min_by_key(|k| rank(k)).unwrap();
+                prop_assert_eq!(
+                    *kept[0],
+                    *expected,
+                    "order O{} paid {} times keeps the wrong payment",
+                    o,
+                    matched.len()
+                );
             }
         }
     }
@@ -679,10 +711,15 @@ fn final_checks(sim: &Sim) -> Result<(), TestCaseError> {
 }
 
 fn cases() -> u32 {
+    cases_or(64)
+}
+
+/// PROPTEST_CASES, else `default`.
+fn cases_or(default: u32) -> u32 {
     std::env::var("PROPTEST_CASES")
         .ok()
         .and_then(|n| n.parse().ok())
-        .unwrap_or(64)
+        .unwrap_or(default)
 }
 
 proptest! {
@@ -768,5 +805,186 @@ proptest! {
         reruns in prop::collection::vec(any::<bool>(), 1..=4),
     ) {
         clean_and_shuffled(&world, seed, &chunks, &reruns)?;
+    }
+}
+
+/// The T+1 wait (README, "A refund waits until the money is settled"), as a
+/// property: an open order paid 2-4 times on day D, one of whose payments
+/// customer service refunded in full on day D, late, so that the refund
+/// first shows in the channel's D+1 file. The day is run through the binary
+/// as cron runs it: day D's run (export and D's file), then D+1's, then
+/// D+2's. A refund decided before D+1's file is loaded refunds either that
+/// same payment a second time or the payment the order should keep. After
+/// the three runs: no payment is refunded beyond its capture (payrecon's
+/// instructions plus the channel's refunds), the order keeps exactly one
+/// payment, and it is the one the keep rule picks among the payments the
+/// channel did not refund.
+#[derive(Debug, Clone)]
+struct LateRefundDay {
+    /// Per payment: its attempt is internally SUCCESS, the second of its
+    /// transacted_at.
+    payments: Vec<(bool, u32)>,
+    /// The payment customer service refunded in full.
+    refunded: usize,
+    /// D+1's file repeats D's payment rows too.
+    repeated: bool,
+    /// The refund row's time: D 23:59:30 or D+1 00:00:30.
+    after_midnight: bool,
+    /// Run D+1 with --date, or with the default business day.
+    dated: bool,
+}
+
+fn late_refund_day() -> impl Strategy<Value = LateRefundDay> {
+    prop::collection::vec((any::<bool>(), 0..3u32), 2..=4).prop_flat_map(|payments| {
+        let n = payments.len();
+        (
+            Just(payments),
+            0..n,
+            any::<bool>(),
+            any::<bool>(),
+            any::<bool>(),
+        )
+            .prop_map(|(payments, refunded, repeated, after_midnight, dated)| {
+                LateRefundDay {
+                    payments,
+                    refunded,
+                    repeated,
+                    after_midnight,
+                    dated,
+                }
+            })
+    })
+}
+
+fn binary_run(dir: &Path, out: &str, args: &[&str]) -> std::process::Output {
+    assert_cmd::Command::cargo_bin("payrecon")
+        .unwrap()
+        .current_dir(dir)
+        .arg("run")
+        .arg("--quiet")
+        .arg("--db")
+        .arg(dir.join("state.db"))
+        .arg("--out")
+        .arg(dir.join(out))
+        .args(args)
+        .env_remove("PAYRECON_FAILPOINT")
+        .output()
+        .unwrap()
+}
+
+fn late_refund(case: &LateRefundDay) -> Result<(), TestCaseError> {
+    let scratch = scratch();
+    let dir = scratch.path();
+    let mut export = String::from(OH);
+    let mut day = String::from(SH);
+    for (i, (success, second)) in case.payments.iter().enumerate() {
+        let status = if *success { "SUCCESS" } else { "FAILED" };
+        export +=
+            &format!("O1,P{i},C{i},wechat,10.00,CNY,PAID,{status},2026-11-21 10:00:0{i},,,\n");
+        day += &format!("wechat,T{i},C{i},PAYMENT,10.00,,CNY,2026-11-21 10:01:0{second},\n");
+    }
+    let mut next = String::from(SH);
+    if case.repeated {
+        next += &day[SH.len()..];
+    }
+    let when = if case.after_midnight {
+        "2026-11-22 00:00:30"
+    } else {
+        "2026-11-21 23:59:30"
+    };
+    let r = case.refunded;
+    next += &format!("wechat,T{r},C{r},REFUND,10.00,,CNY,{when},CS1\n");
+    std::fs::write(dir.join("orders.csv"), export).unwrap();
+    std::fs::write(dir.join("wechat-2026-11-21.csv"), day).unwrap();
+    std::fs::write(dir.join("wechat-2026-11-22.csv"), next).unwrap();
+    std::fs::write(dir.join("wechat-2026-11-23.csv"), SH).unwrap();
+    let runs: [(&str, Vec<&str>); 3] = [
+        (
+            "d1",
+            vec![
+                "--orders",
+                "orders.csv",
+                "--settlement",
+                "wechat-2026-11-21.csv",
+                "--date",
+                "2026-11-21",
+            ],
+        ),
+        (
+            "d2",
+            if case.dated {
+                vec![
+                    "--settlement",
+                    "wechat-2026-11-22.csv",
+                    "--date",
+                    "2026-11-22",
+                ]
+            } else {
+                vec!["--settlement", "wechat-2026-11-22.csv"]
+            },
+        ),
+        ("d3", vec!["--settlement", "wechat-2026-11-23.csv"]),
+    ];
+    for (out, args) in &runs {
+        let output = binary_run(dir, out, args);
+        prop_assert!(
+            output.status.success(),
+            "run {out} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    // Every instruction, from every published refunds.csv.
+    let mut ours: BTreeMap<String, i64> = BTreeMap::new();
+    let mut ids = BTreeSet::new();
+    for (out, _) in &runs {
+        let text = std::fs::read_to_string(dir.join(out).join("refunds.csv")).unwrap();
+        for row in crate::util::parse_csv(&text).1 {
+            if ids.insert(row[0].clone()) {
+                *ours.entry(row[2].clone()).or_default() += minor(&row[6]);
+            }
+        }
+    }
+    let mut left = Vec::new();
+    for i in 0..case.payments.len() {
+        let txn = format!("T{i}");
+        let refunded = ours.get(&txn).copied().unwrap_or(0) + if i == r { 1000 } else { 0 };
+        prop_assert!(
+            refunded <= 1000,
+            "{txn}: refunded {refunded} of 1000 (payrecon {:?})",
+            ours
+        );
+        if refunded < 1000 {
+            left.push(i);
+        }
+    }
+    let rank = |i: &usize| {
+        let (success, second) = case.payments[*i];
+        (!success, second, *i)
+    };
+    let expected = (0..case.payments.len())
+        .filter(|i| *i != r)
+        .min_by_key(rank)
+        .unwrap();
+    prop_assert_eq!(
+        left,
+        vec![expected],
+        "the order keeps the wrong payments (payrecon refunded {:?})",
+        ours
+    );
+    Ok(())
+}
+
+/// "12.34" as minor units.
+fn minor(amount: &str) -> i64 {
+    let (units, cents) = amount.split_once('.').unwrap_or((amount, "0"));
+    units.parse::<i64>().unwrap() * 100 + format!("{cents:0<2}")[..2].parse::<i64>().unwrap()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases_or(32), ..ProptestConfig::default() })]
+
+    #[test]
+    fn a_full_refund_first_shown_in_the_next_days_file_is_waited_for(case in late_refund_day()) {
+        late_refund(&case)?;
     }
 }
