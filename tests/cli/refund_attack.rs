@@ -692,7 +692,6 @@ proptest! {
     })]
 
     #[test]
-    #[ignore = "issue 10: fails until a corrected file that changes a channel_txn_id (or removes a refunded payment) is fixed: a second instruction for the attempt, no high finding"]
     fn corrected_mislabeled_and_reordered_files_never_over_refund(world in world()) {
         attack(&world)?;
     }
@@ -760,7 +759,6 @@ fn text(output: &Output) -> String {
 /// published refunds.csv, or the run says loudly (non-zero exit, a warning
 /// naming "unpublished" instructions) that it has not.
 #[test]
-#[ignore = "issue 10: fails until an instruction committed under an already-published day by a killed run is published or announced"]
 fn issue10_scenario1_an_instruction_committed_by_a_killed_run_is_published_or_announced() {
     let s = Scratch::new();
     s.write("orders.csv", ISSUE_ORDERS);
@@ -814,7 +812,6 @@ fn issue10_scenario1_an_instruction_committed_by_a_killed_run_is_published_or_an
 /// the day its rows show; the right file for the 15th then loads, and W2 is
 /// never refunded beyond its 10.00 (the channel refunded 4.00 of it).
 #[test]
-#[ignore = "issue 10: fails until a mislabeled settlement file is refused (today it loads, W2 gets 10.00 instructed + 4.00 channel refund of 10.00)"]
 fn issue10_scenario2_a_mislabeled_file_is_refused_and_never_causes_an_over_refund() {
     let s = Scratch::new();
     s.write("orders.csv", ISSUE_ORDERS);
@@ -882,7 +879,6 @@ fn issue10_scenario2_a_mislabeled_file_is_refused_and_never_causes_an_over_refun
 /// payment no longer exists, is a high finding. Reloading the original
 /// file (a blank line more, so other bytes) issues nothing either.
 #[test]
-#[ignore = "issue 10: fails until a corrected file that changes a channel_txn_id is fixed (today a second 10.00 instruction for C2)"]
 fn issue10_scenario3_a_changed_txn_id_does_not_refund_the_attempt_again() {
     let s = Scratch::new();
     s.write("orders.csv", ISSUE_ORDERS);
@@ -989,7 +985,6 @@ O2,P2,C2,wechat,20.00,CNY,PAID,SUCCESS,2024-03-14 11:00:00,,,2024-03-14 11:01:00
 /// channel_txn_id for two attempts, both SUCCESS internally. Both are
 /// matched (no MISSING_IN_CHANNEL), and a CHANNEL_ID_CONFLICT names both.
 #[test]
-#[ignore = "issue 10: fails until a channel_txn_id repeated with other content is reported (today C2 is MISSING_IN_CHANNEL and no CHANNEL_ID_CONFLICT)"]
 fn issue10_scenario4_a_txn_id_repeated_with_other_content_is_a_conflict() {
     let s = Scratch::new();
     s.write("orders.csv", CONFLICT_ORDERS);
