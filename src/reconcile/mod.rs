@@ -189,7 +189,7 @@ pub fn mark_first_seen(conn: &Connection, business_day: &str) -> Result<()> {
 
 /// Hands every finding to `each`, in report order (kind, channel,
 /// channel_order_id, channel_txn_id), with its first_seen day and, for
-/// refund kinds, the instructions issued for its payment.
+/// refund kinds, the instructions issued for its payment or its attempt.
 pub fn for_each_finding(
     conn: &Connection,
     mut each: impl FnMut(Finding) -> Result<()>,
@@ -201,7 +201,11 @@ pub fn for_each_finding(
                 CASE WHEN f.kind IN ('DUPLICATE_PAYMENT', 'PAID_AFTER_CLOSE') THEN
                     (SELECT group_concat(refund_request_id || ' ' || amount_minor || ' ' || business_day, ';')
                      FROM (SELECT * FROM refund_instruction i
-                           WHERE i.channel = f.channel AND i.channel_txn_id = f.channel_txn_id
+                           -- The attempt's too: a payment whose transaction id a
+                           -- corrected file changed is refunded already.
+                           WHERE i.channel = f.channel
+                             AND (i.channel_txn_id = f.channel_txn_id
+                                  OR i.channel_order_id = f.channel_order_id)
                            ORDER BY business_day, refund_request_id))
                 END
          FROM temp.finding f

@@ -154,6 +154,8 @@ CREATE TABLE day_output (
 -- same day go into the next batch, so a refund file, once out, never
 -- changes (a refund job that read it never sees its rows again elsewhere).
 ALTER TABLE refund_instruction ADD COLUMN batch INTEGER NOT NULL DEFAULT 1;
+-- Refunds are capped per attempt too: its instructions, by its order key.
+CREATE INDEX refund_instruction_by_attempt ON refund_instruction(channel, channel_order_id);
 
 -- Each refund file a committed run staged: where, with which bytes, and
 -- whether it is known to be in place. A run killed between its commit and
