@@ -178,3 +178,89 @@ fn an_order_closed_once_then_paid_is_not_closed() {
         ("T1", "10.00")
     );
 }
+
+/// Issue 10: the day a settlement file claims is checked against its rows,
+/// and the real channel files (the WeChat merchant bill, the UnionPay ZM
+/// file whose records are stamped the day after its name) keep loading.
+#[test]
+fn issue10_real_bills_load_under_their_day_and_are_refused_under_another() {
+    let formats = crate::util::fixtures().join("formats");
+    let wechat = std::fs::read(formats.join("real/wechatpay_merchant_tradebill_ALL.csv")).unwrap();
+    let unionpay = formats.join("unionpay/INN26112188ZM_802310048993424");
+    let work = Workdir::new();
+    let load = |name: &str, bytes: &[u8]| {
+        let path = work.path(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, bytes).unwrap();
+        work.run(
+            &format!("out-{name}"),
+            &["--settlement", &p(&path), "--quiet"],
+        )
+        .assert()
+    };
+    load("ok/wechat-2019-02-19.csv", &wechat).success();
+    load(
+        "ok/INN26112188ZM_802310048993424",
+        &std::fs::read(unionpay).unwrap(),
+    )
+    .success();
+    // A day early: its rows run past the day it claims.
+    load("early/wechat-2019-02-18.csv", &wechat)
+        .code(1)
+        .stderr(predicates::str::contains(
+            "claims day 2019-02-18 (from the file name)",
+        ))
+        .stderr(predicates::str::contains("2019-02-19T23:46:48+08:00"));
+    // Days late: it shows no payment of the day it claims.
+    load("late/wechat-2019-02-21.csv", &wechat)
+        .code(1)
+        .stderr(predicates::str::contains("no payment of that day"));
+}
+
+/// Issue 10: Alipay's bill says its own day (`#起始日期`); a name that says
+/// another day was silently overruled. One of them is wrong: refused.
+#[test]
+fn issue10_a_bill_that_dates_itself_under_a_name_of_another_day_is_refused() {
+    let bill = crate::util::fixtures().join("formats/alipay/alipay-2026-11-21-utf8.csv");
+    let work = Workdir::new();
+    let renamed = work.path("alipay-2026-11-22.csv");
+    std::fs::copy(&bill, &renamed).unwrap();
+    work.run("out", &["--settlement", &p(&renamed)])
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("its name says 2026-11-22"))
+        .stderr(predicates::str::contains("the file itself says 2026-11-21"));
+    let named_right = work.path("alipay-2026-11-21.csv");
+    std::fs::copy(&bill, &named_right).unwrap();
+    work.run("out", &["--settlement", &p(&named_right)])
+        .assert()
+        .success();
+}
+
+/// Issue 10: a file whose rows are a later day's, under an earlier day's
+/// name, is refused with the day it claims, where that came from and the
+/// time its rows show; the file of the right day then loads.
+#[test]
+fn issue10_a_file_with_a_later_days_rows_is_refused() {
+    let work = Workdir::new();
+    let wrong = work.write(
+        "wrong/wechat-2026-11-21.csv",
+        &format!("{SH}wechat,W9,C9,PAYMENT,5.00,0.03,CNY,2026-11-22 09:00:00,\n"),
+    );
+    work.run("out", &["--settlement", &p(&wrong)])
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains(
+            "claims day 2026-11-21 (from the file name)",
+        ))
+        .stderr(predicates::str::contains("2026-11-22T09:00:00+08:00"));
+    assert!(!work.path("out").exists());
+    // A payment just before midnight of the day before is the T+1 file's.
+    let right = work.write(
+        "right/wechat-2026-11-21.csv",
+        &format!("{SH}wechat,W8,C8,PAYMENT,5.00,0.03,CNY,2026-11-20 23:59:59,\nwechat,W9,C9,PAYMENT,5.00,0.03,CNY,2026-11-21 09:00:00,\n"),
+    );
+    work.run("out", &["--settlement", &p(&right)])
+        .assert()
+        .success();
+}
