@@ -77,6 +77,10 @@ pub struct RunArgs {
     /// Read every settlement file as this format instead of detecting it.
     #[arg(long, value_name = "NAME")]
     pub format: Option<String>,
+    /// The refund job's results (CSV: refund_request_id, status ACCEPTED or
+    /// REJECTED, message); a rejected instruction waits for `payrecon reissue`.
+    #[arg(long, value_name = "FILE")]
+    pub refund_results: Option<PathBuf>,
     /// Exit with status 3 when any finding needs action (for cron alerts).
     #[arg(long)]
     pub fail_on_findings: bool,

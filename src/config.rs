@@ -44,6 +44,13 @@ pub struct ConfigFile {
     /// the day it covers (`stripe = [14, 14]`).
     #[serde(default)]
     pub day_tolerance_hours: BTreeMap<String, [u32; 2]>,
+    /// Days an instruction may wait for the channel's confirmation.
+    pub refund_confirm_days: Option<u32>,
+    /// The refund job's results file, loaded by every run.
+    pub refund_results: Option<PathBuf>,
+    /// Per finding kind: days an open item may age before it is overdue.
+    #[serde(default)]
+    pub aging: BTreeMap<String, u32>,
 }
 
 /// `[inputs]`: the files every run loads.
@@ -89,6 +96,10 @@ pub struct Config {
     pub db_file_mode: u32,
     /// `[day_tolerance_hours]`: overrides of the formats' built-in ones.
     pub day_tolerance: BTreeMap<String, crate::ingest::day::DayTolerance>,
+    pub refund_confirm_days: u32,
+    /// `--refund-results` / `refund_results`.
+    pub refund_results: Option<PathBuf>,
+    pub aging: crate::reconcile::finding::Aging,
     pub lock_timeout_secs: u64,
     pub fail_on_findings: bool,
     pub quiet: bool,
@@ -114,6 +125,9 @@ impl Default for Config {
             refund_file_mode: 0o600,
             db_file_mode: 0o600,
             day_tolerance: BTreeMap::new(),
+            refund_confirm_days: 3,
+            refund_results: None,
+            aging: Default::default(),
             lock_timeout_secs: 30,
             fail_on_findings: false,
             quiet: false,
@@ -148,6 +162,9 @@ impl Config {
         }
         if !args.settlements.is_empty() {
             config.settlements = args.settlements.clone();
+        }
+        if let Some(results) = &args.refund_results {
+            config.refund_results = Some(results.clone());
         }
         config.format = args.format.clone();
         config.fail_on_findings = args.fail_on_findings;
@@ -233,6 +250,11 @@ impl Config {
                 })
                 .collect(),
             lock_timeout_secs: file.lock_timeout_secs.unwrap_or(defaults.lock_timeout_secs),
+            refund_confirm_days: file
+                .refund_confirm_days
+                .unwrap_or(defaults.refund_confirm_days),
+            refund_results: file.refund_results.map(rel),
+            aging: aging(&file.aging)?,
             ..defaults
         })
     }
@@ -246,6 +268,23 @@ impl Config {
             .copied()
             .unwrap_or_else(|| crate::ingest::day::DayTolerance::of_format(format))
     }
+}
+
+/// `[aging]`: finding kinds (their codes) and days.
+fn aging(table: &BTreeMap<String, u32>) -> Result<crate::reconcile::finding::Aging> {
+    use crate::reconcile::finding::{ALL_KINDS, Aging, FindingKind};
+    let mut aging = Aging::default();
+    for (code, days) in table {
+        let kind = FindingKind::from_code(code).with_context(|| {
+            let known: Vec<&str> = ALL_KINDS.iter().map(|k| k.code()).collect();
+            format!(
+                "[aging] {code} is no finding kind; the kinds are {}",
+                known.join(", ")
+            )
+        })?;
+        aging.overrides.insert(kind, *days);
+    }
+    Ok(aging)
 }
 
 /// Permission bits written as an octal string (`"0600"`).
@@ -294,6 +333,9 @@ mod tests {
             "refund_file_mode =",
             "db_file_mode =",
             "[day_tolerance_hours]",
+            "refund_confirm_days =",
+            "refund_results =",
+            "[aging]",
             "lock_timeout_secs =",
         ] {
             assert!(text.contains(key), "{key} undocumented");

@@ -72,6 +72,11 @@ pub fn run(config: &Config) -> Result<RunOutcome> {
     if aside.restore(&tx)? {
         phases.mark("rebuild the indexes set aside for the load");
     }
+    if let Some(path) = &config.refund_results {
+        let results = crate::ingest::refund_results::read(path)?;
+        let n = refunds::apply_results(&tx, path, &results)?;
+        notices.push(format!("loaded {}: {n} refund result(s)", path.display()));
+    }
     reconcile::coverage(&tx, config.settle_lag_days)?;
     let given = given_channel_days(&tx, &settlements)?;
     let business_day = business_day(&tx, config, &given)?;
@@ -303,18 +308,24 @@ fn reconcile_day(
     phases: &mut Phases,
     staged: &mut Staged,
 ) -> Result<ShownSummary> {
-    reconcile::classify(conn, config.settle_lag_days, phases)?;
+    let judgement = reconcile::Judgement {
+        settle_lag_days: config.settle_lag_days,
+        business_day,
+        refund_confirm_days: config.refund_confirm_days,
+    };
+    reconcile::classify(conn, &judgement, phases)?;
     crate::failpoint::hit("after-classify");
     refunds::issue(conn, business_day)?;
     crate::failpoint::hit("after-refunds");
-    reconcile::mark_first_seen(conn, business_day)?;
-    crate::failpoint::hit("after-first-seen");
-    phases.mark("refunds and first_seen");
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    reconcile::lifecycle::record(conn, business_day, &now)?;
+    crate::failpoint::hit("after-ledger");
+    phases.mark("refunds and the findings ledger");
     let mode = |name| emit::mode_of(name, config.refund_file_mode);
     let mut report =
         ReportWriter::new(staged.create("discrepancies.csv", mode("discrepancies.csv"))?)?;
     let mut tally = Tally::default();
-    reconcile::for_each_finding(conn, |finding| {
+    reconcile::for_each_finding(conn, business_day, &config.aging, |finding| {
         tally.add(&finding);
         report.push(&finding)
     })?;
@@ -333,6 +344,7 @@ fn reconcile_day(
         files_for_day(conn, business_day)?,
         tally,
         &day_refunds,
+        refunds::states(conn, business_day, config.refund_confirm_days)?,
         reconcile::refunds_without_payment(conn)?,
         unpublished.to_vec(),
     );

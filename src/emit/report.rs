@@ -4,9 +4,11 @@ use super::csv_safe::{text, writer_to};
 use crate::money::format_minor;
 use crate::reconcile::finding::Finding;
 
-pub const HEADER: [&str; 13] = [
+pub const HEADER: [&str; 19] = [
     "kind",
     "severity",
+    "status",
+    "finding_id",
     "order_id",
     "payment_id",
     "channel_order_id",
@@ -15,9 +17,13 @@ pub const HEADER: [&str; 13] = [
     "internal_amount",
     "channel_amount",
     "currency",
+    "amount_at_stake",
     "action",
     "detail",
     "first_seen",
+    "age_days",
+    "overdue",
+    "internal_currency",
 ];
 
 /// Writes discrepancies.csv one finding at a time into `W` (the staged
@@ -37,9 +43,12 @@ impl<W: std::io::Write> ReportWriter<W> {
     pub fn push(&mut self, f: &Finding) -> anyhow::Result<()> {
         let internal = amount(f.internal_amount, f.internal_currency.as_deref());
         let channel = amount(f.channel_amount, f.channel_currency.as_deref());
+        let shown = f.shown_kind();
         self.out.write_record([
-            f.kind.code(),
-            f.kind.severity(),
+            shown.code(),
+            f.severity(),
+            f.status.code(),
+            &f.finding_id,
             &text(&f.order_id),
             &text(&f.payment_id),
             &text(&f.channel_order_id),
@@ -48,9 +57,13 @@ impl<W: std::io::Write> ReportWriter<W> {
             &internal,
             &channel,
             &text(f.currency()),
+            &format_minor(f.amount_at_stake(), f.currency()),
             &text(&action(f)),
             &text(&f.detail),
             &f.first_seen,
+            &f.age_days.to_string(),
+            if f.overdue { "yes" } else { "" },
+            &text(f.internal_currency.as_deref().unwrap_or_default()),
         ])?;
         Ok(())
     }
@@ -87,8 +100,8 @@ fn action(f: &Finding) -> String {
                     ))
                 })
                 .collect();
-            format!("{}: {}", f.kind.action(), refunds.join(", "))
+            format!("{}: {}", f.shown_kind().action(), refunds.join(", "))
         }
-        None => f.kind.action().to_string(),
+        None => f.shown_kind().action().to_string(),
     }
 }

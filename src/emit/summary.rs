@@ -5,8 +5,8 @@
 //! circumstances, so a rerun writes the same bytes.
 
 use crate::money::format_minor;
-use crate::reconcile::finding::{Finding, FindingKind};
-use crate::reconcile::refunds::RefundInstruction;
+use crate::reconcile::finding::{Finding, FindingKind, Status};
+use crate::reconcile::refunds::{RefundInstruction, RefundStates};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -26,37 +26,111 @@ pub struct FileLine {
     pub skipped: String,
 }
 
-/// Counts and amounts of findings per kind and channel, added up one
-/// finding at a time.
+/// A count of items and their amounts at stake per currency.
+#[derive(Debug, Default, Clone)]
+struct Bucket {
+    count: usize,
+    at_stake: BTreeMap<String, i64>,
+}
+
+impl Bucket {
+    fn add(&mut self, f: &Finding) {
+        self.count += 1;
+        *self.at_stake.entry(f.currency().to_string()).or_default() += f.amount_at_stake();
+    }
+
+    fn shown(&self) -> Figures {
+        Figures {
+            count: self.count,
+            at_stake: formatted(self.at_stake.clone()),
+        }
+    }
+}
+
+/// The age buckets of open items, in days since first seen.
+const AGE_BUCKETS: [(&str, i64, i64); 4] = [
+    ("0", 0, 0),
+    ("1-2", 1, 2),
+    ("3-7", 3, 7),
+    (">7", 8, i64::MAX),
+];
+
+/// Counts and amounts at stake of the day's report, added up one finding at
+/// a time: open items per kind and channel, new, by age, overdue, and the
+/// items resolved this day.
 #[derive(Debug, Default)]
 pub struct Tally {
-    /// By kind (in report order: `FindingKind`'s order) and channel.
-    groups: BTreeMap<(FindingKind, String), (usize, BTreeMap<String, i64>)>,
-    total: usize,
+    /// Open items by shown kind (in report order: `FindingKind`'s order)
+    /// and channel.
+    groups: BTreeMap<(FindingKind, String), Bucket>,
+    open: usize,
     needs_action: usize,
+    carried_over: usize,
+    new: Bucket,
+    by_age: [Bucket; 4],
+    overdue: Bucket,
+    resolved: Bucket,
 }
 
 impl Tally {
     pub fn add(&mut self, f: &Finding) {
-        let group = self.groups.entry((f.kind, f.channel.clone())).or_default();
-        group.0 += 1;
-        if let Some(minor) = f.channel_amount.or(f.internal_amount) {
-            *group.1.entry(f.currency().to_string()).or_default() += minor;
+        if f.status == Status::Resolved {
+            self.resolved.add(f);
+            return;
         }
-        self.total += 1;
-        self.needs_action += usize::from(f.kind.needs_action());
+        self.groups
+            .entry((f.shown_kind(), f.channel.clone()))
+            .or_default()
+            .add(f);
+        self.open += 1;
+        self.needs_action += usize::from(f.needs_action());
+        self.carried_over += usize::from(!f.shown_kind().needs_action());
+        if f.status == Status::New {
+            self.new.add(f);
+        }
+        if let Some(bucket) = AGE_BUCKETS
+            .iter()
+            .position(|(_, low, high)| (*low..=*high).contains(&f.age_days))
+        {
+            self.by_age[bucket].add(f);
+        }
+        if f.overdue {
+            self.overdue.add(f);
+        }
     }
+}
+
+/// A count with its amounts at stake per currency.
+#[derive(Debug, Serialize)]
+pub struct Figures {
+    pub count: usize,
+    pub at_stake: BTreeMap<String, String>,
+}
+
+/// The findings ledger as of the business day.
+#[derive(Debug, Serialize)]
+pub struct LedgerFigures {
+    /// First seen this day.
+    pub new: Figures,
+    /// Open items by age in days: "0", "1-2", "3-7", ">7".
+    pub open_by_age: BTreeMap<String, Figures>,
+    /// Open past their kind's age limit.
+    pub overdue: Figures,
+    /// Resolved this day, by the data or by a person.
+    pub resolved_today: Figures,
 }
 
 #[derive(Debug, Serialize)]
 pub struct Summary {
     pub business_day: String,
     pub files: Vec<FileLine>,
+    /// Open findings (new and still open) as of this day.
     pub findings_total: usize,
     pub needs_action: usize,
     /// UNKNOWN_PENDING attempts, decided by a later run.
     pub carried_over: usize,
     pub findings: Vec<Group>,
+    pub ledger: LedgerFigures,
     pub refunds: Refunds,
     /// Channel refunds whose payment is in no file loaded yet: kept, and
     /// matched when the payment's file arrives.
@@ -72,14 +146,18 @@ pub struct Group {
     pub kind: String,
     pub channel: String,
     pub count: usize,
-    /// Amount involved per currency (the channel's amount where there is one).
+    /// Amount at stake per currency: the difference for a mismatch, the
+    /// refund for a refund finding, the payment otherwise.
     pub amounts: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Serialize)]
 pub struct Refunds {
+    /// Issued for this day (in its refund files).
     pub count: usize,
     pub totals: BTreeMap<String, String>,
+    /// Every instruction issued up to this day, by where it stands.
+    pub states: RefundStates,
 }
 
 impl Summary {
@@ -88,6 +166,7 @@ impl Summary {
         files: Vec<FileLine>,
         tally: Tally,
         refunds: &[RefundInstruction],
+        refund_states: RefundStates,
         refunds_without_payment: usize,
         unpublished_days: Vec<String>,
     ) -> Summary {
@@ -98,22 +177,33 @@ impl Summary {
         Summary {
             business_day: business_day.to_string(),
             files,
-            findings_total: tally.total,
+            findings_total: tally.open,
             needs_action: tally.needs_action,
-            carried_over: tally.total - tally.needs_action,
+            carried_over: tally.carried_over,
+            ledger: LedgerFigures {
+                new: tally.new.shown(),
+                open_by_age: AGE_BUCKETS
+                    .iter()
+                    .zip(&tally.by_age)
+                    .map(|((name, _, _), bucket)| (name.to_string(), bucket.shown()))
+                    .collect(),
+                overdue: tally.overdue.shown(),
+                resolved_today: tally.resolved.shown(),
+            },
             findings: tally
                 .groups
                 .into_iter()
-                .map(|((kind, channel), (count, amounts))| Group {
+                .map(|((kind, channel), bucket)| Group {
                     kind: kind.code().to_string(),
                     channel,
-                    count,
-                    amounts: formatted(amounts),
+                    count: bucket.count,
+                    amounts: formatted(bucket.at_stake),
                 })
                 .collect(),
             refunds: Refunds {
                 count: refunds.len(),
                 totals: formatted(refund_totals),
+                states: refund_states,
             },
             refunds_without_payment,
             unpublished_days,
@@ -137,8 +227,27 @@ impl Summary {
         );
         let _ = writeln!(
             md,
-            "- {} refund instruction(s) issued for this day{}\n",
+            "- {} refund instruction(s) issued for this day{}",
             self.refunds.count, refund_totals
+        );
+        let states = &self.refunds.states;
+        let _ = writeln!(
+            md,
+            "- refunds so far: {} confirmed by the channel, {} awaiting confirmation, {} overdue, {} rejected, {} re-issued\n",
+            states.confirmed, states.awaiting, states.overdue, states.rejected, states.reissued
+        );
+        let ledger = &self.ledger;
+        let figures = |f: &Figures| format!("{}{}", f.count, totals_text(&f.at_stake));
+        md.push_str("## Ledger\n\n| | items (at stake) |\n|---|---|\n");
+        let _ = writeln!(md, "| new today | {} |", figures(&ledger.new));
+        for (age, f) in &ledger.open_by_age {
+            let _ = writeln!(md, "| open, {age} day(s) old | {} |", figures(f));
+        }
+        let _ = writeln!(md, "| overdue | {} |", figures(&ledger.overdue));
+        let _ = writeln!(
+            md,
+            "| resolved today | {} |\n",
+            figures(&ledger.resolved_today)
         );
         for day in &self.unpublished_days {
             let _ = writeln!(
@@ -148,7 +257,7 @@ impl Summary {
         }
         if !self.findings.is_empty() {
             md.push_str(
-                "## Findings\n\n| kind | channel | count | amount |\n|---|---|---:|---:|\n",
+                "## Open findings\n\n| kind | channel | count | at stake |\n|---|---|---:|---:|\n",
             );
             for g in &self.findings {
                 let _ = writeln!(

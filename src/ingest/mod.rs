@@ -18,6 +18,7 @@ pub mod layout;
 pub mod mapped;
 pub mod orders;
 mod plain;
+pub mod refund_results;
 pub mod settlement;
 #[cfg(test)]
 mod speed;

@@ -13,6 +13,12 @@ pub enum FindingKind {
     RefundWithoutPayment,
     /// Our instructions plus the channel's other refunds exceed the payment.
     RefundExceedsPayment,
+    /// An instruction no channel file confirms after `refund_confirm_days`.
+    RefundNotConfirmed,
+    /// The channel confirmed an instruction for another amount.
+    RefundAmountDiffers,
+    /// The refund job rejected an instruction, and nobody re-issued it.
+    RefundRejected,
     /// 掉单: the channel took the money, the internal record says it failed.
     DroppedPayment,
     AmountMismatch,
@@ -27,7 +33,31 @@ pub enum FindingKind {
     UnknownResolvedUnpaid,
     /// Not decidable yet: carried to the next run.
     UnknownPending,
+    /// An UNKNOWN_PENDING item past its age limit (`[aging]`): no rule
+    /// finds it, the ledger shows it so.
+    UnknownStale,
 }
+
+/// Every kind, in report order.
+pub const ALL_KINDS: [FindingKind; 17] = [
+    FindingKind::DuplicatePayment,
+    FindingKind::PaidAfterClose,
+    FindingKind::RefundWithoutPayment,
+    FindingKind::RefundExceedsPayment,
+    FindingKind::RefundNotConfirmed,
+    FindingKind::RefundAmountDiffers,
+    FindingKind::RefundRejected,
+    FindingKind::DroppedPayment,
+    FindingKind::AmountMismatch,
+    FindingKind::CurrencyMismatch,
+    FindingKind::MissingInChannel,
+    FindingKind::UnmatchedChannel,
+    FindingKind::ChannelIdConflict,
+    FindingKind::UnknownResolvedPaid,
+    FindingKind::UnknownResolvedUnpaid,
+    FindingKind::UnknownPending,
+    FindingKind::UnknownStale,
+];
 
 impl FindingKind {
     pub fn code(self) -> &'static str {
@@ -36,6 +66,9 @@ impl FindingKind {
             FindingKind::PaidAfterClose => "PAID_AFTER_CLOSE",
             FindingKind::RefundWithoutPayment => "REFUND_WITHOUT_PAYMENT",
             FindingKind::RefundExceedsPayment => "REFUND_EXCEEDS_PAYMENT",
+            FindingKind::RefundNotConfirmed => "REFUND_NOT_CONFIRMED",
+            FindingKind::RefundAmountDiffers => "REFUND_AMOUNT_DIFFERS",
+            FindingKind::RefundRejected => "REFUND_REJECTED",
             FindingKind::DroppedPayment => "DROPPED_PAYMENT",
             FindingKind::AmountMismatch => "AMOUNT_MISMATCH",
             FindingKind::CurrencyMismatch => "CURRENCY_MISMATCH",
@@ -45,7 +78,12 @@ impl FindingKind {
             FindingKind::UnknownResolvedPaid => "UNKNOWN_RESOLVED_PAID",
             FindingKind::UnknownResolvedUnpaid => "UNKNOWN_RESOLVED_UNPAID",
             FindingKind::UnknownPending => "UNKNOWN_PENDING",
+            FindingKind::UnknownStale => "UNKNOWN_STALE",
         }
+    }
+
+    pub fn from_code(code: &str) -> Option<FindingKind> {
+        ALL_KINDS.iter().copied().find(|kind| kind.code() == code)
     }
 
     /// high: money must move or is at risk; medium: a person must look;
@@ -56,9 +94,13 @@ impl FindingKind {
             | FindingKind::PaidAfterClose
             | FindingKind::RefundWithoutPayment
             | FindingKind::RefundExceedsPayment
+            | FindingKind::RefundNotConfirmed
+            | FindingKind::RefundAmountDiffers
+            | FindingKind::RefundRejected
             | FindingKind::DroppedPayment
             | FindingKind::AmountMismatch
-            | FindingKind::CurrencyMismatch => "high",
+            | FindingKind::CurrencyMismatch
+            | FindingKind::UnknownStale => "high",
             FindingKind::MissingInChannel
             | FindingKind::UnmatchedChannel
             | FindingKind::ChannelIdConflict => "medium",
@@ -78,6 +120,15 @@ impl FindingKind {
             FindingKind::RefundExceedsPayment => {
                 "stop or recall the excess: more is refunded than was captured"
             }
+            FindingKind::RefundNotConfirmed => {
+                "chase the refund: ask the refund job and the channel where it is"
+            }
+            FindingKind::RefundAmountDiffers => {
+                "find out which amount is right: the channel refunded another amount"
+            }
+            FindingKind::RefundRejected => {
+                "re-issue it (payrecon reissue REFUND_ID) or refund by hand"
+            }
             FindingKind::DroppedPayment => "fix the internal state: the channel was paid",
             FindingKind::AmountMismatch => "investigate the amount",
             FindingKind::CurrencyMismatch => "investigate the currency",
@@ -91,6 +142,9 @@ impl FindingKind {
             FindingKind::UnknownResolvedPaid => "mark the attempt paid",
             FindingKind::UnknownResolvedUnpaid => "close the attempt",
             FindingKind::UnknownPending => "query the channel; carried to the next run",
+            FindingKind::UnknownStale => {
+                "query the channel or close the payment order by hand: still unknown"
+            }
         }
     }
 
@@ -108,15 +162,30 @@ impl FindingKind {
         )
     }
 
-    /// Findings about one payment row are keyed by it; the others by attempt.
-    pub fn is_about_payment(self) -> bool {
-        !matches!(
-            self,
+    /// What a finding of this kind is about, which keys it in the ledger.
+    pub fn subject(self) -> Subject {
+        match self {
             FindingKind::MissingInChannel
-                | FindingKind::UnknownResolvedUnpaid
-                | FindingKind::UnknownPending
-        )
+            | FindingKind::UnknownResolvedUnpaid
+            | FindingKind::UnknownPending => Subject::Attempt,
+            FindingKind::RefundWithoutPayment
+            | FindingKind::RefundNotConfirmed
+            | FindingKind::RefundAmountDiffers
+            | FindingKind::RefundRejected => Subject::Instruction,
+            _ => Subject::Payment,
+        }
     }
+}
+
+/// What a finding is about: its subject in the ledger is that thing's key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subject {
+    /// `channel|channel_txn_id`.
+    Payment,
+    /// `channel_order_id`.
+    Attempt,
+    /// `refund_request_id`.
+    Instruction,
 }
 
 impl fmt::Display for FindingKind {
@@ -125,10 +194,80 @@ impl fmt::Display for FindingKind {
     }
 }
 
-/// One discrepancy. Amounts are minor units of their own currency.
+/// Where an item stands in a day's report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Status {
+    /// First seen this business day.
+    New,
+    /// Seen on an earlier day and still open.
+    Open,
+    /// Resolved this business day, by the data or by a person.
+    Resolved,
+}
+
+impl Status {
+    pub fn code(self) -> &'static str {
+        match self {
+            Status::New => "NEW",
+            Status::Open => "OPEN",
+            Status::Resolved => "RESOLVED",
+        }
+    }
+}
+
+/// How many days an open item of each kind may age before it is overdue
+/// (`[aging]` in the config overrides these).
+#[derive(Debug, Clone, Default)]
+pub struct Aging {
+    pub overrides: std::collections::BTreeMap<FindingKind, u32>,
+}
+
+impl Aging {
+    /// The built-in limits: an unknown payment is stale after 2 days; a
+    /// wrong internal state should be fixed within 2; a refund confirmed
+    /// within 3 (the channel's T+1 file, then a day); an instruction in
+    /// trouble looked at within 2; anything to investigate within 5.
+    pub fn default_limit(kind: FindingKind) -> u32 {
+        match kind {
+            FindingKind::DuplicatePayment | FindingKind::PaidAfterClose => 3,
+            FindingKind::RefundWithoutPayment
+            | FindingKind::RefundExceedsPayment
+            | FindingKind::RefundNotConfirmed
+            | FindingKind::RefundAmountDiffers
+            | FindingKind::RefundRejected
+            | FindingKind::DroppedPayment
+            | FindingKind::UnknownResolvedPaid
+            | FindingKind::UnknownResolvedUnpaid
+            | FindingKind::UnknownPending
+            | FindingKind::UnknownStale => 2,
+            FindingKind::AmountMismatch
+            | FindingKind::CurrencyMismatch
+            | FindingKind::MissingInChannel
+            | FindingKind::UnmatchedChannel
+            | FindingKind::ChannelIdConflict => 5,
+        }
+    }
+
+    pub fn limit(&self, kind: FindingKind) -> u32 {
+        self.overrides
+            .get(&kind)
+            .copied()
+            .unwrap_or_else(|| Aging::default_limit(kind))
+    }
+}
+
+/// One discrepancy: a ledger item as a day's report shows it. Amounts are
+/// minor units of their own currency.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
     pub kind: FindingKind,
+    /// Stable across runs (`lifecycle::finding_id`).
+    pub finding_id: String,
+    pub status: Status,
+    /// Days from first_seen to the business day (to the day it was resolved).
+    pub age_days: i64,
+    /// Open past its kind's age limit.
+    pub overdue: bool,
     pub order_id: String,
     pub payment_id: String,
     pub channel_order_id: String,
@@ -148,6 +287,66 @@ pub struct Finding {
 }
 
 impl Finding {
+    /// The kind the report shows: an UNKNOWN_PENDING item past its limit is
+    /// UNKNOWN_STALE.
+    pub fn shown_kind(&self) -> FindingKind {
+        if self.kind == FindingKind::UnknownPending && self.overdue {
+            FindingKind::UnknownStale
+        } else {
+            self.kind
+        }
+    }
+
+    /// high for an overdue item, else its kind's.
+    pub fn severity(&self) -> &'static str {
+        if self.overdue {
+            "high"
+        } else {
+            self.shown_kind().severity()
+        }
+    }
+
+    /// Counts for --fail-on-findings: open, and needing a person now.
+    pub fn needs_action(&self) -> bool {
+        self.status != Status::Resolved && self.shown_kind().needs_action()
+    }
+
+    /// What is at risk, in [`Finding::currency`]: the difference for an
+    /// amount mismatch; for a refund finding what it refunds now, else what
+    /// its instructions refunded; the payment (or attempt) otherwise.
+    pub fn amount_at_stake(&self) -> i64 {
+        match self.kind {
+            FindingKind::AmountMismatch => match (self.internal_amount, self.channel_amount) {
+                (Some(internal), Some(channel)) => (channel - internal).abs(),
+                _ => 0,
+            },
+            FindingKind::DuplicatePayment | FindingKind::PaidAfterClose
+                if self.refund_minor > 0 =>
+            {
+                self.refund_minor
+            }
+            FindingKind::DuplicatePayment | FindingKind::PaidAfterClose => {
+                let instructed: i64 = self
+                    .refund_request_id
+                    .iter()
+                    .flat_map(|list| list.split(';'))
+                    .filter_map(|item| item.split(' ').nth(1)?.parse::<i64>().ok())
+                    .sum();
+                if instructed > 0 {
+                    instructed
+                } else {
+                    self.channel_amount
+                        .or(self.internal_amount)
+                        .unwrap_or_default()
+                }
+            }
+            _ => self
+                .channel_amount
+                .or(self.internal_amount)
+                .unwrap_or_default(),
+        }
+    }
+
     /// The currency the report shows: the channel's if it has one.
     pub fn currency(&self) -> &str {
         self.channel_currency

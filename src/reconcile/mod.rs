@@ -6,11 +6,12 @@
 //! refund findings into instructions, each issued once, ever.
 
 pub mod finding;
+pub mod lifecycle;
 pub mod refunds;
 
 use crate::phases::Phases;
 use anyhow::{Context, Result};
-use finding::{Finding, FindingKind};
+use finding::{Finding, FindingKind, Subject};
 use rusqlite::Connection;
 
 /// Each kind and the query that finds it; all return the same columns.
@@ -30,6 +31,18 @@ const RULES: &[(FindingKind, &str)] = &[
     (
         FindingKind::RefundExceedsPayment,
         include_str!("sql/refund_exceeds_payment.sql"),
+    ),
+    (
+        FindingKind::RefundNotConfirmed,
+        include_str!("sql/refund_not_confirmed.sql"),
+    ),
+    (
+        FindingKind::RefundAmountDiffers,
+        include_str!("sql/refund_amount_differs.sql"),
+    ),
+    (
+        FindingKind::RefundRejected,
+        include_str!("sql/refund_rejected.sql"),
     ),
     (
         FindingKind::DroppedPayment,
@@ -76,6 +89,7 @@ pub fn rules_digest() -> String {
     let mut hasher = Sha256::new();
     hasher.update(include_str!("sql/prepare.sql"));
     hasher.update(include_str!("sql/covered_day.sql"));
+    hasher.update(lifecycle::sql_text());
     for (kind, sql) in RULES {
         hasher.update(kind.code());
         hasher.update(sql);
@@ -101,11 +115,34 @@ CREATE TEMP TABLE finding (
     internal_amount INTEGER, internal_currency TEXT, channel_amount INTEGER, channel_currency TEXT,
     refund_minor INTEGER NOT NULL, detail TEXT NOT NULL);";
 
+/// The columns every rule returns, in order; rules about an instruction
+/// add its refund_request_id.
+const RULE_COLUMNS: &str = "order_id, payment_id, channel_order_id, channel_txn_id, channel, \
+    internal_amount, internal_currency, channel_amount, channel_currency, refund_minor, detail";
+
+/// What a judgement depends on besides the loaded data.
+#[derive(Debug, Clone, Copy)]
+pub struct Judgement<'a> {
+    pub settle_lag_days: u32,
+    /// The business day judged as of (instructions age against it).
+    pub business_day: &'a str,
+    /// Days an instruction may wait for the channel's confirmation.
+    pub refund_confirm_days: u32,
+}
+
+impl Judgement<'_> {
+    /// A rule's SQL with this judgement's values in its placeholders.
+    fn bind(&self, sql: &str) -> String {
+        sql.replace("?lag", &self.settle_lag_days.to_string())
+            .replace("?confirm_days", &self.refund_confirm_days.to_string())
+            .replace("?day", self.business_day)
+    }
+}
+
 /// Runs every rule over the loaded data into `temp.finding`, set-based: the
 /// findings stay in SQLite, so memory does not grow with them. Needs
 /// [`coverage`] first.
-pub fn classify(conn: &Connection, settle_lag_days: u32, phases: &mut Phases) -> Result<()> {
-    let lag = settle_lag_days.to_string();
+pub fn classify(conn: &Connection, judgement: &Judgement, phases: &mut Phases) -> Result<()> {
     register_money_function(conn)?;
     for statement in include_str!("sql/prepare.sql").split_inclusive(";\n") {
         conn.execute_batch(statement)
@@ -120,26 +157,22 @@ pub fn classify(conn: &Connection, settle_lag_days: u32, phases: &mut Phases) ->
     }
     conn.execute_batch(FINDING_TABLE)?;
     for (order, (kind, sql)) in RULES.iter().enumerate() {
+        let (columns, subject) = match kind.subject() {
+            Subject::Payment => (RULE_COLUMNS.to_string(), "channel || '|' || channel_txn_id"),
+            Subject::Attempt => (RULE_COLUMNS.to_string(), "channel_order_id"),
+            Subject::Instruction => (format!("{RULE_COLUMNS}, instruction"), "instruction"),
+        };
         let insert = format!(
-            "INSERT INTO temp.finding SELECT {order}, '{code}', '', * FROM ({rule})",
+            "WITH judged({columns}) AS ({rule})
+             INSERT INTO temp.finding
+             SELECT {order}, '{code}', {subject}, {RULE_COLUMNS} FROM judged",
             code = kind.code(),
-            rule = sql.replace("?lag", &lag)
+            rule = judgement.bind(sql)
         );
         conn.execute_batch(&insert)
             .with_context(|| format!("running rule {kind}"))?;
         phases.mark(format!("rule {kind}"));
     }
-    // What first_seen is kept for: the payment, or the attempt.
-    let by_attempt: Vec<String> = RULES
-        .iter()
-        .filter(|(kind, _)| !kind.is_about_payment())
-        .map(|(kind, _)| format!("'{}'", kind.code()))
-        .collect();
-    conn.execute_batch(&format!(
-        "UPDATE temp.finding SET subject = CASE WHEN kind IN ({}) THEN channel_order_id
-                                               ELSE channel || '|' || channel_txn_id END",
-        by_attempt.join(", ")
-    ))?;
     Ok(())
 }
 
@@ -174,31 +207,35 @@ pub fn refunds_without_payment(conn: &Connection) -> Result<usize> {
     Ok(n as usize)
 }
 
-/// Records the business day each finding was first seen. A rerun of the
-/// same day, or a rerun of an earlier day after a later one, keeps the
-/// earliest day.
-pub fn mark_first_seen(conn: &Connection, business_day: &str) -> Result<()> {
-    conn.execute(
-        "INSERT INTO finding_seen (kind, subject, first_seen)
-         SELECT kind, subject, ?1 FROM temp.finding WHERE true
-         ON CONFLICT (kind, subject) DO UPDATE SET first_seen = min(first_seen, excluded.first_seen)",
-        [business_day],
-    )?;
-    Ok(())
+/// The report order of each kind, as an SQL expression over `kind`.
+fn kind_order_sql() -> String {
+    let arms: String = RULES
+        .iter()
+        .enumerate()
+        .map(|(order, (kind, _))| format!(" WHEN '{}' THEN {order}", kind.code()))
+        .collect();
+    format!("CASE kind{arms} END")
 }
 
-/// Hands every finding to `each`, in report order (kind, channel,
-/// channel_order_id, channel_txn_id), with its first_seen day and, for
-/// refund kinds, the instructions issued for its payment or its attempt.
+/// Hands `business_day`'s report to `each`, from the ledger, in report
+/// order (kind, channel, channel_order_id, channel_txn_id): the items open
+/// on that day (NEW when first seen that day) and those resolved that day,
+/// each with its age and, for refund kinds, the instructions issued for its
+/// payment or its attempt.
 pub fn for_each_finding(
     conn: &Connection,
+    business_day: &str,
+    aging: &finding::Aging,
     mut each: impl FnMut(Finding) -> Result<()>,
 ) -> Result<()> {
-    let mut stmt = conn.prepare(
-        "SELECT f.kind_order, f.order_id, f.payment_id, f.channel_order_id, f.channel_txn_id, f.channel,
-                f.internal_amount, f.internal_currency, f.channel_amount, f.channel_currency,
-                f.refund_minor, f.detail, s.first_seen,
-                CASE WHEN f.kind IN ('DUPLICATE_PAYMENT', 'PAID_AFTER_CLOSE') THEN
+    let mut stmt = conn.prepare(&format!(
+        "SELECT kind, finding_id, state, order_id, payment_id, channel_order_id, channel_txn_id,
+                channel, internal_amount, internal_currency, channel_amount, channel_currency,
+                refund_minor, detail, first_seen,
+                CAST(julianday(CASE WHEN state = 'OPEN' THEN ?1 ELSE resolved_on END)
+                     - julianday(first_seen) AS INTEGER),
+                resolved_by, note,
+                CASE WHEN kind IN ('DUPLICATE_PAYMENT', 'PAID_AFTER_CLOSE') THEN
                     (SELECT group_concat(refund_request_id || ' ' || amount_minor || ' ' || business_day, ';')
                      FROM (SELECT * FROM refund_instruction i
                            -- The attempt's too: a payment whose transaction id a
@@ -206,30 +243,57 @@ pub fn for_each_finding(
                            WHERE i.channel = f.channel
                              AND (i.channel_txn_id = f.channel_txn_id
                                   OR i.channel_order_id = f.channel_order_id)
+                             AND i.result IS NOT 'REJECTED'
                            ORDER BY business_day, refund_request_id))
                 END
-         FROM temp.finding f
-         JOIN finding_seen s ON s.kind = f.kind AND s.subject = f.subject
-         ORDER BY f.kind_order, f.channel, f.channel_order_id, f.channel_txn_id",
-    )?;
-    let mut rows = stmt.query([])?;
+         FROM finding_item f
+         WHERE (state = 'OPEN' AND first_seen <= ?1) OR (state = 'RESOLVED' AND resolved_on = ?1)
+         ORDER BY {}, channel, channel_order_id, channel_txn_id, finding_id",
+        kind_order_sql()
+    ))?;
+    let mut rows = stmt.query([business_day])?;
     while let Some(r) = rows.next()? {
-        let order = r.get::<_, i64>(0)? as usize;
+        let code: String = r.get(0)?;
+        let Some(kind) = FindingKind::from_code(&code) else {
+            anyhow::bail!("the ledger holds a finding of unknown kind {code}");
+        };
+        let first_seen: String = r.get(14)?;
+        let age_days: i64 = r.get(15)?;
+        let status = match (r.get::<_, String>(2)?.as_str(), first_seen == business_day) {
+            ("RESOLVED", _) => finding::Status::Resolved,
+            (_, true) => finding::Status::New,
+            _ => finding::Status::Open,
+        };
+        let resolution = match (
+            r.get::<_, Option<String>>(16)?,
+            r.get::<_, Option<String>>(17)?,
+        ) {
+            (Some(by), _) if by == "data" => None,
+            (Some(by), note) => Some(format!("resolved by {by}: {}", note.unwrap_or_default())),
+            _ => None,
+        };
         each(Finding {
-            kind: RULES[order].0,
-            order_id: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
-            payment_id: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
-            channel_order_id: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
-            channel_txn_id: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
-            channel: r.get::<_, Option<String>>(5)?.unwrap_or_default(),
-            internal_amount: r.get(6)?,
-            internal_currency: r.get(7)?,
-            channel_amount: r.get(8)?,
-            channel_currency: r.get(9)?,
-            refund_minor: r.get(10)?,
-            detail: r.get(11)?,
-            first_seen: r.get(12)?,
-            refund_request_id: r.get(13)?,
+            kind,
+            finding_id: r.get(1)?,
+            status,
+            overdue: status != finding::Status::Resolved && age_days > aging.limit(kind) as i64,
+            age_days,
+            order_id: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
+            payment_id: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
+            channel_order_id: r.get::<_, Option<String>>(5)?.unwrap_or_default(),
+            channel_txn_id: r.get::<_, Option<String>>(6)?.unwrap_or_default(),
+            channel: r.get::<_, Option<String>>(7)?.unwrap_or_default(),
+            internal_amount: r.get(8)?,
+            internal_currency: r.get(9)?,
+            channel_amount: r.get(10)?,
+            channel_currency: r.get(11)?,
+            refund_minor: r.get(12)?,
+            detail: match resolution {
+                Some(resolution) => format!("{}; {resolution}", r.get::<_, String>(13)?),
+                None => r.get(13)?,
+            },
+            first_seen,
+            refund_request_id: r.get(18)?,
         })?;
     }
     Ok(())
@@ -245,6 +309,13 @@ mod tests {
     fn the_rules_run_in_the_kinds_order() {
         let kinds: Vec<FindingKind> = RULES.iter().map(|(kind, _)| *kind).collect();
         assert!(kinds.is_sorted_by(|a, b| a < b), "{kinds:?}");
-        assert_eq!(kinds.len(), 13);
+        // Every kind has its rule, but UNKNOWN_STALE: an UNKNOWN_PENDING
+        // item past its age limit, shown under that name.
+        let ruled: Vec<FindingKind> = finding::ALL_KINDS
+            .iter()
+            .copied()
+            .filter(|k| *k != FindingKind::UnknownStale)
+            .collect();
+        assert_eq!(kinds, ruled);
     }
 }

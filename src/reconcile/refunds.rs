@@ -7,8 +7,8 @@
 //! merchant refund number protects a file submitted twice.
 
 use anyhow::Result;
-use rusqlite::Connection;
 use rusqlite::functions::FunctionFlags;
+use rusqlite::{Connection, OptionalExtension};
 use sha2::{Digest, Sha256};
 
 /// One line of refunds.csv.
@@ -58,6 +58,11 @@ pub fn refund_request_id(
 /// into a refund file already committed with rows.
 pub fn issue(conn: &Connection, business_day: &str) -> Result<()> {
     let batch = crate::store::refund_files::open_batch(conn, business_day)?;
+    // Instructions a person re-issued since the last run are filed now.
+    conn.execute(
+        "UPDATE refund_instruction SET business_day = ?1, batch = ?2 WHERE business_day = ''",
+        rusqlite::params![business_day, batch],
+    )?;
     conn.create_scalar_function(
         "payrecon_refund_id",
         6,
@@ -75,6 +80,8 @@ pub fn issue(conn: &Connection, business_day: &str) -> Result<()> {
     )?;
     conn.execute(
         "INSERT INTO refund_instruction
+             (refund_request_id, business_day, channel, channel_txn_id, channel_order_id,
+              order_id, payment_id, amount_minor, currency, reason, batch)
          SELECT payrecon_refund_id(f.channel, f.channel_txn_id,
                                    CASE WHEN EXISTS (SELECT 1 FROM temp.paid q
                                                      WHERE q.channel = f.channel
@@ -89,10 +96,156 @@ pub fn issue(conn: &Connection, business_day: &str) -> Result<()> {
          JOIN temp.refundable p ON p.channel = f.channel AND p.channel_txn_id = f.channel_txn_id
                                AND p.channel_order_id = f.channel_order_id
          WHERE f.kind IN ('DUPLICATE_PAYMENT', 'PAID_AFTER_CLOSE') AND f.refund_minor > 0
+           -- A payment whose instruction the refund job rejected waits for a
+           -- person (`payrecon reissue`): never re-issued by itself.
+           AND NOT EXISTS (SELECT 1 FROM refund_instruction r
+                           WHERE r.channel = f.channel AND r.channel_txn_id = f.channel_txn_id
+                             AND r.result = 'REJECTED' AND r.reissued_as IS NULL)
          ON CONFLICT (refund_request_id) DO NOTHING",
         rusqlite::params![business_day, batch],
     )?;
     Ok(())
+}
+
+/// Records the refund job's results (all or nothing: an id payrecon never
+/// issued is an error naming its line). A REJECTED instruction no longer
+/// counts as refunded; an ACCEPTED one still waits for the channel's
+/// confirmation.
+pub fn apply_results(
+    conn: &Connection,
+    path: &std::path::Path,
+    results: &[crate::ingest::refund_results::RefundResult],
+) -> Result<usize> {
+    let mut update = conn.prepare_cached(
+        "UPDATE refund_instruction SET result = ?2, result_message = ?3
+         WHERE refund_request_id = ?1",
+    )?;
+    for r in results {
+        let status = if r.rejected { "REJECTED" } else { "ACCEPTED" };
+        if update.execute(rusqlite::params![r.refund_request_id, status, r.message])? == 0 {
+            return Err(crate::error::InputError {
+                path: path.to_path_buf(),
+                line: r.line,
+                column: Some("refund_request_id".into()),
+                problem: format!(
+                    "'{}' is no refund instruction payrecon issued (is it another database's results file?)",
+                    r.refund_request_id
+                ),
+            }
+            .into());
+        }
+    }
+    Ok(results.len())
+}
+
+/// The id a re-issue of `refund_request_id` gets: derived from it, so
+/// re-issuing the same rejection twice is caught.
+pub fn reissue_id(refund_request_id: &str) -> String {
+    let digest = hex::encode(Sha256::digest(
+        format!("payrecon-reissue\u{1f}{refund_request_id}").as_bytes(),
+    ));
+    format!("PR{}", &digest[..30])
+}
+
+/// Why an instruction cannot be re-issued.
+#[derive(Debug, thiserror::Error)]
+pub enum ReissueError {
+    #[error("no refund instruction has the id {0}")]
+    Unknown(String),
+    #[error("{0} was not rejected by the refund job (only a REJECTED instruction is re-issued)")]
+    NotRejected(String),
+    #[error("{0} was re-issued already, as {1}")]
+    AlreadyReissued(String, String),
+}
+
+/// Re-issues a rejected instruction under a new id, for the same payment
+/// and amount. It waits, unfiled, for the next run, which files it under
+/// its business day and publishes it. Returns the new id.
+pub fn reissue(conn: &Connection, refund_request_id: &str) -> Result<String> {
+    let found: Option<(Option<String>, Option<String>)> = conn
+        .query_row(
+            "SELECT result, reissued_as FROM refund_instruction WHERE refund_request_id = ?1",
+            [refund_request_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    match found {
+        None => return Err(ReissueError::Unknown(refund_request_id.into()).into()),
+        Some((_, Some(new))) => {
+            return Err(ReissueError::AlreadyReissued(refund_request_id.into(), new).into());
+        }
+        Some((result, None)) if result.as_deref() != Some("REJECTED") => {
+            return Err(ReissueError::NotRejected(refund_request_id.into()).into());
+        }
+        Some(_) => {}
+    }
+    let new_id = reissue_id(refund_request_id);
+    conn.execute(
+        "INSERT INTO refund_instruction
+             (refund_request_id, business_day, channel, channel_txn_id, channel_order_id,
+              order_id, payment_id, amount_minor, currency, reason, batch, reissue_of)
+         SELECT ?2, '', channel, channel_txn_id, channel_order_id, order_id, payment_id,
+                amount_minor, currency, reason, 0, refund_request_id
+         FROM refund_instruction WHERE refund_request_id = ?1",
+        [refund_request_id, &new_id],
+    )?;
+    conn.execute(
+        "UPDATE refund_instruction SET reissued_as = ?2 WHERE refund_request_id = ?1",
+        [refund_request_id, &new_id],
+    )?;
+    Ok(new_id)
+}
+
+/// Where every instruction issued up to a business day stands.
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RefundStates {
+    /// Confirmed by a channel file (its refund_request_id on a REFUND row,
+    /// or the same transaction and amount on a row without one).
+    pub confirmed: usize,
+    /// Not confirmed yet, within `refund_confirm_days`.
+    pub awaiting: usize,
+    /// Not confirmed after `refund_confirm_days`: REFUND_NOT_CONFIRMED.
+    pub overdue: usize,
+    /// Rejected by the refund job and not re-issued: REFUND_REJECTED.
+    pub rejected: usize,
+    /// Rejected, then re-issued by a person under a new id.
+    pub reissued: usize,
+}
+
+/// Counts the instructions issued up to `business_day` by where they stand
+/// (needs the run's classification: `temp.channel_refund`).
+pub fn states(conn: &Connection, business_day: &str, confirm_days: u32) -> Result<RefundStates> {
+    let mut stmt = conn.prepare(
+        "SELECT CASE
+                  WHEN i.reissued_as IS NOT NULL THEN 'reissued'
+                  WHEN i.result IS 'REJECTED' THEN 'rejected'
+                  WHEN EXISTS (SELECT 1 FROM temp.channel_refund r
+                               WHERE r.channel = i.channel AND r.channel_txn_id = i.channel_txn_id
+                                 AND (r.refund_id = i.refund_request_id
+                                      OR (r.refund_id = '' AND r.amount_minor = i.amount_minor)))
+                       THEN 'confirmed'
+                  WHEN i.business_day <= date(?1, '-' || ?2 || ' days') THEN 'overdue'
+                  ELSE 'awaiting' END AS state,
+                count(*)
+         FROM refund_instruction i
+         WHERE i.business_day <> '' AND i.business_day <= ?1
+         GROUP BY state",
+    )?;
+    let mut states = RefundStates::default();
+    let rows = stmt.query_map(rusqlite::params![business_day, confirm_days], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as usize))
+    })?;
+    for row in rows {
+        let (state, n) = row?;
+        match state.as_str() {
+            "confirmed" => states.confirmed = n,
+            "overdue" => states.overdue = n,
+            "rejected" => states.rejected = n,
+            "reissued" => states.reissued = n,
+            _ => states.awaiting = n,
+        }
+    }
+    Ok(states)
 }
 
 /// The instructions issued for `business_day` in `batch`: one of that

@@ -1,11 +1,11 @@
 //! Reusing a day's outputs when nothing has changed since they were made.
 //!
 //! Everything a run's outputs depend on is in the database: the loaded
-//! files, the issued instructions, the first-seen days, plus the settle lag
-//! and this program's version. The state key summarises the parts a run can
-//! change (files and instructions only ever grow; a replaced file adds a
-//! file; a first sighting is only ever added or moved earlier, which changes
-//! the sum of the days). A run whose key equals the one stored with a day's
+//! files, the issued instructions and the refund job's results, the findings
+//! ledger, plus the settle lag and this program's version. The state key
+//! summarises the parts a run can change (files, instructions and ledger
+//! events only ever grow; a replaced file adds a file; a person's
+//! resolution waits with resolved_on '' until a run reports it). A run whose key equals the one stored with a day's
 //! outputs would compute the same bytes. The outputs themselves are files:
 //! the database keeps their SHA-256, and such a run reuses the published
 //! files when they are intact (copying them if it writes to another folder),
@@ -20,8 +20,10 @@ pub fn state_key(conn: &Connection, business_day: &str, settle_lag_days: u32) ->
     let state: String = conn.query_row(
         "SELECT (SELECT count(*) || '/' || coalesce(max(file_id), 0) FROM loaded_file)
              || ';' || (SELECT count(*) || '/' || coalesce(max(rowid), 0) FROM refund_instruction)
-             || ';' || (SELECT count(*) || '/' || coalesce(sum(CAST(replace(first_seen, '-', '') AS INTEGER)), 0)
-                        FROM finding_seen)",
+             || ';' || (SELECT count(*) || '/' || coalesce(max(rowid), 0) FROM finding_event)
+             || ';' || (SELECT count(*) FROM finding_item WHERE resolved_on = '')
+             || ';' || (SELECT count(*) || '/' || coalesce(sum(result IS NOT NULL) + sum(reissued_as IS NOT NULL), 0)
+                        FROM refund_instruction)",
         [],
         |r| r.get(0),
     )?;

@@ -177,6 +177,61 @@ SELECT business_day, 1, '', '', count(*),
        business_day IN (SELECT business_day FROM published_day)
 FROM refund_instruction GROUP BY business_day;
 "#,
+    r#"
+-- The findings ledger: each finding is a lasting item with a stable id
+-- (from its kind and subject), the business days it was first and last
+-- seen, its state (OPEN, or RESOLVED by the data or by a person) and the
+-- facts it was last decided on. `finding_seen` stays for upgrades: an item
+-- first recorded now keeps a first_seen from it.
+CREATE TABLE finding_item (
+    finding_id        TEXT PRIMARY KEY,
+    kind              TEXT NOT NULL,
+    subject           TEXT NOT NULL,
+    order_id          TEXT,
+    payment_id        TEXT,
+    channel_order_id  TEXT,
+    channel_txn_id    TEXT,
+    channel           TEXT,
+    internal_amount   INTEGER,
+    internal_currency TEXT,
+    channel_amount    INTEGER,
+    channel_currency  TEXT,
+    refund_minor      INTEGER NOT NULL,
+    detail            TEXT NOT NULL,
+    first_seen        TEXT NOT NULL,
+    last_seen         TEXT NOT NULL,
+    state             TEXT NOT NULL CHECK (state IN ('OPEN', 'RESOLVED')),
+    -- The business day it was resolved ('' while a person's resolution
+    -- waits for the next run to report it), by 'data' or a person's name.
+    resolved_on       TEXT,
+    resolved_by       TEXT,
+    resolved_at       TEXT,
+    note              TEXT
+) WITHOUT ROWID;
+CREATE INDEX finding_item_by_state ON finding_item(state, resolved_on);
+
+-- Every change of an item, in order: OPENED, CHANGED (other facts),
+-- RESOLVED (by the data or a person), REOPENED.
+CREATE TABLE finding_event (
+    finding_id   TEXT NOT NULL,
+    business_day TEXT NOT NULL,
+    recorded_at  TEXT NOT NULL,
+    event        TEXT NOT NULL,
+    by_whom      TEXT NOT NULL,
+    note         TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX finding_event_by_item ON finding_event(finding_id);
+
+-- The refund job's answer for an instruction (ACCEPTED or REJECTED, with its
+-- message), and the instruction a person re-issued it as. A REJECTED
+-- instruction no longer counts as refunded, and is not issued again by
+-- itself. A re-issued instruction waits with business_day '' until the
+-- next run files it.
+ALTER TABLE refund_instruction ADD COLUMN result TEXT;
+ALTER TABLE refund_instruction ADD COLUMN result_message TEXT;
+ALTER TABLE refund_instruction ADD COLUMN reissued_as TEXT;
+ALTER TABLE refund_instruction ADD COLUMN reissue_of TEXT;
+"#,
 ];
 
 /// Brings the database to the newest schema, one transaction per migration.

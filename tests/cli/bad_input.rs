@@ -308,9 +308,9 @@ fn a_settlement_file_for_the_wrong_channel_is_refused() {
     work.run("out2", &["--settlement", neutral.to_str().unwrap()])
         .assert()
         .success();
-    let (_, rows) = parse_csv(&work.read("out2/discrepancies.csv"));
     assert!(
-        rows.iter()
-            .any(|r| r[0] == "UNMATCHED_CHANNEL" && r[5] == "T5")
+        crate::util::report_rows(&work, "out2")
+            .iter()
+            .any(|r| r["kind"] == "UNMATCHED_CHANNEL" && r["channel_txn_id"] == "T5")
     );
 }

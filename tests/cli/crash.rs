@@ -252,7 +252,7 @@ const POINTS: &[&str] = &[
     "after-load-7",
     "after-classify",
     "after-refunds",
-    "after-first-seen",
+    "after-ledger",
     "staged-1",
     "staged-2",
     "staged-3",

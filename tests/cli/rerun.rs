@@ -58,11 +58,22 @@ fn a_later_day_never_repeats_an_instruction() {
     // Day 2: nothing new arrives; the findings stay open, nothing is re-issued.
     work.run("d2", &["--date", "2026-11-22"]).assert().success();
     assert!(refund_rows(&work, "d2").is_empty());
-    let report = work.read("d2/discrepancies.csv");
-    assert!(
-        report.contains("DUPLICATE_PAYMENT") && report.contains(",2026-11-21\n"),
-        "{report}"
-    );
+    let duplicates: Vec<_> = crate::util::report_rows(&work, "d2")
+        .into_iter()
+        .filter(|r| r["kind"] == "DUPLICATE_PAYMENT")
+        .collect();
+    assert!(!duplicates.is_empty());
+    for row in &duplicates {
+        assert_eq!(
+            (
+                row["first_seen"].as_str(),
+                row["status"].as_str(),
+                row["age_days"].as_str()
+            ),
+            ("2026-11-21", "OPEN", "1"),
+            "{row:?}"
+        );
+    }
     // Rerunning day 1 afterwards still shows day 1's instructions, and only them.
     work.run("d1-again", &["--date", "2026-11-21"])
         .assert()
@@ -108,11 +119,28 @@ fn the_channel_reporting_our_refund_closes_the_finding() {
     .assert()
     .success();
     assert!(refund_rows(&work, "d3").is_empty());
-    let report = work.read("d3/discrepancies.csv");
-    assert!(!report.contains("DUPLICATE_PAYMENT"), "{report}");
+    // The duplicate is resolved by the data that day (reported once, as
+    // RESOLVED); the internal state is still wrong.
+    let rows = crate::util::report_rows(&work, "d3");
+    let duplicates: Vec<_> = rows
+        .iter()
+        .filter(|r| r["kind"] == "DUPLICATE_PAYMENT")
+        .collect();
+    assert!(!duplicates.is_empty());
     assert!(
-        report.contains("DROPPED_PAYMENT"),
-        "the internal state is still wrong: {report}"
+        duplicates.iter().all(|r| r["status"] == "RESOLVED"),
+        "{rows:?}"
+    );
+    assert!(
+        rows.iter()
+            .any(|r| r["kind"] == "DROPPED_PAYMENT" && r["status"] == "OPEN"),
+        "the internal state is still wrong: {rows:?}"
+    );
+    work.run("d4", &["--date", "2026-11-24"]).assert().success();
+    let rows = crate::util::report_rows(&work, "d4");
+    assert!(
+        !rows.iter().any(|r| r["kind"] == "DUPLICATE_PAYMENT"),
+        "a resolved item is reported once: {rows:?}"
     );
 }
 
@@ -153,11 +181,14 @@ fn a_corrected_settlement_file_replaces_its_day() {
         .assert()
         .success()
         .stderr(predicates::str::contains("replacing"));
-    let report = work.read("b/discrepancies.csv");
-    assert_eq!(
-        report.lines().count(),
-        1,
-        "no mismatch and no duplicate after the correction: {report}"
+    let rows = crate::util::report_rows(&work, "b");
+    assert!(
+        rows.iter().any(|r| r["kind"] == "AMOUNT_MISMATCH"),
+        "the mismatch is reported resolved: {rows:?}"
+    );
+    assert!(
+        rows.iter().all(|r| r["status"] == "RESOLVED"),
+        "no mismatch and no duplicate open after the correction: {rows:?}"
     );
 }
 
@@ -187,7 +218,11 @@ fn a_later_export_supersedes_and_an_older_one_cannot_move_status_back() {
             .contains("UNKNOWN_RESOLVED_PAID")
     );
     work.run("b", &["--orders", &p(&day2)]).assert().success();
-    assert_eq!(work.read("b/discrepancies.csv").lines().count(), 1);
+    let rows = crate::util::report_rows(&work, "b");
+    assert!(
+        !rows.is_empty() && rows.iter().all(|r| r["status"] == "RESOLVED"),
+        "the unknown status is resolved by the later export: {rows:?}"
+    );
     // The old export again, under another name: still SUCCESS.
     let stale = work.write(
         "e3/orders-old.csv",
@@ -202,8 +237,13 @@ fn a_later_export_supersedes_and_an_older_one_cannot_move_status_back() {
     )
     .unwrap();
     work.run("c", &["--orders", &p(&stale)]).assert().success();
-    let report = work.read("c/discrepancies.csv");
-    assert!(!report.contains(",C1,"), "{report}");
+    let rows = crate::util::report_rows(&work, "c");
+    assert!(
+        rows.iter()
+            .filter(|r| r["channel_order_id"] == "C1")
+            .all(|r| r["status"] == "RESOLVED"),
+        "the stale export reopened C1: {rows:?}"
+    );
 }
 
 #[test]
@@ -310,26 +350,38 @@ fn outputs_are_reused_only_while_the_published_files_are_intact() {
     assert_eq!(outputs(&work, "out"), first);
 }
 
+/// Issue 11: rerunning an earlier day after a later one never rewrites
+/// what the later day recorded: first_seen stays, the earlier day's report
+/// holds only what was known on it, and the later day reruns byte for byte.
 #[test]
-fn an_earlier_day_run_after_a_later_one_does_not_leave_the_later_day_stale() {
+fn an_earlier_day_run_after_a_later_one_rewrites_nothing_of_the_later_day() {
     let (orders, settlement) = case("duplicate_payment");
     let work = Workdir::new();
     work.run_day("d22", &[&orders], &[&settlement], "2026-11-22")
         .assert()
         .success();
-    assert!(work.read("d22/discrepancies.csv").contains(",2026-11-22\n"));
-    // Day 21 run afterwards, nothing new loaded: its findings were first
-    // seen on the 21st, which moves their first sighting earlier.
+    let first_seen = |out: &str| -> Vec<String> {
+        crate::util::report_rows(&work, out)
+            .into_iter()
+            .map(|r| format!("{} {} {}", r["finding_id"], r["first_seen"], r["status"]))
+            .collect()
+    };
+    let recorded = first_seen("d22");
+    assert!(!recorded.is_empty());
+    assert!(
+        recorded.iter().all(|r| r.ends_with(" 2026-11-22 NEW")),
+        "{recorded:?}"
+    );
     work.run("d21", &["--date", "2026-11-21"])
         .assert()
         .success();
-    // Rerunning the 22nd must show that, not the outputs stored before.
+    assert!(
+        crate::util::report_rows(&work, "d21").is_empty(),
+        "nothing was known on the 21st"
+    );
     work.run("d22-again", &["--date", "2026-11-22"])
         .assert()
         .success();
-    let report = work.read("d22-again/discrepancies.csv");
-    assert!(
-        !report.contains(",2026-11-22\n") && report.contains(",2026-11-21\n"),
-        "{report}"
-    );
+    assert_eq!(first_seen("d22-again"), recorded);
+    assert_eq!(outputs(&work, "d22-again"), outputs(&work, "d22"));
 }

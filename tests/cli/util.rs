@@ -113,6 +113,15 @@ pub fn refund_rows(work: &Workdir, out: &str) -> Vec<Vec<String>> {
     rows
 }
 
+/// The rows of a discrepancies.csv in output folder `out`, each a map from
+/// column name to value.
+pub fn report_rows(work: &Workdir, out: &str) -> Vec<std::collections::BTreeMap<String, String>> {
+    let (header, rows) = parse_csv(&work.read(&format!("{out}/discrepancies.csv")));
+    rows.into_iter()
+        .map(|row| header.iter().cloned().zip(row).collect())
+        .collect()
+}
+
 pub fn parse_csv(text: &str) -> (Vec<String>, Vec<Vec<String>>) {
     let mut reader = csv::Reader::from_reader(text.as_bytes());
     let header = reader.headers().unwrap().iter().map(String::from).collect();

@@ -67,7 +67,9 @@ FROM (SELECT channel, channel_txn_id, amount_minor AS refunded, currency, 0 AS p
       UNION ALL
       SELECT i.channel, i.channel_txn_id, 0, NULL, i.amount_minor
       FROM refund_instruction i
-      WHERE NOT EXISTS (
+      -- A rejected instruction moved no money.
+      WHERE i.result IS NOT 'REJECTED'
+        AND NOT EXISTS (
           SELECT 1 FROM channel_refund r
           WHERE r.channel = i.channel AND r.channel_txn_id = i.channel_txn_id
             AND r.refund_id = i.refund_request_id))
@@ -139,6 +141,7 @@ attempt_ours AS (
     FROM attempt a
     JOIN refund_instruction i ON i.channel = a.channel AND i.channel_order_id = a.channel_order_id
                              AND i.currency = a.channel_currency
+                             AND i.result IS NOT 'REJECTED'
     GROUP BY a.channel, a.channel_order_id, a.channel_currency
 ),
 attempt_channel_refund AS (

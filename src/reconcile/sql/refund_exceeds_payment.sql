@@ -7,6 +7,7 @@ WITH instructed AS MATERIALIZED (
     SELECT channel, channel_txn_id, channel_order_id, currency,
            sum(amount_minor) AS ours, group_concat(refund_request_id, ' ') AS ids
     FROM refund_instruction
+    WHERE result IS NOT 'REJECTED'
     GROUP BY channel, channel_txn_id, channel_order_id, currency
 ),
 -- The channel's refunds that are not instructions of ours, by transaction
@@ -29,7 +30,7 @@ judged AS (
               AND q.currency = i.currency) AS attempt_captured,
            (SELECT sum(j.amount_minor) FROM refund_instruction j
             WHERE j.channel = p.channel AND j.channel_order_id = p.channel_order_id
-              AND j.currency = i.currency) AS attempt_ours,
+              AND j.currency = i.currency AND j.result IS NOT 'REJECTED') AS attempt_ours,
            coalesce((SELECT sum(o.amount_minor) FROM others o
                      WHERE o.channel = p.channel AND o.channel_order_id = p.channel_order_id
                        AND o.currency = i.currency), 0) AS attempt_others

@@ -6,7 +6,9 @@ SELECT i.order_id, i.payment_id, i.channel_order_id, i.channel_txn_id, i.channel
        NULL, NULL, i.amount_minor, i.currency, 0,
        'instruction ' || i.refund_request_id || ' of ' || i.business_day || ' refunds '
            || payrecon_money(i.amount_minor, i.currency) || ' ' || i.currency
-           || ' of a payment no loaded file shows any more: stop or recall the refund'
+           || ' of a payment no loaded file shows any more: stop or recall the refund',
+       i.refund_request_id
 FROM refund_instruction i
-WHERE NOT EXISTS (SELECT 1 FROM paid p
+WHERE i.result IS NOT 'REJECTED'
+  AND NOT EXISTS (SELECT 1 FROM paid p
                   WHERE p.channel = i.channel AND p.channel_txn_id = i.channel_txn_id)

@@ -1,0 +1,83 @@
+//! The refund job's results: `refund_request_id, status, message`, one row
+//! per instruction it submitted (status ACCEPTED or REJECTED).
+
+use crate::error::InputError;
+use std::path::Path;
+
+/// What the refund job said of one instruction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefundResult {
+    pub refund_request_id: String,
+    pub rejected: bool,
+    pub message: String,
+    /// 1-based line in the file.
+    pub line: u64,
+}
+
+/// Reads a results file whole (it holds one row per instruction: small).
+pub fn read(path: &Path) -> Result<Vec<RefundResult>, InputError> {
+    let bytes =
+        std::fs::read(path).map_err(|e| InputError::file(path, format!("cannot be read: {e}")))?;
+    let text = std::str::from_utf8(bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&bytes))
+        .map_err(|_| InputError::file(path, "is not UTF-8 text"))?;
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let header: Vec<String> = reader
+        .headers()
+        .map_err(|e| InputError::file(path, format!("has no readable header: {e}")))?
+        .iter()
+        .map(|h| h.trim().to_ascii_lowercase())
+        .collect();
+    let column = |name: &str| {
+        header.iter().position(|h| h == name).ok_or_else(|| {
+            InputError::file(
+                path,
+                format!(
+                    "has no '{name}' column: a refund results file has the columns refund_request_id, status (ACCEPTED or REJECTED), message (the header has: {})",
+                    header.join(", ")
+                ),
+            )
+        })
+    };
+    let (id_at, status_at) = (column("refund_request_id")?, column("status")?);
+    let message_at = header.iter().position(|h| h == "message");
+    let mut results = Vec::new();
+    for record in reader.records() {
+        let record =
+            record.map_err(|e| InputError::file(path, format!("is not valid CSV: {e}")))?;
+        let line = record.position().map_or(0, |p| p.line());
+        let field = |at: usize| record.get(at).unwrap_or_default().trim().to_string();
+        let at = |name: &str, problem: String| InputError {
+            path: path.to_path_buf(),
+            line,
+            column: Some(name.to_string()),
+            problem,
+        };
+        let id = field(id_at);
+        if id.is_empty() {
+            if record.iter().all(|f| f.trim().is_empty()) {
+                continue;
+            }
+            return Err(at("refund_request_id", "is empty".into()));
+        }
+        let status = field(status_at).to_ascii_uppercase();
+        let rejected = match status.as_str() {
+            "ACCEPTED" => false,
+            "REJECTED" => true,
+            other => {
+                return Err(at(
+                    "status",
+                    format!("'{other}' is not a status: expected ACCEPTED or REJECTED"),
+                ));
+            }
+        };
+        results.push(RefundResult {
+            refund_request_id: id,
+            rejected,
+            message: message_at.map(field).unwrap_or_default(),
+            line,
+        });
+    }
+    Ok(results)
+}

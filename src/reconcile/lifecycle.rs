@@ -1,0 +1,178 @@
+//! The lifecycle of findings: a ledger of lasting items.
+//!
+//! Every finding is an item with a stable id (from its kind and subject),
+//! recorded in `finding_item` with the business days it was first and last
+//! seen, its state and the facts it was last decided on; `finding_event`
+//! keeps each change. A run's judgement (`temp.finding`, from the rules) is
+//! compared with the ledger, and each transition is one set-based statement
+//! written once here:
+//!
+//! - judged, not in the ledger: OPENED (first_seen = the run's day);
+//! - judged, RESOLVED by the data: REOPENED; RESOLVED by a person: REOPENED
+//!   only when its amounts changed (the person decided on other facts);
+//! - judged, OPEN, other facts: CHANGED (the id and first_seen stay);
+//! - OPEN, no longer judged: RESOLVED by the data;
+//! - resolved by a person (`payrecon resolve`): reported by the next run.
+//!
+//! first_seen is set once and never moves, so rerunning an earlier day, or
+//! loading days out of order, never rewrites what was recorded for others.
+
+use anyhow::{Context, Result};
+use rusqlite::Connection;
+use rusqlite::functions::FunctionFlags;
+use sha2::{Digest, Sha256};
+
+/// A finding's stable id: `F` and 23 hex digits of a SHA-256 over its kind
+/// and subject (the payment, attempt or instruction it is about).
+pub fn finding_id(kind: &str, subject: &str) -> String {
+    let digest = hex::encode(Sha256::digest(
+        format!("payrecon-finding\u{1f}{kind}\u{1f}{subject}").as_bytes(),
+    ));
+    format!("F{}", &digest[..23])
+}
+
+/// The facts whose change reopens an item a person resolved.
+const AMOUNTS_DIFFER: &str = "(i.internal_amount IS NOT j.internal_amount
+    OR i.internal_currency IS NOT j.internal_currency
+    OR i.channel_amount IS NOT j.channel_amount
+    OR i.channel_currency IS NOT j.channel_currency)";
+
+/// The transitions, in order: each reads the ledger as the ones before it
+/// left it. Parameters: `:day` (business day), `:now` (RFC 3339).
+const TRANSITIONS: &[(&str, &str)] = &[
+    (
+        "judged items",
+        "DROP TABLE IF EXISTS temp.judged_item;
+         CREATE TEMP TABLE judged_item AS
+         SELECT payrecon_finding_id(kind, subject) AS finding_id, min(rowid) AS first_row,
+                kind, subject, order_id, payment_id, channel_order_id, channel_txn_id, channel,
+                internal_amount, internal_currency, channel_amount, channel_currency,
+                refund_minor, detail
+         FROM temp.finding GROUP BY kind, subject;
+         CREATE UNIQUE INDEX temp.judged_item_id ON judged_item(finding_id);",
+    ),
+    (
+        "opened",
+        "INSERT INTO finding_event (finding_id, business_day, recorded_at, event, by_whom)
+         SELECT j.finding_id, :day, :now, 'OPENED', 'data' FROM temp.judged_item j
+         WHERE NOT EXISTS (SELECT 1 FROM finding_item i WHERE i.finding_id = j.finding_id);
+         INSERT INTO finding_item
+         SELECT j.finding_id, j.kind, j.subject, j.order_id, j.payment_id, j.channel_order_id,
+                j.channel_txn_id, j.channel, j.internal_amount, j.internal_currency,
+                j.channel_amount, j.channel_currency, j.refund_minor, j.detail,
+                min(coalesce((SELECT s.first_seen FROM finding_seen s
+                              WHERE s.kind = j.kind AND s.subject = j.subject), :day), :day),
+                :day, 'OPEN', NULL, NULL, NULL, NULL
+         FROM temp.judged_item j
+         WHERE NOT EXISTS (SELECT 1 FROM finding_item i WHERE i.finding_id = j.finding_id);",
+    ),
+    (
+        "reopened",
+        "DROP TABLE IF EXISTS temp.reopened;
+         CREATE TEMP TABLE reopened AS
+         SELECT i.finding_id FROM finding_item i JOIN temp.judged_item j USING (finding_id)
+         WHERE i.state = 'RESOLVED' AND (i.resolved_by = 'data' OR AMOUNTS_DIFFER);
+         INSERT INTO finding_event (finding_id, business_day, recorded_at, event, by_whom)
+         SELECT finding_id, :day, :now, 'REOPENED', 'data' FROM temp.reopened;
+         UPDATE finding_item SET state = 'OPEN', resolved_on = NULL, resolved_by = NULL,
+                                 resolved_at = NULL, note = NULL
+         WHERE finding_id IN (SELECT finding_id FROM temp.reopened);",
+    ),
+    (
+        "changed",
+        "INSERT INTO finding_event (finding_id, business_day, recorded_at, event, by_whom, note)
+         SELECT i.finding_id, :day, :now, 'CHANGED', 'data', j.detail
+         FROM finding_item i JOIN temp.judged_item j USING (finding_id)
+         WHERE i.state = 'OPEN'
+           AND i.finding_id NOT IN (SELECT finding_id FROM temp.reopened)
+           AND (AMOUNTS_DIFFER OR i.detail IS NOT j.detail);
+         UPDATE finding_item AS i
+         SET order_id = j.order_id, payment_id = j.payment_id,
+             channel_order_id = j.channel_order_id, channel_txn_id = j.channel_txn_id,
+             channel = j.channel, internal_amount = j.internal_amount,
+             internal_currency = j.internal_currency, channel_amount = j.channel_amount,
+             channel_currency = j.channel_currency, refund_minor = j.refund_minor,
+             detail = j.detail, last_seen = max(i.last_seen, :day)
+         FROM temp.judged_item j
+         WHERE j.finding_id = i.finding_id AND i.state = 'OPEN';",
+    ),
+    (
+        "resolved by the data",
+        "INSERT INTO finding_event (finding_id, business_day, recorded_at, event, by_whom)
+         SELECT i.finding_id, :day, :now, 'RESOLVED', 'data' FROM finding_item i
+         WHERE i.state = 'OPEN'
+           AND NOT EXISTS (SELECT 1 FROM temp.judged_item j WHERE j.finding_id = i.finding_id);
+         UPDATE finding_item SET state = 'RESOLVED', resolved_on = :day, resolved_by = 'data',
+                                 resolved_at = :now
+         WHERE state = 'OPEN'
+           AND NOT EXISTS (SELECT 1 FROM temp.judged_item j
+                           WHERE j.finding_id = finding_item.finding_id);",
+    ),
+    (
+        "resolved by a person, reported today",
+        "UPDATE finding_item SET resolved_on = :day
+         WHERE state = 'RESOLVED' AND resolved_on = '';",
+    ),
+];
+
+/// The SQL of every transition, for the digest that keys reusable outputs.
+pub fn sql_text() -> String {
+    TRANSITIONS
+        .iter()
+        .map(|(_, sql)| sql.replace("AMOUNTS_DIFFER", AMOUNTS_DIFFER))
+        .collect()
+}
+
+/// Makes `payrecon_finding_id(kind, subject)` available on `conn`.
+pub fn register_functions(conn: &Connection) -> Result<()> {
+    conn.create_scalar_function(
+        "payrecon_finding_id",
+        2,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| Ok(finding_id(&ctx.get::<String>(0)?, &ctx.get::<String>(1)?)),
+    )?;
+    Ok(())
+}
+
+/// Records the run's judgement (`temp.finding`) in the ledger for
+/// `business_day`, at `now`.
+pub fn record(conn: &Connection, business_day: &str, now: &str) -> Result<()> {
+    register_functions(conn)?;
+    for (name, sql) in TRANSITIONS {
+        let sql = sql.replace("AMOUNTS_DIFFER", AMOUNTS_DIFFER);
+        for statement in sql.split_inclusive(';') {
+            if statement.trim().is_empty() {
+                continue;
+            }
+            let mut stmt = conn
+                .prepare(statement)
+                .with_context(|| format!("preparing the ledger step '{name}'"))?;
+            for index in 1..=stmt.parameter_count() {
+                let value = match stmt.parameter_name(index) {
+                    Some(":day") => business_day,
+                    Some(":now") => now,
+                    other => anyhow::bail!("unknown parameter {other:?} in ledger step '{name}'"),
+                };
+                stmt.raw_bind_parameter(index, value)?;
+            }
+            stmt.raw_execute()
+                .with_context(|| format!("recording the ledger step '{name}'"))?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finding_ids_are_stable_and_distinct() {
+        let a = finding_id("DUPLICATE_PAYMENT", "wechat|T1");
+        assert_eq!(a, finding_id("DUPLICATE_PAYMENT", "wechat|T1"));
+        assert_eq!(a.len(), 24);
+        assert!(a.starts_with('F'));
+        assert_ne!(a, finding_id("PAID_AFTER_CLOSE", "wechat|T1"));
+        assert_ne!(a, finding_id("DUPLICATE_PAYMENT", "wechat|T2"));
+    }
+}
