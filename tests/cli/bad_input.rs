@@ -5,7 +5,7 @@
 //! or is a documented tolerance tested here.
 
 use crate::errors::assert_refused;
-use crate::util::{Workdir, parse_csv};
+use crate::util::Workdir;
 
 const OH: &str = "order_id,payment_id,channel_order_id,channel,amount,currency,order_status,payment_status,created_at,expires_at,closed_at,paid_at\n";
 const SH: &str =
