@@ -15,7 +15,9 @@ use std::path::PathBuf;
 #[command(
     after_help = "Exit status: 0 the run completed (with or without findings), \
 1 it could not (bad input, I/O; nothing was changed), 2 bad usage, \
-3 --fail-on-findings was given and a finding needs action."
+3 --fail-on-findings was given and a finding needs action, \
+4 the run completed but refund instructions of an earlier run are in no \
+published refund file (see its warning)."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -46,6 +48,20 @@ Nothing is written. A file whose day cannot be told is still shown, with the
 day marked unknown and why: a run refuses it until it is renamed or given
 --settlement-day.")]
     Inspect(InspectArgs),
+    /// Close findings the data cannot close, with a note: by id, or from a
+    /// discrepancies.csv whose `resolution` column the team filled.
+    #[command(after_help = "Examples:
+  payrecon resolve F3c1d… F9a20… --note \"bank confirmed the fee\" --by alice --db payrecon.db
+  payrecon resolve --from out/2026-11-21/discrepancies-reviewed.csv --by alice --config payrecon.toml
+
+All or nothing: an unknown id is an error and nothing is closed. The next
+run reports them RESOLVED once, with who and the note; a closed item whose
+amounts change later is reopened.")]
+    Resolve(crate::cmd::resolve::ResolveArgs),
+    /// Re-issue refund instructions the refund job rejected, under new ids;
+    /// the next run files them and writes them to its refund file.
+    #[command(after_help = "Example:\n  payrecon reissue PR1f0c… --config payrecon.toml")]
+    Reissue(crate::cmd::reissue::ReissueArgs),
 }
 
 #[derive(Debug, Args)]

@@ -7,6 +7,7 @@
 //! summaries. `run` strings them together in one transaction.
 
 pub mod cli;
+pub mod cmd;
 pub mod config;
 pub mod emit;
 pub mod error;
@@ -59,6 +60,14 @@ pub fn main_with(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Inspect(args) => {
             print!("{}", inspect::inspect(&args)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Resolve(args) => {
+            print!("{}", cmd::resolve::exec(&args)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Reissue(args) => {
+            print!("{}", cmd::reissue::exec(&args)?);
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -18,8 +18,8 @@
 //! loading days out of order, never rewrites what was recorded for others.
 
 use anyhow::{Context, Result};
-use rusqlite::Connection;
 use rusqlite::functions::FunctionFlags;
+use rusqlite::{Connection, OptionalExtension};
 use sha2::{Digest, Sha256};
 
 /// A finding's stable id: `F` and 23 hex digits of a SHA-256 over its kind
@@ -160,6 +160,59 @@ pub fn record(conn: &Connection, business_day: &str, now: &str) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// What `payrecon resolve` did.
+#[derive(Debug, Default)]
+pub struct Resolved {
+    pub resolved: usize,
+    /// Ids that were resolved already (left as they were).
+    pub already: Vec<String>,
+}
+
+/// Closes the items `closing` (id and note) by a person, `by`, at `now`:
+/// all or nothing (an unknown id is an error naming every unknown one).
+/// The next run reports them RESOLVED on its business day.
+pub fn resolve_by_person(
+    conn: &Connection,
+    closing: &[(String, String)],
+    by: &str,
+    now: &str,
+) -> Result<Resolved> {
+    let mut state_of = conn.prepare("SELECT state FROM finding_item WHERE finding_id = ?1")?;
+    let mut unknown = Vec::new();
+    let mut outcome = Resolved::default();
+    let mut open = Vec::new();
+    for (id, note) in closing {
+        match state_of
+            .query_row([id], |r| r.get::<_, String>(0))
+            .optional()?
+        {
+            None => unknown.push(id.as_str()),
+            Some(state) if state == "RESOLVED" => outcome.already.push(id.clone()),
+            Some(_) => open.push((id, note)),
+        }
+    }
+    if !unknown.is_empty() {
+        anyhow::bail!(
+            "no finding has the id {} (ids are in the finding_id column of discrepancies.csv); nothing was resolved",
+            unknown.join(", ")
+        );
+    }
+    let mut event = conn.prepare(
+        "INSERT INTO finding_event (finding_id, business_day, recorded_at, event, by_whom, note)
+         SELECT finding_id, last_seen, ?2, 'RESOLVED', ?3, ?4 FROM finding_item WHERE finding_id = ?1",
+    )?;
+    let mut close = conn.prepare(
+        "UPDATE finding_item SET state = 'RESOLVED', resolved_on = '', resolved_by = ?3,
+                                 resolved_at = ?2, note = ?4
+         WHERE finding_id = ?1 AND state = 'OPEN'",
+    )?;
+    for (id, note) in open {
+        event.execute(rusqlite::params![id, now, by, note])?;
+        outcome.resolved += close.execute(rusqlite::params![id, now, by, note])?;
+    }
+    Ok(outcome)
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ mod generated;
 mod idempotence;
 mod inspect;
 mod mapped;
+mod multi_day;
 mod native;
 mod output_safety;
 mod permissions;

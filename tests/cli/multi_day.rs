@@ -1,0 +1,373 @@
+//! Issue 11: four business days fed one morning at a time
+//! (fixtures/multi-day, see its README): the findings ledger and the refund
+//! lifecycle day by day against hand-written outputs, and the same final
+//! ledger whether the days come in order, out of order, partly at once, or
+//! with an earlier day rerun in between.
+
+use crate::util::{Workdir, assert_csv_matches, fixtures, parse_csv};
+use rusqlite::Connection;
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+const DAYS: [&str; 4] = ["2026-11-21", "2026-11-22", "2026-11-23", "2026-11-24"];
+
+fn day_dir(n: usize) -> PathBuf {
+    fixtures().join(format!("multi-day/day-{n}"))
+}
+
+/// The data files of day `n`: its exports, then its settlement files.
+fn data_args(n: usize) -> Vec<String> {
+    let dir = day_dir(n).join("in");
+    let mut args = Vec::new();
+    let mut exports: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("orders-")
+        })
+        .collect();
+    exports.sort();
+    for export in exports {
+        args.extend(["--orders".to_string(), export.display().to_string()]);
+    }
+    args.extend([
+        "--settlement".to_string(),
+        dir.join("settlement").display().to_string(),
+    ]);
+    args
+}
+
+fn run(work: &Workdir, out: &str, date: &str, mut args: Vec<String>) {
+    args.extend([
+        "--date".to_string(),
+        date.to_string(),
+        "--quiet".to_string(),
+    ]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    work.run(out, &args).assert().success();
+}
+
+fn payrecon(work: &Workdir, args: &[&str]) -> assert_cmd::assert::Assert {
+    assert_cmd::Command::cargo_bin("payrecon")
+        .unwrap()
+        .current_dir(work.dir.path())
+        .args(args)
+        .arg("--db")
+        .arg(work.db())
+        .assert()
+}
+
+/// The people and the refund job of day `n`, before its run: the reviewed
+/// discrepancies to close, the instructions to re-issue.
+fn people_act(work: &Workdir, n: usize) {
+    let resolve = day_dir(n).join("in/resolve.csv");
+    if resolve.exists() {
+        payrecon(
+            work,
+            &[
+                "resolve",
+                "--from",
+                resolve.to_str().unwrap(),
+                "--by",
+                "alice",
+            ],
+        )
+        .success();
+    }
+    let reissue = day_dir(n).join("in/reissue.txt");
+    if reissue.exists() {
+        let ids = std::fs::read_to_string(&reissue).unwrap();
+        let mut args = vec!["reissue"];
+        args.extend(ids.split_whitespace());
+        payrecon(work, &args).success();
+    }
+}
+
+fn results_args(n: usize) -> Vec<String> {
+    let results = day_dir(n).join("in/refund-results.csv");
+    if results.exists() {
+        vec!["--refund-results".into(), results.display().to_string()]
+    } else {
+        Vec::new()
+    }
+}
+
+/// Day `n` as its morning run sees it.
+fn morning(work: &Workdir, n: usize, out: &str) {
+    people_act(work, n);
+    let mut args = data_args(n);
+    args.extend(results_args(n));
+    run(work, out, DAYS[n - 1], args);
+}
+
+fn refund_files(work: &Workdir, out: &str) -> String {
+    let rows = crate::util::refund_rows(work, out);
+    let mut text = String::from(
+        "refund_request_id,channel,channel_txn_id,channel_order_id,order_id,payment_id,amount,currency,reason\n",
+    );
+    for row in rows {
+        text.push_str(&row.join(","));
+        text.push('\n');
+    }
+    text
+}
+
+/// What must end the same whatever the order: the open items (id, kind,
+/// facts) and every instruction (what it refunds, the refund job's answer,
+/// its re-issue).
+fn final_ledger(work: &Workdir) -> BTreeSet<String> {
+    let conn = Connection::open(work.db()).unwrap();
+    let mut ledger = BTreeSet::new();
+    let mut items = conn
+        .prepare(
+            "SELECT finding_id, kind, channel_txn_id, channel_order_id, channel_amount, internal_amount
+             FROM finding_item WHERE state = 'OPEN'",
+        )
+        .unwrap();
+    for row in items
+        .query_map([], |r| {
+            Ok(format!(
+                "item {} {} {:?} {:?} {:?} {:?}",
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<String>>(2)?,
+                r.get::<_, Option<String>>(3)?,
+                r.get::<_, Option<i64>>(4)?,
+                r.get::<_, Option<i64>>(5)?
+            ))
+        })
+        .unwrap()
+    {
+        ledger.insert(row.unwrap());
+    }
+    let mut refunds = conn
+        .prepare(
+            "SELECT refund_request_id, channel_txn_id, amount_minor, result, reissued_as, reissue_of
+             FROM refund_instruction",
+        )
+        .unwrap();
+    for row in refunds
+        .query_map([], |r| {
+            Ok(format!(
+                "refund {} {} {} {:?} {:?} {:?}",
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, Option<String>>(3)?,
+                r.get::<_, Option<String>>(4)?,
+                r.get::<_, Option<String>>(5)?
+            ))
+        })
+        .unwrap()
+    {
+        ledger.insert(row.unwrap());
+    }
+    ledger
+}
+
+/// The four mornings in order; returns the scratch folder.
+fn in_order() -> Workdir {
+    let work = Workdir::new();
+    for n in 1..=4 {
+        morning(&work, n, &format!("day-{n}"));
+    }
+    work
+}
+
+#[test]
+fn each_morning_gives_the_hand_written_outputs() {
+    let work = Workdir::new();
+    for n in 1..=4 {
+        morning(&work, n, &format!("day-{n}"));
+        let expected =
+            |name: &str| std::fs::read_to_string(day_dir(n).join("expected").join(name)).unwrap();
+        assert_csv_matches(
+            &work.read(&format!("day-{n}/discrepancies.csv")),
+            &expected("discrepancies.csv"),
+            &format!("day {n} discrepancies.csv"),
+        );
+        assert_csv_matches(
+            &refund_files(&work, &format!("day-{n}")),
+            &expected("refunds.csv"),
+            &format!("day {n} refund files"),
+        );
+    }
+    // Day 3's summary: the refund confirmed by the channel, the rejected
+    // one re-issued; day 4's: one overdue.
+    let summary = |n: usize| -> serde_json::Value {
+        serde_json::from_str(&work.read(&format!("day-{n}/summary.json"))).unwrap()
+    };
+    let states = &summary(3)["refunds"]["states"];
+    assert_eq!(
+        (
+            states["confirmed"].as_u64(),
+            states["reissued"].as_u64(),
+            states["awaiting"].as_u64()
+        ),
+        (Some(1), Some(1), Some(3)),
+        "{states}"
+    );
+    let day4 = summary(4);
+    // RC (never confirmed) and RE (its payment gone) are past 3 days.
+    assert_eq!(
+        day4["refunds"]["states"]["overdue"].as_u64(),
+        Some(2),
+        "{day4}"
+    );
+    assert_eq!(
+        day4["ledger"]["overdue"]["count"].as_u64(),
+        Some(2),
+        "{day4}"
+    );
+    assert_eq!(day4["ledger"]["new"]["count"].as_u64(), Some(1), "{day4}");
+    assert_eq!(
+        day4["ledger"]["open_by_age"]["3-7"]["count"].as_u64(),
+        Some(4),
+        "{day4}"
+    );
+}
+
+#[test]
+fn a_rerun_of_an_earlier_day_rewrites_nothing() {
+    let clean = in_order();
+    let work = Workdir::new();
+    for n in 1..=3 {
+        morning(&work, n, &format!("day-{n}"));
+    }
+    // Day 2 again, over the same files, after day 3.
+    let mut args = data_args(2);
+    args.extend(results_args(2));
+    run(&work, "day-2-again", DAYS[1], args);
+    morning(&work, 4, "day-4");
+    assert_eq!(final_ledger(&work), final_ledger(&clean));
+    for name in ["discrepancies.csv", "summary.json", "refunds.csv"] {
+        assert_eq!(
+            work.read(&format!("day-4/{name}")),
+            clean.read(&format!("day-4/{name}")),
+            "day 4's {name}"
+        );
+    }
+}
+
+/// Data first in another order (a correction still after what it
+/// corrects, and the channel's refund row after the instruction it
+/// confirms: they cannot come before), the people and the refund job's
+/// answers after, then the last morning.
+#[test]
+fn days_out_of_order_end_in_the_same_ledger() {
+    let clean = in_order();
+    let work = Workdir::new();
+    for n in [2, 4, 1, 3] {
+        run(&work, &format!("data-{n}"), DAYS[n - 1], data_args(n));
+    }
+    people_act(&work, 2);
+    run(&work, "answers", DAYS[1], results_args(2));
+    people_act(&work, 3);
+    run(&work, "last", DAYS[3], Vec::new());
+    assert_eq!(final_ledger(&work), final_ledger(&clean));
+}
+
+/// Days 1 and 2 loaded in one run (for the 22nd), then the rest morning by
+/// morning. The refunds are issued by that run, so filed under the 22nd,
+/// and their confirmation clock starts a day later than in the daily flow:
+/// the ledgers agree from the morning both clocks have run out (the 25th).
+#[test]
+fn two_days_at_once_end_in_the_same_ledger() {
+    let clean = in_order();
+    run(&clean, "day-5", "2026-11-25", Vec::new());
+    let work = Workdir::new();
+    let mut args = data_args(1);
+    args.extend(data_args(2));
+    run(&work, "both", DAYS[1], args);
+    people_act(&work, 2);
+    run(&work, "answers", DAYS[1], results_args(2));
+    morning(&work, 3, "day-3");
+    morning(&work, 4, "day-4");
+    run(&work, "day-5", "2026-11-25", Vec::new());
+    assert_eq!(final_ledger(&work), final_ledger(&clean));
+}
+
+/// `resolve` is all or nothing: an unknown id names itself and closes
+/// nothing; a closed item shows who closed it and why, once.
+#[test]
+fn resolving_an_unknown_id_closes_nothing() {
+    let work = Workdir::new();
+    morning(&work, 1, "day-1");
+    let rows = crate::util::report_rows(&work, "day-1");
+    let mismatch = rows
+        .iter()
+        .find(|r| r["kind"] == "AMOUNT_MISMATCH")
+        .unwrap()["finding_id"]
+        .clone();
+    payrecon(
+        &work,
+        &[
+            "resolve",
+            &mismatch,
+            "Fnot-a-finding",
+            "--note",
+            "fee",
+            "--by",
+            "bob",
+        ],
+    )
+    .code(1)
+    .stderr(predicates::str::contains("Fnot-a-finding"));
+    payrecon(
+        &work,
+        &["resolve", &mismatch, "--note", "fee", "--by", "bob"],
+    )
+    .success();
+    run(&work, "day-2", DAYS[1], Vec::new());
+    let row = crate::util::report_rows(&work, "day-2")
+        .into_iter()
+        .find(|r| r["finding_id"] == mismatch)
+        .unwrap();
+    assert_eq!(row["status"], "RESOLVED");
+    assert!(row["detail"].contains("resolved by bob: fee"), "{row:?}");
+    run(&work, "day-3", DAYS[2], Vec::new());
+    assert!(
+        !crate::util::report_rows(&work, "day-3")
+            .iter()
+            .any(|r| r["finding_id"] == mismatch)
+    );
+}
+
+/// A rejected instruction is never issued again by itself, and re-issuing
+/// it twice is refused; a results file naming an id payrecon never issued
+/// is refused with its line.
+#[test]
+fn a_rejected_refund_waits_for_a_person() {
+    let work = Workdir::new();
+    morning(&work, 1, "day-1");
+    let results = work.write(
+        "results.csv",
+        "refund_request_id,status,message\nPRcd7cc40842ef5a603040d81be04706,REJECTED,closed\n",
+    );
+    run(
+        &work,
+        "day-2",
+        DAYS[1],
+        vec!["--refund-results".into(), results.display().to_string()],
+    );
+    run(&work, "day-3", DAYS[2], Vec::new());
+    assert!(crate::util::refund_rows(&work, "day-3").is_empty());
+    payrecon(&work, &["reissue", "PRcd7cc40842ef5a603040d81be04706"]).success();
+    payrecon(&work, &["reissue", "PRcd7cc40842ef5a603040d81be04706"])
+        .code(1)
+        .stderr(predicates::str::contains("re-issued already"));
+    let bad = work.write(
+        "bad-results.csv",
+        "refund_request_id,status,message\nPRnot-ours,ACCEPTED,\n",
+    );
+    work.run("bad", &["--refund-results", bad.to_str().unwrap()])
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("line 2"))
+        .stderr(predicates::str::contains("PRnot-ours"));
+    let (_, rows) = parse_csv(&work.read("day-3/refunds.csv"));
+    assert!(rows.is_empty());
+}
