@@ -9,7 +9,7 @@
 use super::{Header, LineFix};
 use crate::error::InputError;
 use crate::timestamp;
-use anyhow::{Context as _, Result, bail};
+use anyhow::{Result, bail};
 use chrono::{DateTime, NaiveDateTime};
 use chrono_tz::Tz;
 use serde::Deserialize;
@@ -156,7 +156,7 @@ impl Layout {
 /// Streams the data rows of a laid-out table, each with its line in the
 /// original file; the header is resolved first.
 pub struct Table<'a> {
-    reader: csv::Reader<BufReader<Box<dyn Read + 'a>>>,
+    reader: csv::Reader<super::guard::Guard<BufReader<Box<dyn Read + 'a>>>>,
     pub header: Header,
     path: std::path::PathBuf,
     lines: LineFix,
@@ -177,13 +177,19 @@ impl<'a> Table<'a> {
         };
         let mut buffered = BufReader::with_capacity(1 << 16, decoded);
         let mut skipped = Vec::new();
-        for _ in 0..layout.skip_top {
+        for line in 1..=layout.skip_top {
             skipped.clear();
-            if buffered
-                .read_until(b'\n', &mut skipped)
-                .with_context(|| format!("failed to read {}", path.display()))?
-                == 0
-            {
+            let read = super::guard::read_line(&mut buffered, &mut skipped).map_err(|e| {
+                match super::guard::too_long(&e) {
+                    Some(limit) => anyhow::Error::new(InputError {
+                        line: line as u64,
+                        ..InputError::file(path, limit.to_string())
+                    }),
+                    None => anyhow::Error::new(e)
+                        .context(format!("failed to read {}", path.display())),
+                }
+            })?;
+            if read == 0 {
                 break;
             }
         }
@@ -193,7 +199,7 @@ impl<'a> Table<'a> {
             .flexible(true)
             .delimiter(layout.delimiter)
             .buffer_capacity(1 << 16)
-            .from_reader(buffered);
+            .from_reader(super::guard::Guard::new(buffered, layout.delimiter));
         let Some(mut header) =
             Header::read(path, &mut reader).map_err(|e| shift(e, layout.skip_top as u64))?
         else {
@@ -230,6 +236,9 @@ impl<'a> Table<'a> {
             self.held.push_back((record, line));
             if self.held.len() > self.skip_bottom {
                 let (record, line) = self.held.pop_front().expect("held is not empty");
+                if self.header.repeated_by(&record) {
+                    return Err(self.header.repeated_error(&self.path, line));
+                }
                 if record.len() != self.header.column_count() {
                     // A short row (a truncated last line, most often) names
                     // the first column it lacks.

@@ -284,7 +284,7 @@ impl MappedFormat {
             (Kind::Refund, Some(original)) => {
                 let own = c
                     .refund_id
-                    .map(|i| row.text(i))
+                    .map(|i| row.text(i).and_then(|t| row.printable(i, t)))
                     .transpose()?
                     .filter(|t| !t.is_empty());
                 (
@@ -295,7 +295,7 @@ impl MappedFormat {
             _ => (
                 txn,
                 c.refund_id
-                    .map(|i| row.text(i))
+                    .map(|i| row.text(i).and_then(|t| row.printable(i, t)))
                     .transpose()?
                     .unwrap_or_default()
                     .to_string(),

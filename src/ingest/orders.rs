@@ -193,7 +193,9 @@ pub fn read(
     opts: &OrdersOptions,
     mut sink: impl FnMut(Attempt, u64) -> anyhow::Result<()>,
 ) -> anyhow::Result<u64> {
-    let Some(mut table) = Table::open(path, input, &opts.mapping.layout)? else {
+    let Some(mut table) = Table::open(path, input, &opts.mapping.layout)
+        .map_err(|e| super::settlement::limit_error(path, e))?
+    else {
         return Ok(0);
     };
     let columns = Columns::resolve(path, &table.header, opts)?;

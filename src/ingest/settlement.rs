@@ -233,12 +233,24 @@ fn read_plain(
     let mut rows = 0u64;
     let mut counting = |record: SettlementRecord| {
         rows += 1;
+        printable_ids(path, rows, &record)?;
         sink(record)
     };
     let mut all = std::io::Cursor::new(head).chain(input);
     let (facts, format) = match chosen {
-        Chosen::Builtin(f) => ((f.parse)(&mut all, cx, &mut counting)?, f.name.to_string()),
-        Chosen::Mapped(m) => (m.parse(&mut all, cx, &mut counting)?, m.name.clone()),
+        // Every built-in format is comma-separated (UnionPay's fixed-width
+        // records have no commas: a line is one field to the guard); a
+        // mapped format's table guards itself with its own delimiter.
+        Chosen::Builtin(f) => (
+            (f.parse)(&mut super::guard::Guard::new(all, b','), cx, &mut counting)
+                .map_err(|e| limit_error(path, e))?,
+            f.name.to_string(),
+        ),
+        Chosen::Mapped(m) => (
+            m.parse(&mut all, cx, &mut counting)
+                .map_err(|e| limit_error(path, e))?,
+            m.name.clone(),
+        ),
     };
     let day = match facts.day {
         Some(day) => Ok((day, DaySource::Format)),
@@ -257,6 +269,46 @@ fn read_plain(
         skipped: facts.skipped,
         checked: facts.checked,
     })
+}
+
+/// A read the guard stopped (outside a CSV record, which names its own
+/// place) as the input error it is.
+pub fn limit_error(path: &Path, err: anyhow::Error) -> anyhow::Error {
+    let limit = err
+        .downcast_ref::<std::io::Error>()
+        .and_then(super::guard::too_long)
+        .cloned();
+    match limit {
+        Some(limit) => InputError {
+            line: limit.line,
+            ..InputError::file(path, limit.to_string())
+        }
+        .into(),
+        None => err,
+    }
+}
+
+/// The last line of defence for ids (each format refuses a control
+/// character in its required fields with the line and column): no id with
+/// a control character reaches the database, and so refunds.csv.
+fn printable_ids(path: &Path, row: u64, record: &SettlementRecord) -> Result<(), InputError> {
+    for (name, id) in [
+        ("channel_txn_id", &record.channel_txn_id),
+        ("channel_order_id", &record.channel_order_id),
+        ("refund_id", &record.refund_id),
+    ] {
+        if let Some(c) = id.chars().find(|c| c.is_control()) {
+            return Err(InputError::file(
+                path,
+                format!(
+                    "record {row}: its {name} '{}' contains the control character {}: ids must be printable text (a damaged file?)",
+                    super::shorten(id),
+                    c.escape_unicode()
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The format a file is read as.

@@ -36,11 +36,10 @@ use super::day;
 use super::settlement::{Context, FileFacts, Format, Sink};
 use crate::error::InputError;
 use crate::model::{Kind, SettlementRecord};
-use anyhow::Context as _;
 use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime};
 use layout::Field;
 use rust_decimal::Decimal;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufReader, Read};
 use std::path::Path;
 
 pub const FORMAT: Format = Format {
@@ -74,9 +73,16 @@ fn parse(input: &mut dyn Read, cx: &Context, sink: &mut Sink) -> anyhow::Result<
     let mut line = 0u64;
     loop {
         buffer.clear();
-        let read = reader
-            .read_until(b'\n', &mut buffer)
-            .with_context(|| format!("failed to read settlement file {}", cx.path.display()))?;
+        let read = super::guard::read_line(&mut reader, &mut buffer).map_err(|e| {
+            match super::guard::too_long(&e) {
+                Some(limit) => anyhow::Error::new(InputError {
+                    line: line + 1,
+                    ..InputError::file(cx.path, limit.to_string())
+                }),
+                None => anyhow::Error::new(e)
+                    .context(format!("failed to read settlement file {}", cx.path.display())),
+            }
+        })?;
         if read == 0 {
             break;
         }
@@ -188,6 +194,15 @@ impl Place<'_> {
         let text = self.text(field)?;
         if text.is_empty() {
             return Err(self.error(field, "is blank but a value is required".into()));
+        }
+        if let Some(c) = text.chars().find(char::is_ascii_control) {
+            return Err(self.error(
+                field,
+                format!(
+                    "contains the control character {}: ids must be printable text (a damaged file?)",
+                    c.escape_unicode()
+                ),
+            ));
         }
         Ok(text)
     }

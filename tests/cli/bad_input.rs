@@ -131,12 +131,15 @@ fn a_10_mb_field_gets_a_short_error() {
             "{stderr}"
         );
     }
-    // A huge id is data, not an error: it loads.
+    // A huge id is refused too (issue #10 §6: a field is capped at 64 KiB).
     let work = Workdir::new();
     let big = work.write("orders.csv", &orders(&ROW.replace("O2", &huge)));
     work.run("out", &["--orders", big.to_str().unwrap()])
         .assert()
-        .success();
+        .code(1)
+        .stderr(predicates::str::contains(
+            "orders.csv, line 2, column 'order_id': the field is longer than 64 KiB",
+        ));
 }
 
 #[test]

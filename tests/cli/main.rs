@@ -11,6 +11,7 @@ mod fuzz_smoke;
 mod generated;
 mod idempotence;
 mod inspect;
+mod limits;
 mod mapped;
 mod native;
 mod output_safety;
