@@ -308,6 +308,7 @@ fn load_settlement(
     let replaced = load::finish_settlement_file(conn, file_id, &parsed)?;
     bar.finish_and_clear();
     let skipped = load::skipped_text(&parsed.skipped);
+    notices.extend(parsed.notes.iter().cloned()); // e.g. which source gave the day
     notices.push(format!(
         "loaded {}: {} day {}, {} row(s), {} format{}{}",
         path.display(),

@@ -120,6 +120,9 @@ pub struct ParsedFile {
     pub rows: u64,
     /// See [`FileFacts::skipped`].
     pub skipped: Skipped,
+    /// Things the person running should know (a flag another source
+    /// overrode), one line each.
+    pub notes: Vec<String>,
 }
 
 /// Where the day a file covers was read.
@@ -160,6 +163,8 @@ pub struct Scanned {
     pub skipped: Skipped,
     /// See [`FileFacts::checked`].
     pub checked: Option<&'static str>,
+    /// See [`ParsedFile::notes`].
+    pub notes: Vec<String>,
 }
 
 impl Scanned {
@@ -170,6 +175,7 @@ impl Scanned {
             channel: self.channel?,
             rows: self.rows,
             skipped: self.skipped,
+            notes: self.notes,
         })
     }
 }
@@ -230,6 +236,23 @@ fn read_plain(
             None => Chosen::Builtin(detect(path, &head)?),
         },
     };
+    // A format forced on a file that is plainly another: said with the
+    // error, since the forced format's own advice would mislead.
+    let other = forced_format
+        .filter(|name| !forced_fits(name, &head, mapped))
+        .and_then(|_| detect(path, &head).ok())
+        .filter(|f| Some(f.name) != forced_format);
+    let mismatch = |err: anyhow::Error| match (other, forced_format) {
+        (Some(format), Some(forced)) => anyhow::Error::new(InputError::file(
+            path,
+            format!(
+                "is {} (detected as the {} format from its content), but --format {forced} forces {forced}: load it without --format, or keep it apart from the {forced} files (read as {forced}, it failed with: {err:#})",
+                kind_of(format),
+                format.name
+            ),
+        )),
+        _ => err,
+    };
     let mut rows = 0u64;
     let mut counting = |record: SettlementRecord| {
         rows += 1;
@@ -243,12 +266,12 @@ fn read_plain(
         // mapped format's table guards itself with its own delimiter.
         Chosen::Builtin(f) => (
             (f.parse)(&mut super::guard::Guard::new(all, b','), cx, &mut counting)
-                .map_err(|e| limit_error(path, e))?,
+                .map_err(|e| mismatch(limit_error(path, e)))?,
             f.name.to_string(),
         ),
         Chosen::Mapped(m) => (
             m.parse(&mut all, cx, &mut counting)
-                .map_err(|e| limit_error(path, e))?,
+                .map_err(|e| mismatch(limit_error(path, e)))?,
             m.name.clone(),
         ),
     };
@@ -256,6 +279,17 @@ fn read_plain(
         Some(day) => Ok((day, DaySource::Format)),
         None => day_of(path, fallback_day),
     };
+    let mut notes = Vec::new();
+    if let (Some(flag), Ok((day, source))) = (fallback_day, &day)
+        && *source != DaySource::Flag
+    {
+        notes.push(format!(
+            "note: {} covers {day} ({}); --settlement-day {flag} is used only for files whose day cannot be told otherwise{}",
+            path.display(),
+            source.describe(&format),
+            if *day == flag { "" } else { ", so it was not used here" }
+        ));
+    }
     let channel = facts
         .channel
         .or_else(|| day::channel_from_name(path))
@@ -268,6 +302,7 @@ fn read_plain(
         rows,
         skipped: facts.skipped,
         checked: facts.checked,
+        notes,
     })
 }
 
@@ -311,6 +346,16 @@ fn printable_ids(path: &Path, row: u64, record: &SettlementRecord) -> Result<(),
     Ok(())
 }
 
+/// Does the head fit the forced format's own signature?
+fn forced_fits(name: &str, head: &[u8], mapped: &[super::mapped::MappedFormat]) -> bool {
+    match mapped.iter().find(|m| m.name == name) {
+        Some(m) => m.sniff(head),
+        None => FORMATS
+            .iter()
+            .any(|f| f.name == name && (f.sniff)(head)),
+    }
+}
+
 /// The format a file is read as.
 enum Chosen<'m> {
     Builtin(&'static Format),
@@ -336,6 +381,30 @@ fn read_head(input: &mut impl Read, path: &Path) -> Result<Vec<u8>> {
     }
 }
 
+/// What a person calls a file of this format.
+fn kind_of(format: &Format) -> &'static str {
+    match format.name {
+        "wechat" => "a WeChat Pay trade bill (交易账单)",
+        "alipay" => "an Alipay business detail (业务明细)",
+        "stripe" => "a Stripe balance report",
+        "unionpay" => "a UnionPay ZM reconciliation file",
+        "adyen" => "an Adyen settlement details report",
+        _ => "a settlement file in payrecon's canonical form",
+    }
+}
+
+/// What a person would call the settlement file this head starts, if it is
+/// one: for an order export that turns out to be a bill.
+pub fn settlement_kind(head: &[u8]) -> Option<&'static str> {
+    if let Some(format) = FORMATS.iter().find(|f| (f.sniff)(head)) {
+        return Some(kind_of(format));
+    }
+    if super::unionpay::is_summary(head) {
+        return Some("UnionPay's daily summary (RD) file");
+    }
+    super::consumer::refusal(head).map(|_| "a personal (consumer) payment export")
+}
+
 /// Picks the format from the content; an unknown file gets an error that
 /// says what payrecon reads.
 pub fn detect(path: &Path, head: &[u8]) -> Result<&'static Format> {
@@ -347,6 +416,9 @@ pub fn detect(path: &Path, head: &[u8]) -> Result<&'static Format> {
     }
     if let Some(problem) = super::consumer::refusal(head) {
         return Err(InputError::file(path, problem).into());
+    }
+    if super::unionpay::is_summary(head) {
+        return Err(InputError::file(path, super::unionpay::summary_refusal(head)).into());
     }
     let text = super::gbk::text(head);
     let first_line = text.lines().next().unwrap_or_default().trim().to_string();

@@ -106,6 +106,33 @@ fn parse(input: &mut dyn Read, cx: &Context, sink: &mut Sink) -> anyhow::Result<
     })
 }
 
+/// Is this head UnionPay's human-readable daily summary (the `RD…` member
+/// of the same zip, 中国银联全渠道商户交易汇总表), not the ZM detail?
+pub fn is_summary(head: &[u8]) -> bool {
+    let text = super::gbk::text(head);
+    text.contains("商户交易汇总表") || (text.contains("清算日期") && text.contains("交易笔数"))
+}
+
+/// Why a UnionPay summary file is not read, naming the ZM file to load.
+pub fn summary_refusal(head: &[u8]) -> String {
+    let text = super::gbk::text(head);
+    let day = text.split("清算日期").nth(1).and_then(|rest| {
+        let digits: String = rest
+            .trim_start_matches([':', '：', ' '])
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        (digits.len() == 8).then(|| digits[2..].to_string())
+    });
+    format!(
+        "this is UnionPay's daily summary (RD) file, a report for people, not the transaction detail: load the ZM detail file of the same day instead ({}, in the same zip)",
+        match day {
+            Some(day) => format!("INN{day}88ZM_<merId>"),
+            None => "INN<yyMMdd>88ZM_<merId>".to_string(),
+        }
+    )
+}
+
 /// The date in `INN<yyMMdd>88ZM`, the name UnionPay gives the file.
 fn inn_date(path: &Path) -> Option<NaiveDate> {
     let name = path.file_name()?.to_str()?;

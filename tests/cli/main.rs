@@ -7,6 +7,7 @@ mod concurrency;
 mod crash;
 mod demo;
 mod errors;
+mod files;
 mod fuzz_smoke;
 mod generated;
 mod idempotence;
