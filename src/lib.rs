@@ -31,8 +31,7 @@ pub fn main_with(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Run(args) => {
             let config = config::Config::for_run(&args)?;
-            let outcome =
-                run::run(&config).map_err(|e| store::readonly_error(e, &config.db))?;
+            let outcome = run::run(&config).map_err(|e| store::readonly_error(e, &config.db))?;
             if config.timings {
                 eprint!("{}", outcome.phases.report());
             }

@@ -253,9 +253,14 @@ fn load_orders(
         mapping: &config.orders_mapping,
     };
     let mut loader = load::AttemptLoader::new(conn, file_id)?;
+    let mut notes = Vec::new(); // what was told, not configured (encoding, delimiter)
     let rows = pipeline::run_ahead(
         load::SORT_CHUNK,
-        |emit| orders::read(path, input, &opts, |attempt, line| emit((attempt, line))),
+        |emit| {
+            orders::read_noted(path, input, &opts, &mut notes, |attempt, line| {
+                emit((attempt, line))
+            })
+        },
         |batch| {
             loaded_rows(loaded, batch.len() as u64);
             loader.add_batch(conn, path, batch)
@@ -264,6 +269,7 @@ fn load_orders(
     loader.finish(conn, path)?;
     load::finish_orders_file(conn, file_id, rows)?;
     bar.finish_and_clear();
+    notices.append(&mut notes);
     notices.push(format!("loaded {}: {rows} attempt(s)", path.display()));
     Ok(())
 }

@@ -175,11 +175,17 @@ impl MappedFormat {
         let Some(header) = text.lines().nth(self.layout.skip_top) else {
             return false;
         };
-        let names: Vec<&str> = header
-            .split(self.layout.delimiter as char)
-            .map(|n| n.trim().trim_matches('"').trim())
-            .collect();
-        self.signature().iter().all(|n| names.contains(n))
+        let delimiters = match self.layout.delimiter {
+            Some(d) => vec![d],
+            None => super::layout::DELIMITERS.to_vec(),
+        };
+        delimiters.iter().any(|&d| {
+            let names: Vec<&str> = header
+                .split(char::from(d))
+                .map(|n| n.trim().trim_matches('"').trim())
+                .collect();
+            self.signature().iter().all(|n| names.contains(n))
+        })
     }
 
     pub fn parse(&self, input: &mut dyn Read, cx: &Context, sink: &mut Sink) -> Result<FileFacts> {
@@ -190,6 +196,7 @@ impl MappedFormat {
         let Some(mut table) = Table::open(cx.path, input, &self.layout)? else {
             return Ok(facts);
         };
+        facts.notes = std::mem::take(&mut table.notes);
         let column = |name: &str| {
             self.columns
                 .get(name)

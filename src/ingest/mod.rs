@@ -25,6 +25,7 @@ mod speed;
 pub mod stripe;
 pub mod unionpay;
 pub mod wechat;
+pub mod workbook;
 
 use crate::error::InputError;
 use std::io::Read;
@@ -221,7 +222,7 @@ pub fn csv_error(path: &Path, err: csv::Error) -> InputError {
             "row has {len} fields, the header has {expected_len} (a stray comma or quote, or the wrong delimiter?)"
         ),
         csv::ErrorKind::Utf8 { err, .. } => format!(
-            "field {} is not valid UTF-8 (is the file in another encoding, like GBK?)",
+            "field {} is not valid UTF-8 (is the file in another encoding, like GBK? encoding = \"gbk\" in its layout, [orders.layout] or [formats.NAME.layout], reads it)",
             err.field() + 1
         ),
         csv::ErrorKind::Io(io) => match guard::too_long(io) {
@@ -407,11 +408,27 @@ impl Header {
             ..InputError::file(
                 path,
                 format!(
-                    "missing column(s) {} (the header has: {})",
+                    "missing column(s) {} (the header has: {}){}",
                     missing.join(", "),
-                    self.shown_names()
+                    self.shown_names(),
+                    self.delimiter_hint()
                 ),
             )
+        }
+    }
+
+    /// When the header is one name holding another delimiter, what to set.
+    pub fn delimiter_hint(&self) -> String {
+        let [only] = self.names.as_slice() else {
+            return String::new();
+        };
+        match [';', '\t', '|'].into_iter().find(|d| only.contains(*d)) {
+            Some(d) => format!(
+                ". The header line looks separated by '{}': set delimiter = \"{}\" in the layout ([orders.layout] or [formats.NAME.layout]), or leave delimiter out to have it told from the header",
+                d.escape_default(),
+                d.escape_default()
+            ),
+            None => String::new(),
         }
     }
 
@@ -438,7 +455,7 @@ impl Header {
         let want = plain(wanted);
         self.names
             .iter()
-            .filter(|n| !n.is_empty())
+            .filter(|n| !n.is_empty() && n.chars().count() <= 2 * wanted.len() + 12)
             .map(|name| {
                 let have = plain(name);
                 let score = if !have.is_empty() && (have.contains(&want) || want.contains(&have)) {
@@ -514,7 +531,7 @@ impl<'a> Row<'a> {
             .map_err(|_| {
                 self.error(
                     index,
-                    "is not valid UTF-8 (is the file in another encoding, like GBK?)",
+                    "is not valid UTF-8 (is the file in another encoding, like GBK? encoding = \"gbk\" in its layout, [orders.layout] or [formats.NAME.layout], reads it)",
                 )
             })
     }

@@ -176,6 +176,9 @@ impl Columns {
             let names: Vec<String> = missing.iter().map(|c| file_name(c)).collect();
             let names: Vec<&str> = names.iter().map(String::as_str).collect();
             let mut error = header.missing(path, &names);
+            if !header.delimiter_hint().is_empty() {
+                return Err(error);
+            }
             let lines: Vec<String> = missing
                 .iter()
                 .map(|c| match header.closest(c) {
@@ -216,6 +219,18 @@ pub fn read(
     path: &Path,
     input: impl Read,
     opts: &OrdersOptions,
+    sink: impl FnMut(Attempt, u64) -> anyhow::Result<()>,
+) -> anyhow::Result<u64> {
+    read_noted(path, input, opts, &mut Vec::new(), sink)
+}
+
+/// [`read`], adding to `notes` what was told rather than configured (the
+/// encoding, the delimiter, a workbook's sheet), for the run to say.
+pub fn read_noted(
+    path: &Path,
+    input: impl Read,
+    opts: &OrdersOptions,
+    notes: &mut Vec<String>,
     mut sink: impl FnMut(Attempt, u64) -> anyhow::Result<()>,
 ) -> anyhow::Result<u64> {
     // The head, to tell a settlement file handed over as the export.
@@ -232,6 +247,7 @@ pub fn read(
     else {
         return Ok(0);
     };
+    notes.append(&mut table.notes);
     let columns = Columns::resolve(path, &table.header, opts).map_err(|err| {
         match super::settlement::settlement_kind(&head) {
             Some(kind) => InputError {
@@ -359,7 +375,16 @@ fn guess_status(text: &str, expected: &str) -> Option<String> {
             "CANCELLED"
         } else if has(&["关闭", "close"]) {
             "CLOSED"
-        } else if has(&["未支付", "待支付", "未付", "待付", "unpaid", "open", "pending", "new"]) {
+        } else if has(&[
+            "未支付",
+            "待支付",
+            "未付",
+            "待付",
+            "unpaid",
+            "open",
+            "pending",
+            "new",
+        ]) {
             "OPEN"
         } else if has(&["已支付", "已付", "支付成功", "付款成功", "paid", "完成"]) {
             "PAID"

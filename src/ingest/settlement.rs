@@ -62,6 +62,8 @@ pub struct FileFacts {
     /// What the rows were checked against, when the file carries its own
     /// totals (a bill's summary or footer), for `inspect` to say so.
     pub checked: Option<&'static str>,
+    /// What was told rather than configured (an encoding, a delimiter).
+    pub notes: Vec<String>,
 }
 
 /// Skipped row counts by the row type as the file writes it.
@@ -201,10 +203,21 @@ pub fn scan(
     fallback_day: Option<NaiveDate>,
     sink: &mut Sink,
 ) -> Result<Scanned> {
-    super::container::open(input, cx.path, |plain, path| {
-        let cx = Context { path, ..*cx };
-        read_plain(plain, &cx, forced_format, fallback_day, sink)
-    })
+    let sheets: Vec<&str> = cx
+        .settings
+        .mapped
+        .iter()
+        .filter_map(|m| m.layout.sheet.as_deref())
+        .collect();
+    let mut notes = Vec::new();
+    let mut scanned =
+        super::container::open_with_sheets(input, cx.path, &sheets, &mut notes, |plain, path| {
+            let cx = Context { path, ..*cx };
+            read_plain(plain, &cx, forced_format, fallback_day, sink)
+        })?;
+    notes.append(&mut scanned.notes);
+    scanned.notes = notes;
+    Ok(scanned)
 }
 
 fn read_plain(
@@ -279,7 +292,7 @@ fn read_plain(
         Some(day) => Ok((day, DaySource::Format)),
         None => day_of(path, fallback_day),
     };
-    let mut notes = Vec::new();
+    let mut notes = facts.notes;
     if let (Some(flag), Ok((day, source))) = (fallback_day, &day)
         && *source != DaySource::Flag
     {
@@ -350,9 +363,7 @@ fn printable_ids(path: &Path, row: u64, record: &SettlementRecord) -> Result<(),
 fn forced_fits(name: &str, head: &[u8], mapped: &[super::mapped::MappedFormat]) -> bool {
     match mapped.iter().find(|m| m.name == name) {
         Some(m) => m.sniff(head),
-        None => FORMATS
-            .iter()
-            .any(|f| f.name == name && (f.sniff)(head)),
+        None => FORMATS.iter().any(|f| f.name == name && (f.sniff)(head)),
     }
 }
 

@@ -79,8 +79,10 @@ fn parse(input: &mut dyn Read, cx: &Context, sink: &mut Sink) -> anyhow::Result<
                     line: line + 1,
                     ..InputError::file(cx.path, limit.to_string())
                 }),
-                None => anyhow::Error::new(e)
-                    .context(format!("failed to read settlement file {}", cx.path.display())),
+                None => anyhow::Error::new(e).context(format!(
+                    "failed to read settlement file {}",
+                    cx.path.display()
+                )),
             }
         })?;
         if read == 0 {

@@ -155,9 +155,7 @@ pub fn readonly_error(err: anyhow::Error, path: &Path) -> anyhow::Error {
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     let cause = match std::fs::OpenOptions::new().write(true).open(path) {
-        Err(e) if e.raw_os_error() == Some(30) => {
-            "it is on a read-only file system".to_string()
-        }
+        Err(e) if e.raw_os_error() == Some(30) => "it is on a read-only file system".to_string(),
         Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
             "this user may not write the file (its permissions)".to_string()
         }

@@ -4,6 +4,7 @@
 
 use crate::errors::assert_refused;
 use crate::util::{Workdir, case_inputs, fixtures};
+use predicates::prelude::*;
 use predicates::str::contains;
 
 const OH: &str = "order_id,payment_id,channel_order_id,channel,amount,currency,order_status,payment_status,created_at,expires_at,closed_at,paid_at\n";
@@ -174,4 +175,265 @@ fn a_read_only_database_is_named_with_its_cause() {
             "database {} is read-only: this user may not write the file (its permissions)",
             db.display()
         )));
+}
+
+/// The case the export twins in fixtures/exports copy.
+const TWIN_CASE: &str = "duplicate_payment";
+
+/// Runs `orders` (a twin of the case's export) against the case's bills and
+/// checks the outputs are the case's expected ones; returns stderr.
+fn reconciles_like_its_csv_twin(orders: &std::path::Path, config: Option<&str>) -> String {
+    let work = Workdir::new();
+    let (_, settlement) = case_inputs(TWIN_CASE);
+    let mut cmd = work.run(
+        "out",
+        &["--orders", &p(orders), "--settlement", &settlement],
+    );
+    if let Some(config) = config {
+        cmd.arg("--config").arg(work.write("payrecon.toml", config));
+    }
+    let assert = cmd.assert().success();
+    let expected = fixtures().join("cases").join(TWIN_CASE).join("expected");
+    for name in ["refunds.csv", "discrepancies.csv"] {
+        crate::util::assert_csv_matches(
+            &work.read(&format!("out/{name}")),
+            &std::fs::read_to_string(expected.join(name)).unwrap(),
+            &format!("{} {name}", orders.display()),
+        );
+    }
+    assert!(
+        work.read("out/refunds.csv").lines().count() > 1,
+        "the case issues refunds"
+    );
+    String::from_utf8_lossy(&assert.get_output().stderr).into_owned()
+}
+
+#[test]
+fn a_gbk_export_is_read_with_a_notice() {
+    let stderr = reconciles_like_its_csv_twin(&fixtures().join("exports/orders-gbk.csv"), None);
+    assert!(
+        stderr.contains("orders-gbk.csv is not UTF-8 but reads as GBK (GB18030), so it was read as such; encoding = \"gbk\""),
+        "{stderr}"
+    );
+    // Forced, the config wins: no detection, no notice (the GBK column is
+    // one payrecon does not read).
+    let work = Workdir::new();
+    let config = work.write("payrecon.toml", "[orders.layout]\nencoding = \"utf-8\"\n");
+    work.run(
+        "out",
+        &[
+            "--config",
+            &p(&config),
+            "--orders",
+            &p(&fixtures().join("exports/orders-gbk.csv")),
+        ],
+    )
+    .assert()
+    .success()
+    .stderr(contains("reads as GBK").not());
+}
+
+#[test]
+fn a_semicolon_export_is_read_with_a_notice() {
+    let stderr =
+        reconciles_like_its_csv_twin(&fixtures().join("exports/orders-semicolon.csv"), None);
+    assert!(
+        stderr.contains(
+            "orders-semicolon.csv is read with the delimiter ';' (told from its header line)"
+        ),
+        "{stderr}"
+    );
+    // A forced delimiter wins: the header is then one name, and the error
+    // names the delimiter setting.
+    let work = Workdir::new();
+    let config = work.write("payrecon.toml", "[orders.layout]\ndelimiter = \",\"\n");
+    work.run(
+        "out",
+        &[
+            "--config",
+            &p(&config),
+            "--orders",
+            &p(&fixtures().join("exports/orders-semicolon.csv")),
+        ],
+    )
+    .assert()
+    .code(1)
+    .stderr(contains("missing column(s)"))
+    .stderr(contains(
+        r#"The header line looks separated by ';': set delimiter = ";" in the layout"#,
+    ));
+}
+
+/// The case's export as a workbook, the way a spreadsheet holds it: ids and
+/// statuses as text cells, amounts as number cells, times as date cells.
+/// `title` puts a title row above the header; `sheet` names the sheet, after
+/// a first sheet of notes.
+pub fn orders_workbook(path: &std::path::Path, title: bool, sheet: Option<&str>) {
+    use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
+    let csv = std::fs::read_to_string(
+        fixtures()
+            .join("cases")
+            .join(TWIN_CASE)
+            .join("in/orders.csv"),
+    )
+    .unwrap();
+    let mut book = Workbook::new();
+    if sheet.is_some() {
+        let notes = book.add_worksheet();
+        notes.set_name("Read me").unwrap();
+        notes.write_string(0, 0, "Exported from the ERP").unwrap();
+    }
+    let ws = book.add_worksheet();
+    if let Some(name) = sheet {
+        ws.set_name(name).unwrap();
+    }
+    let when = Format::new().set_num_format("yyyy-mm-dd hh:mm:ss");
+    let money = Format::new().set_num_format("0.00");
+    let top = u32::from(title);
+    if title {
+        ws.write_string(0, 0, "Order export 2026-11-21").unwrap();
+    }
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    for (c, name) in header.iter().enumerate() {
+        ws.write_string(top, c as u16, *name).unwrap();
+    }
+    for (r, line) in lines.enumerate() {
+        let row = top + 1 + r as u32;
+        for (c, value) in line.split(',').enumerate() {
+            let col = c as u16;
+            match header[c] {
+                _ if value.is_empty() => {}
+                "amount" => {
+                    ws.write_number_with_format(row, col, value.parse::<f64>().unwrap(), &money)
+                        .unwrap();
+                }
+                "created_at" | "expires_at" | "closed_at" | "paid_at" => {
+                    let at = ExcelDateTime::parse_from_str(value).unwrap();
+                    ws.write_datetime_with_format(row, col, &at, &when).unwrap();
+                }
+                _ => {
+                    ws.write_string(row, col, value).unwrap();
+                }
+            }
+        }
+    }
+    book.save(path).unwrap();
+}
+
+#[test]
+fn an_xlsx_export_is_read_directly() {
+    let work = Workdir::new();
+    let book = work.path("orders.xlsx");
+    orders_workbook(&book, false, None);
+    reconciles_like_its_csv_twin(&book, None);
+    // The layout options apply: a title row to skip, a named sheet.
+    let titled = work.path("orders-titled.xlsx");
+    orders_workbook(&titled, true, Some("Orders"));
+    let stderr = reconciles_like_its_csv_twin(
+        &titled,
+        Some("[orders.layout]\nskip_top = 1\nsheet = \"Orders\"\n"),
+    );
+    assert!(!stderr.contains("note: "), "{stderr}");
+    // Without the sheet named, the first sheet is read.
+    let work = Workdir::new();
+    work.run("out", &["--orders", &p(&titled)])
+        .assert()
+        .code(1)
+        .stderr(contains("orders-titled.xlsx, line 1: missing column(s)"))
+        .stderr(contains("the header has: Exported from the ERP"));
+}
+
+#[test]
+fn a_long_id_in_a_number_cell_is_refused() {
+    use rust_xlsxwriter::Workbook;
+    let work = Workdir::new();
+    let path = work.path("orders.xlsx");
+    let mut book = Workbook::new();
+    let ws = book.add_worksheet();
+    for (c, name) in OH.trim_end().split(',').enumerate() {
+        ws.write_string(0, c as u16, name).unwrap();
+    }
+    for (c, value) in ROW.trim_end().split(',').enumerate() {
+        ws.write_string(1, c as u16, value).unwrap();
+    }
+    ws.write_number(1, 2, 4200001234567890123456789012.0)
+        .unwrap();
+    book.save(&path).unwrap();
+    work.run("out", &["--orders", &p(&path)])
+        .assert()
+        .code(1)
+        .stderr(contains("orders.xlsx, line 2, column 'C (cell C2)'"))
+        .stderr(contains("Format the column as Text"));
+}
+
+#[test]
+fn an_xlsx_bill_is_read_directly() {
+    use rust_xlsxwriter::Workbook;
+    let work = Workdir::new();
+    let (orders, _) = case_inputs(TWIN_CASE);
+    let case = fixtures()
+        .join("cases")
+        .join(TWIN_CASE)
+        .join("in/settlement");
+    let folder = work.path("bills");
+    std::fs::create_dir_all(&folder).unwrap();
+    for entry in std::fs::read_dir(&case).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name().to_string_lossy().replace(".csv", ".xlsx");
+        let text = std::fs::read_to_string(entry.path()).unwrap();
+        let mut book = Workbook::new();
+        let ws = book.add_worksheet();
+        for (r, line) in text.lines().enumerate() {
+            for (c, value) in line.split(',').enumerate() {
+                match value.parse::<f64>() {
+                    Ok(n) if r > 0 && value.contains('.') => {
+                        ws.write_number(r as u32, c as u16, n).unwrap();
+                    }
+                    _ => {
+                        ws.write_string(r as u32, c as u16, value).unwrap();
+                    }
+                }
+            }
+        }
+        book.save(folder.join(name)).unwrap();
+    }
+    work.run("out", &["--orders", &orders, "--settlement", &p(&folder)])
+        .assert()
+        .success();
+    let expected = fixtures().join("cases").join(TWIN_CASE).join("expected");
+    crate::util::assert_csv_matches(
+        &work.read("out/refunds.csv"),
+        &std::fs::read_to_string(expected.join("refunds.csv")).unwrap(),
+        "refunds.csv from xlsx bills",
+    );
+}
+
+/// A workbook calamine cannot read is named as a workbook, with what to do,
+/// and no binary bytes reach the terminal (it used to print the zip's
+/// bytes as the header).
+#[test]
+fn an_unreadable_workbook_says_to_save_it_as_csv() {
+    use std::io::Write;
+    let work = Workdir::new();
+    let path = work.path("orders.xlsx");
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(&path).unwrap());
+    let options = zip::write::SimpleFileOptions::default();
+    zip.start_file("xl/workbook.xml", options).unwrap();
+    zip.write_all(b"\x00\x01 not xml \x1b[31m").unwrap();
+    zip.finish().unwrap();
+    let assert = work
+        .run("out", &["--orders", &p(&path)])
+        .assert()
+        .code(1)
+        .stderr(contains(
+            "orders.xlsx: is a spreadsheet workbook payrecon cannot read",
+        ))
+        .stderr(contains("save it as CSV (UTF-8)"));
+    let stderr = &assert.get_output().stderr;
+    assert!(
+        !stderr.iter().any(|&b| b < 0x20 && b != b'\n'),
+        "{}",
+        String::from_utf8_lossy(stderr)
+    );
 }

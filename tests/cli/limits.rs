@@ -54,7 +54,9 @@ fn a_huge_id_is_refused_with_its_place() {
     let huge = "7".repeat(2_000_000);
     assert_refused(
         "bad/wechat-2026-11-21.csv",
-        &format!("{SH}\nwechat,T8,C8,PAYMENT,1.00,,CNY,2026-11-21 10:00:00,\nwechat,{huge},C9,PAYMENT,1.00,,CNY,2026-11-21 10:00:00,\n"),
+        &format!(
+            "{SH}\nwechat,T8,C8,PAYMENT,1.00,,CNY,2026-11-21 10:00:00,\nwechat,{huge},C9,PAYMENT,1.00,,CNY,2026-11-21 10:00:00,\n"
+        ),
         "settlement",
         &[
             "wechat-2026-11-21.csv, line 3, column 'channel_txn_id'",

@@ -1,0 +1,267 @@
+//! Spreadsheet workbooks (`.xlsx`, `.xls`, `.xlsb`, `.ods`), read directly
+//! with calamine: finance staff save exports and bills as workbooks more
+//! often than as CSV.
+//!
+//! A workbook is recognised by its content (a zip holding `xl/` or an
+//! OpenDocument spreadsheet, or an OLE compound file), never its name. One
+//! sheet is read (the first, or the one a layout's `sheet` names) and turned
+//! into CSV text, one sheet row per line (row 5 of the sheet is line 5), so
+//! everything after (header, column mapping, skip_top/skip_bottom, the caps,
+//! the formats' own checks) is the CSV path unchanged. A workbook is read
+//! into memory whole, as calamine needs; exports sent as workbooks are far
+//! below the sizes where that matters.
+//!
+//! Cells keep their text form, and numbers never pass through a rounding:
+//! - a text cell is its text (ids belong in text cells);
+//! - a number cell is the shortest decimal that is exactly the number the
+//!   workbook holds (`128.5` for a cell showing 128.50). An amount a
+//!   formula left as 12.850000000000001 is then refused by the amount's own
+//!   check (too many decimals), never rounded. A whole number of 15 digits
+//!   or more is refused: a spreadsheet keeps 15 significant digits, so a long
+//!   id typed as a number (4200001234567890123456789012) has already lost
+//!   its last digits, and the error says to format that column as Text;
+//! - a date cell (an Excel serial date) is its local date and time to the
+//!   millisecond, `YYYY-MM-DD HH:MM:SS[.fff]` (or the layout's
+//!   `time_format`), read in the layout's zone like any naive time;
+//! - a spreadsheet error (`#N/A`, `#REF!`) is refused with its cell.
+
+use crate::error::InputError;
+use calamine::{Data, Reader};
+use std::io::Cursor;
+use std::path::Path;
+
+const ZIP: &[u8] = b"PK\x03\x04";
+const OLE: &[u8] = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1";
+/// The largest whole number a cell may hold (exclusive): a spreadsheet keeps
+/// 15 significant digits.
+const EXACT_DIGITS: f64 = 1e15;
+
+/// Could these first bytes start a workbook? (A zip may also be another
+/// archive: [`is_workbook`] decides.)
+pub fn may_be(head: &[u8]) -> bool {
+    head.starts_with(ZIP) || head.starts_with(OLE)
+}
+
+/// Is this whole file a workbook?
+pub fn is_workbook(bytes: &[u8]) -> bool {
+    if bytes.starts_with(OLE) {
+        return true;
+    }
+    if !bytes.starts_with(ZIP) {
+        return false;
+    }
+    match zip::ZipArchive::new(Cursor::new(bytes)) {
+        Ok(archive) => {
+            let has = |name: &str| archive.index_for_name(name).is_some();
+            has("xl/workbook.xml")
+                || has("xl/workbook.bin")
+                || (has("content.xml") && has("mimetype"))
+        }
+        Err(_) => false,
+    }
+}
+
+/// A sheet as CSV text, with the name of the sheet read.
+pub struct Converted {
+    pub csv: Vec<u8>,
+    pub sheet: String,
+    pub sheets: usize,
+}
+
+/// Reads `sheet` (else the first of `preferred` the workbook has, else its
+/// first sheet) and writes it as CSV. Dates take `time_format` when one is
+/// given without an offset.
+pub fn to_csv(
+    path: &Path,
+    bytes: Vec<u8>,
+    sheet: Option<&str>,
+    preferred: &[&str],
+    time_format: Option<&str>,
+) -> Result<Converted, InputError> {
+    let mut book = calamine::open_workbook_auto_from_rs(Cursor::new(bytes)).map_err(|e| {
+        InputError::file(
+            path,
+            format!(
+                "is a spreadsheet workbook payrecon cannot read ({e}): open it and save it as CSV (UTF-8), or as .xlsx, and load that"
+            ),
+        )
+    })?;
+    let names = book.sheet_names();
+    let chosen = match sheet {
+        Some(wanted) => names
+            .iter()
+            .find(|n| n.as_str() == wanted)
+            .cloned()
+            .ok_or_else(|| {
+                InputError::file(
+                    path,
+                    format!(
+                        "is a workbook without a sheet named '{}' (sheet in its layout); its sheets: {}",
+                        super::escape(wanted),
+                        names.iter().map(|n| super::shorten(n)).collect::<Vec<_>>().join(", ")
+                    ),
+                )
+            })?,
+        None => preferred
+            .iter()
+            .find_map(|p| names.iter().find(|n| n.as_str() == *p))
+            .or(names.first())
+            .cloned()
+            .ok_or_else(|| InputError::file(path, "is a workbook without any sheet"))?,
+    };
+    let range = book.worksheet_range(&chosen).map_err(|e| {
+        InputError::file(
+            path,
+            format!(
+                "sheet '{}' cannot be read ({e}): save it as CSV (UTF-8) and load that",
+                super::escape(&chosen)
+            ),
+        )
+    })?;
+    let time_format = time_format.filter(|f| !f.contains("%z") && !f.contains("%:z"));
+    let (top, left) = range.start().unwrap_or((0, 0));
+    let mut csv = Vec::new();
+    // Leading blank rows keep the line numbers equal to the sheet's rows.
+    csv.resize(top as usize, b'\n');
+    let mut blank_rows = 0usize;
+    for (r, row) in range.rows().enumerate() {
+        let line = u64::from(top) + r as u64 + 1;
+        if row.iter().all(|c| matches!(c, Data::Empty)) {
+            blank_rows += 1;
+            continue;
+        }
+        // Blank rows are kept only between rows with content.
+        csv.resize(csv.len() + blank_rows, b'\n');
+        blank_rows = 0;
+        let mut fields = Vec::with_capacity(left as usize + row.len());
+        fields.resize(left as usize, String::new());
+        for (c, cell) in row.iter().enumerate() {
+            let place = || Place {
+                path,
+                line,
+                column: left as usize + c,
+            };
+            fields.push(text(cell, time_format).map_err(|problem| place().error(problem))?);
+        }
+        write_row(&mut csv, &fields);
+    }
+    Ok(Converted {
+        csv,
+        sheet: chosen,
+        sheets: names.len(),
+    })
+}
+
+/// A cell's text, or why it cannot be read.
+fn text(cell: &Data, time_format: Option<&str>) -> Result<String, String> {
+    Ok(match cell {
+        Data::Empty => String::new(),
+        Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
+        Data::Int(i) => i.to_string(),
+        Data::Bool(b) => if *b { "TRUE" } else { "FALSE" }.to_string(),
+        Data::Float(f) => number(*f)?,
+        Data::DateTime(d) if d.is_datetime() => {
+            let (y, mo, day, h, mi, s, ms) = d.to_ymd_hms_milli();
+            let at = chrono::NaiveDate::from_ymd_opt(i32::from(y), u32::from(mo), u32::from(day))
+                .and_then(|date| {
+                    date.and_hms_milli_opt(u32::from(h), u32::from(mi), u32::from(s), u32::from(ms))
+                })
+                .ok_or_else(|| {
+                    format!(
+                        "holds the date serial {}, which is no real date (Excel's 1900-02-29?)",
+                        d.as_f64()
+                    )
+                })?;
+            match time_format {
+                Some(format) => at.format(format).to_string(),
+                None if ms == 0 => at.format("%Y-%m-%d %H:%M:%S").to_string(),
+                None => at.format("%Y-%m-%d %H:%M:%S%.3f").to_string(),
+            }
+        }
+        Data::DateTime(d) => number(d.as_f64())?,
+        Data::Error(e) => return Err(format!("holds the spreadsheet error {e}, not a value")),
+    })
+}
+
+/// A number cell as the shortest decimal that is exactly its value.
+fn number(f: f64) -> Result<String, String> {
+    if !f.is_finite() {
+        return Err(format!("holds the number {f}, which is not a value"));
+    }
+    if f.fract() == 0.0 && f.abs() >= EXACT_DIGITS {
+        return Err(format!(
+            "holds the number {f:e}, not text: a spreadsheet keeps only 15 significant digits, so an id typed as a number has lost its last digits. Format the column as Text in the workbook and enter the values again (or export them as text)"
+        ));
+    }
+    // Rust's Display for f64 is the shortest text that reads back as the
+    // same number, never in exponent form.
+    Ok(format!("{f}"))
+}
+
+/// One CSV line: fields quoted when they hold a comma, quote or line break.
+fn write_row(out: &mut Vec<u8>, fields: &[String]) {
+    for (i, field) in fields.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        if field.contains([',', '"', '\n', '\r']) {
+            out.push(b'"');
+            out.extend_from_slice(field.replace('"', "\"\"").as_bytes());
+            out.push(b'"');
+        } else {
+            out.extend_from_slice(field.as_bytes());
+        }
+    }
+    out.push(b'\n');
+}
+
+struct Place<'a> {
+    path: &'a Path,
+    line: u64,
+    column: usize,
+}
+
+impl Place<'_> {
+    fn error(&self, problem: String) -> InputError {
+        let mut letters = String::new();
+        let mut n = self.column + 1;
+        while n > 0 {
+            letters.insert(0, char::from(b'A' + ((n - 1) % 26) as u8));
+            n = (n - 1) / 26;
+        }
+        InputError {
+            line: self.line,
+            column: Some(format!("{letters} (cell {letters}{})", self.line)),
+            ..InputError::file(self.path, problem)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_keep_their_exact_text() {
+        assert_eq!(number(128.5).unwrap(), "128.5");
+        assert_eq!(number(100.0).unwrap(), "100");
+        assert_eq!(number(0.1 + 0.2).unwrap(), "0.30000000000000004");
+        assert_eq!(number(123456789012345.0).unwrap(), "123456789012345");
+        let err = number(4200001234567890123456789012.0).unwrap_err();
+        assert!(
+            err.contains("format the column as Text") || err.contains("Format the column as Text"),
+            "{err}"
+        );
+        assert!(number(f64::NAN).is_err());
+    }
+
+    #[test]
+    fn rows_are_csv_lines() {
+        let mut out = Vec::new();
+        write_row(
+            &mut out,
+            &["a".into(), "b,c".into(), "say \"hi\"".into(), String::new()],
+        );
+        assert_eq!(out, b"a,\"b,c\",\"say \"\"hi\"\"\",\n");
+    }
+}
