@@ -244,6 +244,7 @@ mod tests {
             "[orders.payment_status]",
             "[orders.channel]",
             "[orders.layout]",
+            "sheet =",
             "[stripe]",
             "order_column =",
             "refund_id_column =",

@@ -437,3 +437,51 @@ fn an_unreadable_workbook_says_to_save_it_as_csv() {
         String::from_utf8_lossy(stderr)
     );
 }
+
+/// No error puts raw bytes on the terminal: binary junk, a zip that is not
+/// a workbook, NULs and escape sequences all come out escaped and cut.
+#[test]
+fn binary_input_never_reaches_the_terminal() {
+    let work = Workdir::new();
+    let junk: Vec<u8> = (0u8..=255).cycle().take(20_000).collect();
+    let mut zipped = Vec::new();
+    {
+        use std::io::Write;
+        let mut zip = zip::ZipWriter::new(std::io::Cursor::new(&mut zipped));
+        zip.start_file("orders.csv", zip::write::SimpleFileOptions::default())
+            .unwrap();
+        zip.write_all(OH.as_bytes()).unwrap();
+        zip.finish().unwrap();
+    }
+    let mut escapes = OH
+        .replace("order_id", "order\u{1b}[2J_id\u{0}")
+        .into_bytes();
+    escapes.extend_from_slice(ROW.as_bytes());
+    for (name, bytes, expected) in [
+        ("junk.csv", junk.clone(), "missing column(s)"),
+        (
+            "orders.zip",
+            zipped,
+            "is a zip archive, not a CSV file or a workbook: unzip it",
+        ),
+        ("escapes.csv", escapes, "order\\u{1b}[2J_id\\u{0}"),
+    ] {
+        let path = work.path(name);
+        std::fs::write(&path, &bytes).unwrap();
+        for flag in ["--orders", "--settlement"] {
+            let assert = work.run("out", &[flag, &p(&path)]).assert().code(1);
+            let stderr = &assert.get_output().stderr;
+            let text = String::from_utf8_lossy(stderr);
+            assert!(
+                !stderr
+                    .iter()
+                    .any(|&b| (b < 0x20 && b != b'\n') || b == 0x7f),
+                "{flag} {name}: {text}"
+            );
+            assert!(text.len() < 2000, "{flag} {name}: {} bytes", text.len());
+            if flag == "--orders" {
+                assert!(text.contains(expected), "{name}: {text}");
+            }
+        }
+    }
+}
