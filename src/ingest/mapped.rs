@@ -203,7 +203,32 @@ impl MappedFormat {
                 .and_then(|h| table.header.position(h))
         };
         let wanted: Vec<&str> = self.signature();
-        table.header.require(cx.path, &wanted)?;
+        table
+            .header
+            .require(cx.path, &wanted)
+            .map_err(|mut error| {
+                // The config line that would fix each missing mapped column.
+                let fixes: Vec<String> = self
+                    .columns
+                    .iter()
+                    .filter(|(_, name)| table.header.position(name).is_none())
+                    .filter_map(|(key, name)| {
+                        table
+                            .header
+                            .closest(name)
+                            .or_else(|| table.header.closest(key))
+                            .map(|close| format!("{key} = \"{}\"", super::escape(close)))
+                    })
+                    .collect();
+                if !fixes.is_empty() && table.header.delimiter_hint().is_empty() {
+                    error.problem += &format!(
+                        ". If the file names them otherwise: [formats.{}.columns] {}",
+                        self.name,
+                        fixes.join(", ")
+                    );
+                }
+                error
+            })?;
         let cols = Columns {
             txn: column("channel_txn_id").unwrap_or_default(),
             order: column("channel_order_id").unwrap_or_default(),

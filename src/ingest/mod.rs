@@ -554,6 +554,11 @@ impl<'a> Row<'a> {
     /// Refuses a value with a control character (a NUL, a line break): an
     /// id holding one would be written raw into refunds.csv and submitted.
     pub fn printable<'t>(&self, index: usize, text: &'t str) -> Result<&'t str, InputError> {
+        // Control characters are C0, DEL and C1 (U+0080–U+009F, led by 0xC2
+        // in UTF-8): a byte scan clears almost every value at once.
+        if !text.bytes().any(|b| b < 0x20 || b == 0x7f || b == 0xc2) {
+            return Ok(text);
+        }
         match text.chars().position(char::is_control) {
             None => Ok(text),
             Some(at) => Err(self.error(

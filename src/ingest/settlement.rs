@@ -256,14 +256,23 @@ fn read_plain(
         .and_then(|_| detect(path, &head).ok())
         .filter(|f| Some(f.name) != forced_format);
     let mismatch = |err: anyhow::Error| match (other, forced_format) {
-        (Some(format), Some(forced)) => anyhow::Error::new(InputError::file(
-            path,
-            format!(
-                "is {} (detected as the {} format from its content), but --format {forced} forces {forced}: load it without --format, or keep it apart from the {forced} files (read as {forced}, it failed with: {err:#})",
-                kind_of(format),
-                format.name
-            ),
-        )),
+        (Some(format), Some(forced)) => {
+            let (line, column) = err
+                .downcast_ref::<InputError>()
+                .map_or((0, None), |e| (e.line, e.column.clone()));
+            anyhow::Error::new(InputError {
+                line,
+                column,
+                ..InputError::file(
+                    path,
+                    format!(
+                        "is {} (detected as the {} format from its content), but --format {forced} forces {forced}: load it without --format, or keep it apart from the {forced} files (read as {forced}, it failed with: {err:#})",
+                        kind_of(format),
+                        format.name
+                    ),
+                )
+            })
+        }
         _ => err,
     };
     let mut rows = 0u64;

@@ -115,7 +115,10 @@ fn a_forced_format_names_the_file_that_is_another() {
         .assert()
         .code(1)
         .stderr(contains(
-            "20880211096256330156_20261121.csv.zip/20880211096256330156_20261121_业务明细.csv: is an Alipay business detail (业务明细) (detected as the alipay format from its content), but --format wechat forces wechat: load it without --format",
+            "20880211096256330156_20261121.csv.zip/20880211096256330156_20261121_业务明细.csv",
+        ))
+        .stderr(contains(
+            "is an Alipay business detail (业务明细) (detected as the alipay format from its content), but --format wechat forces wechat: load it without --format",
         ));
 }
 
