@@ -221,6 +221,12 @@ impl<'a> Table<'a> {
         if super::workbook::may_be(head) {
             let mut bytes = Vec::new();
             raw.read_to_end(&mut bytes).map_err(failed)?;
+            if super::workbook::is_numbers(&bytes) {
+                bail!(InputError::file(
+                    path,
+                    "is an Apple Numbers document: export it as CSV (File → Export To → CSV, UTF-8) or as Excel, and load that"
+                ));
+            }
             if !super::workbook::is_workbook(&bytes) {
                 bail!(InputError::file(
                     path,

@@ -61,6 +61,13 @@ pub fn is_workbook(bytes: &[u8]) -> bool {
     }
 }
 
+/// Is this zip an Apple Numbers document (which calamine does not read)?
+pub fn is_numbers(bytes: &[u8]) -> bool {
+    bytes.starts_with(ZIP)
+        && zip::ZipArchive::new(Cursor::new(bytes))
+            .is_ok_and(|a| a.index_for_name("Index/Document.iwa").is_some())
+}
+
 /// A sheet as CSV text, with the name of the sheet read.
 pub struct Converted {
     pub csv: Vec<u8>,

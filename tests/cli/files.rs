@@ -439,6 +439,18 @@ fn an_unreadable_workbook_says_to_save_it_as_csv() {
         "{}",
         String::from_utf8_lossy(stderr)
     );
+    // Apple Numbers keeps its sheets in its own format: said so.
+    let path = work.path("orders.numbers");
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(&path).unwrap());
+    zip.start_file("Index/Document.iwa", options).unwrap();
+    zip.write_all(b"\x00\x01").unwrap();
+    zip.finish().unwrap();
+    work.run("out", &["--orders", &p(&path)])
+        .assert()
+        .code(1)
+        .stderr(contains(
+            "orders.numbers: is an Apple Numbers document: export it as CSV",
+        ));
 }
 
 /// No error puts raw bytes on the terminal: binary junk, a zip that is not

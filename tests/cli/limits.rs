@@ -40,6 +40,45 @@ fn a_header_of_100000_columns_is_refused_quickly() {
             "more than 1000 columns; payrecon reads at most 1000 columns",
         ],
     );
+    // A native format (a WeChat bill's header found by content) and a
+    // mapped one are held to the same cap.
+    let wechat = std::fs::read_to_string(
+        crate::util::fixtures().join("formats/wechat/wechat-2026-11-21-all.csv"),
+    )
+    .unwrap();
+    let (first, rest) = wechat.split_once('\n').unwrap();
+    assert_refused(
+        "bad/wechat-2026-11-21.csv",
+        &format!("{}\n{rest}", wide_header(first, 100_000)),
+        "settlement",
+        &["line 1", "more than 1000 columns"],
+    );
+    let work = crate::util::Workdir::new();
+    let config = work.write(
+        "payrecon.toml",
+        "[formats.bank]\nchannel = \"bank\"\ncurrency = \"CNY\"\nkind = { constant = \"PAYMENT\" }\n[formats.bank.columns]\nchannel_txn_id = \"ref\"\nchannel_order_id = \"order\"\namount = \"amount\"\ntransacted_at = \"at\"\n",
+    );
+    let bank = work.write(
+        "bank-2026-11-21.csv",
+        &format!(
+            "{}\n",
+            wide_header("ref;order;amount;at", 100_000).replace(',', ";")
+        ),
+    );
+    work.run(
+        "out",
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "--settlement",
+            bank.to_str().unwrap(),
+        ],
+    )
+    .assert()
+    .code(1)
+    .stderr(predicates::str::contains(
+        "bank-2026-11-21.csv, line 1: the line has more than 1000 columns",
+    ));
     assert!(
         start.elapsed() < Duration::from_secs(30),
         "took {:?}",
