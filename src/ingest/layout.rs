@@ -131,7 +131,9 @@ impl Layout {
         })
     }
 
-    /// Parses a time field with this layout's format and zone.
+    /// Parses a time field with this layout's format and zone. The plain
+    /// `YYYY-MM-DD HH:MM:SS[.f]` shape is read whatever the format: it is
+    /// unambiguous, and it is how a workbook's date cells are written.
     pub fn time(&self, text: &str) -> Option<i64> {
         match &self.time_format {
             None => timestamp::parse(text, self.zone),
@@ -142,6 +144,7 @@ impl Layout {
             }
             Some(format) => NaiveDateTime::parse_from_str(text.trim(), format)
                 .ok()
+                .or_else(|| timestamp::plain_local(text.trim()))
                 .and_then(|t| timestamp::from_local(t, self.zone)),
         }
     }
@@ -233,13 +236,7 @@ impl<'a> Table<'a> {
                     "is a zip archive, not a CSV file or a workbook: unzip it and load the file inside"
                 ));
             }
-            let converted = super::workbook::to_csv(
-                path,
-                bytes,
-                layout.sheet.as_deref(),
-                &[],
-                layout.time_format.as_deref(),
-            )?;
+            let converted = super::workbook::to_csv(path, bytes, layout.sheet.as_deref(), &[])?;
             if converted.sheets > 1 && layout.sheet.is_none() {
                 notes.push(format!(
                     "note: {} is a workbook of {} sheets: read its sheet '{}' (sheet = \"…\" in its layout reads another)",
@@ -465,7 +462,9 @@ mod tests {
             t,
             timestamp::parse("2026-11-21T09:30:00Z", chrono_tz::UTC).unwrap()
         );
-        assert!(layout.time("2026-11-21 10:30:00").is_none());
+        assert!(layout.time("2026-11-21 10:30").is_none());
+        // The plain shape workbook dates are written in is read all the same.
+        assert_eq!(layout.time("2026-11-21 10:30:00"), Some(t));
         let bad = LayoutConfig {
             delimiter: Some(";;".into()),
             ..Default::default()

@@ -21,8 +21,8 @@
 //!   id typed as a number (4200001234567890123456789012) has already lost
 //!   its last digits, and the error says to format that column as Text;
 //! - a date cell (an Excel serial date) is its local date and time to the
-//!   millisecond, `YYYY-MM-DD HH:MM:SS[.fff]` (or the layout's
-//!   `time_format`), read in the layout's zone like any naive time;
+//!   millisecond, `YYYY-MM-DD HH:MM:SS[.fff]`, read in the layout's zone
+//!   like any naive time (a layout's `time_format` reads this shape too);
 //! - a spreadsheet error (`#N/A`, `#REF!`) is refused with its cell.
 
 use crate::error::InputError;
@@ -69,6 +69,7 @@ pub fn is_numbers(bytes: &[u8]) -> bool {
 }
 
 /// A sheet as CSV text, with the name of the sheet read.
+#[derive(Debug)]
 pub struct Converted {
     pub csv: Vec<u8>,
     pub sheet: String,
@@ -76,14 +77,12 @@ pub struct Converted {
 }
 
 /// Reads `sheet` (else the first of `preferred` the workbook has, else its
-/// first sheet) and writes it as CSV. Dates take `time_format` when one is
-/// given without an offset.
+/// first sheet) and writes it as CSV.
 pub fn to_csv(
     path: &Path,
     bytes: Vec<u8>,
     sheet: Option<&str>,
     preferred: &[&str],
-    time_format: Option<&str>,
 ) -> Result<Converted, InputError> {
     let mut book = calamine::open_workbook_auto_from_rs(Cursor::new(bytes)).map_err(|e| {
         InputError::file(
@@ -125,7 +124,6 @@ pub fn to_csv(
             ),
         )
     })?;
-    let time_format = time_format.filter(|f| !f.contains("%z") && !f.contains("%:z"));
     let (top, left) = range.start().unwrap_or((0, 0));
     let mut csv = Vec::new();
     // Leading blank rows keep the line numbers equal to the sheet's rows.
@@ -148,7 +146,7 @@ pub fn to_csv(
                 line,
                 column: left as usize + c,
             };
-            fields.push(text(cell, time_format).map_err(|problem| place().error(problem))?);
+            fields.push(text(cell).map_err(|problem| place().error(problem))?);
         }
         write_row(&mut csv, &fields);
     }
@@ -160,7 +158,7 @@ pub fn to_csv(
 }
 
 /// A cell's text, or why it cannot be read.
-fn text(cell: &Data, time_format: Option<&str>) -> Result<String, String> {
+fn text(cell: &Data) -> Result<String, String> {
     Ok(match cell {
         Data::Empty => String::new(),
         Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
@@ -179,10 +177,10 @@ fn text(cell: &Data, time_format: Option<&str>) -> Result<String, String> {
                         d.as_f64()
                     )
                 })?;
-            match time_format {
-                Some(format) => at.format(format).to_string(),
-                None if ms == 0 => at.format("%Y-%m-%d %H:%M:%S").to_string(),
-                None => at.format("%Y-%m-%d %H:%M:%S%.3f").to_string(),
+            if ms == 0 {
+                at.format("%Y-%m-%d %H:%M:%S").to_string()
+            } else {
+                at.format("%Y-%m-%d %H:%M:%S%.3f").to_string()
             }
         }
         Data::DateTime(d) => number(d.as_f64())?,
@@ -260,6 +258,46 @@ mod tests {
             "{err}"
         );
         assert!(number(f64::NAN).is_err());
+    }
+
+    #[test]
+    fn cells_become_exact_text_in_sheet_rows() {
+        use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
+        let mut book = Workbook::new();
+        let ws = book.add_worksheet();
+        let when = Format::new().set_num_format("dd/mm/yyyy hh:mm");
+        ws.write_string(1, 1, "id").unwrap();
+        ws.write_string(1, 2, "amount").unwrap();
+        ws.write_string(1, 3, "at").unwrap();
+        ws.write_string(2, 1, "4200001234567890123456789012")
+            .unwrap();
+        ws.write_number(2, 2, 128.5).unwrap();
+        let at = ExcelDateTime::parse_from_str("2026-11-21 23:59:59.250").unwrap();
+        ws.write_datetime_with_format(2, 3, &at, &when).unwrap();
+        ws.write_number(4, 2, 0.1 + 0.2).unwrap();
+        let bytes = book.save_to_buffer().unwrap();
+        assert!(is_workbook(&bytes));
+        let csv = to_csv(Path::new("x.xlsx"), bytes, None, &[]).unwrap();
+        assert_eq!(
+            String::from_utf8(csv.csv).unwrap(),
+            "\n,id,amount,at\n,4200001234567890123456789012,128.5,2026-11-21 23:59:59.250\n\n,,0.30000000000000004,\n"
+        );
+        let mut book = Workbook::new();
+        book.add_worksheet()
+            .write_number(0, 0, 4200001234567890123456789012.0)
+            .unwrap();
+        let err = to_csv(
+            Path::new("x.xlsx"),
+            book.save_to_buffer().unwrap(),
+            None,
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.starts_with("x.xlsx, line 1, column 'A (cell A1)'"),
+            "{err}"
+        );
     }
 
     #[test]

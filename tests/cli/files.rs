@@ -330,6 +330,11 @@ fn an_xlsx_export_is_read_directly() {
     let book = work.path("orders.xlsx");
     orders_workbook(&book, false, None);
     reconciles_like_its_csv_twin(&book, None);
+    // Date cells keep their seconds whatever time_format text cells use.
+    reconciles_like_its_csv_twin(
+        &book,
+        Some("[orders.layout]\ntime_format = \"%d/%m/%Y %H:%M\"\n"),
+    );
     // The layout options apply: a title row to skip, a named sheet.
     let titled = work.path("orders-titled.xlsx");
     orders_workbook(&titled, true, Some("Orders"));
