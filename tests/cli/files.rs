@@ -505,3 +505,33 @@ fn binary_input_never_reaches_the_terminal() {
         }
     }
 }
+
+/// Files on the command line replace the config's lists: said, not silent.
+#[test]
+fn flags_that_replace_the_config_say_so() {
+    let (orders, settlement) = case_inputs("clean");
+    let work = Workdir::new();
+    let config = work.write(
+        "payrecon.toml",
+        &format!("[inputs]\norders = [{orders:?}]\nsettlements = [{settlement:?}]\n"),
+    );
+    work.run(
+        "out",
+        &[
+            "--config",
+            &p(&config),
+            "--orders",
+            &orders,
+            "--settlement",
+            &settlement,
+        ],
+    )
+    .assert()
+    .success()
+    .stderr(contains(
+        "note: --orders replaces the 1 export(s) the config's [inputs] orders lists",
+    ))
+    .stderr(contains(
+        "note: --settlement replaces the 1 path(s) the config's [inputs] settlements lists",
+    ));
+}
