@@ -27,6 +27,7 @@
 
 use crate::error::InputError;
 use calamine::{Data, Reader};
+use std::collections::BTreeMap;
 use std::io::Cursor;
 use std::path::Path;
 
@@ -115,7 +116,7 @@ pub fn to_csv(
             .cloned()
             .ok_or_else(|| InputError::file(path, "is a workbook without any sheet"))?,
     };
-    let range = book.worksheet_range(&chosen).map_err(|e| {
+    let unreadable = |e: &dyn std::fmt::Display| {
         InputError::file(
             path,
             format!(
@@ -123,30 +124,72 @@ pub fn to_csv(
                 super::escape(&chosen)
             ),
         )
-    })?;
-    let (top, left) = range.start().unwrap_or((0, 0));
-    let mut csv = Vec::new();
-    // Leading blank rows keep the line numbers equal to the sheet's rows.
-    csv.resize(top as usize, b'\n');
-    let mut blank_rows = 0usize;
-    for (r, row) in range.rows().enumerate() {
-        let line = u64::from(top) + r as u64 + 1;
-        if row.iter().all(|c| matches!(c, Data::Empty)) {
-            blank_rows += 1;
-            continue;
+    };
+    // Cells by row, each row's cells by column: only the cells the sheet
+    // has. An .xlsx sheet is streamed cell by cell (calamine's Range would
+    // allocate its whole bounding box: two cells at A1 and XFD1048576 ask
+    // for 17 billion), and a cell past the column limit is refused as it
+    // comes; other workbooks come as a Range.
+    let mut rows: BTreeMap<u32, Vec<(u32, Data)>> = BTreeMap::new();
+    let mut keep = |row: u32, col: u32, cell: Data| -> Result<(), InputError> {
+        if matches!(cell, Data::Empty) {
+            return Ok(());
         }
-        // Blank rows are kept only between rows with content.
-        csv.resize(csv.len() + blank_rows, b'\n');
-        blank_rows = 0;
-        let mut fields = Vec::with_capacity(left as usize + row.len());
-        fields.resize(left as usize, String::new());
-        for (c, cell) in row.iter().enumerate() {
-            let place = || Place {
+        if col as usize >= super::guard::MAX_COLUMNS {
+            return Err(Place {
                 path,
-                line,
-                column: left as usize + c,
+                line: u64::from(row) + 1,
+                column: col as usize,
+            }
+            .error(format!(
+                "the sheet has a value in column {}, past the {} columns payrecon reads (is this the right sheet?)",
+                col + 1,
+                super::guard::MAX_COLUMNS
+            )));
+        }
+        rows.entry(row).or_default().push((col, cell));
+        Ok(())
+    };
+    match &mut book {
+        calamine::Sheets::Xlsx(xlsx) => {
+            let mut cells = xlsx
+                .worksheet_cells_reader(&chosen)
+                .map_err(|e| unreadable(&e))?;
+            while let Some(cell) = cells.next_cell().map_err(|e| unreadable(&e))? {
+                let (row, col) = cell.get_position();
+                keep(row, col, Data::from(cell.get_value().clone()))?;
+            }
+        }
+        book => {
+            let range = book.worksheet_range(&chosen).map_err(|e| unreadable(&e))?;
+            let (top, left) = range.start().unwrap_or((0, 0));
+            for (r, row) in range.rows().enumerate() {
+                for (c, cell) in row.iter().enumerate() {
+                    keep(top + r as u32, left + c as u32, cell.clone())?;
+                }
+            }
+        }
+    }
+    let width = rows
+        .values()
+        .flat_map(|cells| cells.iter().map(|(col, _)| *col as usize + 1))
+        .max()
+        .unwrap_or(0);
+    let mut csv = Vec::new();
+    // Row N of the sheet is line N: rows without values are blank lines.
+    let mut next_line = 0u32;
+    for (row, mut cells) in rows {
+        csv.resize(csv.len() + (row - next_line) as usize, b'\n');
+        next_line = row + 1;
+        cells.sort_by_key(|(col, _)| *col);
+        let mut fields = vec![String::new(); width];
+        for (col, cell) in cells {
+            let place = Place {
+                path,
+                line: u64::from(row) + 1,
+                column: col as usize,
             };
-            fields.push(text(cell).map_err(|problem| place().error(problem))?);
+            fields[col as usize] = text(&cell).map_err(|problem| place.error(problem))?;
         }
         write_row(&mut csv, &fields);
     }

@@ -160,3 +160,23 @@ fn control_characters_in_ids_are_refused() {
         &["line 2, column 'payment_id'", "\\u{7}"],
     );
 }
+
+/// A workbook of two cells, A1 and XFD1048576 (a few KB), made the reader
+/// allocate their whole bounding box (17 billion cells) and abort; cells
+/// are now streamed and one past the column limit is refused.
+#[test]
+fn a_sparse_workbook_cannot_exhaust_memory() {
+    let work = crate::util::Workdir::new();
+    let path = work.path("orders.xlsx");
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let ws = book.add_worksheet();
+    ws.write_string(0, 0, "order_id").unwrap();
+    ws.write_string(1_048_575, 16_383, "x").unwrap();
+    book.save(&path).unwrap();
+    work.run("out", &["--orders", path.to_str().unwrap()])
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains(
+            "orders.xlsx, line 1048576, column 'XFD (cell XFD1048576)': the sheet has a value in column 16384, past the 1000 columns payrecon reads",
+        ));
+}
