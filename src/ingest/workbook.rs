@@ -343,6 +343,24 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        /// Damaged workbooks are refused, never a panic.
+        #[test]
+        fn damaged_workbooks_never_panic(edits in proptest::collection::vec((0usize..1 << 20, 0u8..=255), 1..8)) {
+            let mut book = rust_xlsxwriter::Workbook::new();
+            let ws = book.add_worksheet();
+            ws.write_string(0, 0, "order_id").unwrap();
+            ws.write_number(1, 0, 12.5).unwrap();
+            let mut bytes = book.save_to_buffer().unwrap();
+            for (at, byte) in edits {
+                let len = bytes.len();
+                bytes[at % len] = byte;
+            }
+            let _ = to_csv(Path::new("x.xlsx"), bytes, None, &[]);
+        }
+    }
+
     #[test]
     fn rows_are_csv_lines() {
         let mut out = Vec::new();
