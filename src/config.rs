@@ -104,6 +104,9 @@ pub struct Config {
     pub fail_on_findings: bool,
     pub quiet: bool,
     pub timings: bool,
+    /// Which source won where a flag and the config both said something,
+    /// for the run to say (nothing is silently ignored).
+    pub notes: Vec<String>,
 }
 
 impl Default for Config {
@@ -132,6 +135,7 @@ impl Default for Config {
             fail_on_findings: false,
             quiet: false,
             timings: false,
+            notes: Vec::new(),
         }
     }
 }
@@ -158,9 +162,21 @@ impl Config {
         // Files named on the command line replace the config's lists: a
         // person rerunning one day by hand means exactly those files.
         if !args.orders.is_empty() {
+            if !config.orders.is_empty() {
+                config.notes.push(format!(
+                    "note: --orders replaces the {} export(s) the config's [inputs] orders lists",
+                    config.orders.len()
+                ));
+            }
             config.orders = args.orders.clone();
         }
         if !args.settlements.is_empty() {
+            if !config.settlements.is_empty() {
+                config.notes.push(format!(
+                    "note: --settlement replaces the {} path(s) the config's [inputs] settlements lists",
+                    config.settlements.len()
+                ));
+            }
             config.settlements = args.settlements.clone();
         }
         if let Some(results) = &args.refund_results {
@@ -326,6 +342,7 @@ mod tests {
             "[orders.payment_status]",
             "[orders.channel]",
             "[orders.layout]",
+            "sheet =",
             "[stripe]",
             "order_column =",
             "refund_id_column =",

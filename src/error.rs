@@ -34,9 +34,19 @@ impl fmt::Display for InputError {
             write!(f, ", line {}", self.line)?;
         }
         if let Some(column) = &self.column {
-            write!(f, ", column '{}'", clip(column))?;
+            write!(f, ", column '{}'", clip(&escape(column)))?;
         }
-        write!(f, ": {}", clip(&self.problem))
+        write!(f, ": {}", clip(&escape(&self.problem)))
+    }
+}
+
+/// Control characters as `\u{…}` escapes: no message writes raw bytes
+/// (a NUL, an escape sequence) to the terminal.
+fn escape(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.chars().any(char::is_control) {
+        crate::ingest::escape(text).into()
+    } else {
+        text.into()
     }
 }
 

@@ -121,6 +121,9 @@ fn header(out: &mut String, args: &InspectArgs, scanned: &Scanned) {
         ),
     };
     let _ = writeln!(out, "rows:     {} to load", scanned.rows);
+    for note in &scanned.notes {
+        let _ = writeln!(out, "{note}");
+    }
 }
 
 /// Rows, amount and fees per currency and kind.

@@ -32,7 +32,12 @@ pub fn main_with(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Run(args) => {
             let config = config::Config::for_run(&args)?;
-            let outcome = run::run(&config)?;
+            if !config.quiet {
+                for note in &config.notes {
+                    eprintln!("{note}");
+                }
+            }
+            let outcome = run::run(&config).map_err(|e| store::readonly_error(e, &config.db))?;
             if config.timings {
                 eprint!("{}", outcome.phases.report());
             }

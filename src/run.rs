@@ -375,9 +375,14 @@ fn load_orders(
         mapping: &config.orders_mapping,
     };
     let mut loader = load::AttemptLoader::new(conn, file_id)?;
+    let mut notes = Vec::new(); // what was told, not configured (encoding, delimiter)
     let rows = pipeline::run_ahead(
         load::SORT_CHUNK,
-        |emit| orders::read(path, input, &opts, |attempt, line| emit((attempt, line))),
+        |emit| {
+            orders::read_noted(path, input, &opts, &mut notes, |attempt, line| {
+                emit((attempt, line))
+            })
+        },
         |batch| {
             loaded_rows(loaded, batch.len() as u64);
             loader.add_batch(conn, path, batch)
@@ -386,6 +391,7 @@ fn load_orders(
     loader.finish(conn, path)?;
     load::finish_orders_file(conn, file_id, rows)?;
     bar.finish_and_clear();
+    notices.append(&mut notes);
     notices.push(format!("loaded {}: {rows} attempt(s)", path.display()));
     Ok(())
 }
@@ -433,6 +439,7 @@ fn load_settlement(
     let replaced = load::finish_settlement_file(conn, file_id, &parsed)?;
     bar.finish_and_clear();
     let skipped = load::skipped_text(&parsed.skipped);
+    notices.extend(parsed.notes.iter().cloned()); // e.g. which source gave the day
     notices.push(format!(
         "loaded {}: {} day {}, {} row(s), {} format{}{}",
         path.display(),

@@ -102,7 +102,7 @@ fn parse_row(
     let transacted_at = timestamp::parse(row.required(*at)?, cx.zone)
         .ok_or_else(|| row.bad_value(*at, timestamp::EXPECTED))?;
     let refund = match refund_id {
-        Some(i) => row.text(i)?.to_string(),
+        Some(i) => row.printable(i, row.text(i)?)?.to_string(),
         None => String::new(),
     };
     Ok(SettlementRecord {

@@ -18,9 +18,22 @@ const ZIP: &[u8] = b"PK\x03\x04";
 
 /// Hands `read` the plain bytes of `input` and the path to name in errors:
 /// the file itself, or `archive.zip/member.csv` for a zip member.
+#[cfg(test)]
 pub fn open<T>(
     input: impl Read,
     path: &Path,
+    read: impl FnOnce(&mut dyn Read, &Path) -> Result<T>,
+) -> Result<T> {
+    open_with_sheets(input, path, &[], &mut Vec::new(), read)
+}
+
+/// [`open`], reading a workbook's sheet named in `sheets` if it has one
+/// (else its first), and noting which sheet of several was read.
+pub fn open_with_sheets<T>(
+    input: impl Read,
+    path: &Path,
+    sheets: &[&str],
+    notes: &mut Vec<String>,
     read: impl FnOnce(&mut dyn Read, &Path) -> Result<T>,
 ) -> Result<T> {
     let mut input = input;
@@ -33,10 +46,25 @@ pub fn open<T>(
     let mut all = Cursor::new(magic.clone()).chain(input);
     if magic.starts_with(GZIP) {
         read(&mut Gunzip(MultiGzDecoder::new(all)), path)
-    } else if magic.starts_with(ZIP) {
+    } else if super::workbook::may_be(&magic) {
         let mut bytes = Vec::new();
         all.read_to_end(&mut bytes)
             .with_context(|| format!("failed to read settlement file {}", path.display()))?;
+        if super::workbook::is_workbook(&bytes) {
+            let converted = super::workbook::to_csv(path, bytes, None, sheets)?;
+            if converted.sheets > 1 {
+                notes.push(format!(
+                    "note: {} is a workbook of {} sheets: read its sheet '{}'",
+                    path.display(),
+                    converted.sheets,
+                    super::escape(&converted.sheet)
+                ));
+            }
+            return read(&mut Cursor::new(converted.csv), path);
+        }
+        if !magic.starts_with(ZIP) {
+            return read(&mut Cursor::new(bytes), path);
+        }
         let mut archive = zip::ZipArchive::new(Cursor::new(bytes))
             .map_err(|e| InputError::file(path, format!("is not a readable zip archive: {e}")))?;
         let (index, name) = choose_member(&mut archive, path)?;

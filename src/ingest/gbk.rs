@@ -18,6 +18,20 @@ pub fn is_utf8(head: &[u8]) -> bool {
     }
 }
 
+/// Is this head of a file GB18030 (GBK) text? A multi-byte character cut
+/// by the end of the head does not count against it.
+pub fn is_gb18030(head: &[u8]) -> bool {
+    let mut decoder = GB18030.new_decoder_without_bom_handling();
+    let mut out = String::with_capacity(
+        decoder
+            .max_utf8_buffer_length_without_replacement(head.len())
+            .unwrap_or(head.len() * 3 + 16),
+    );
+    let (result, _) = decoder.decode_to_string_without_replacement(head, &mut out, false);
+    matches!(result, encoding_rs::DecoderResult::InputEmpty)
+        && !out.contains(|c: char| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+}
+
 /// The text of a head of a file (or a zip member name), whichever of UTF-8
 /// (BOM dropped) or GBK it is in.
 pub fn text(bytes: &[u8]) -> Cow<'_, str> {

@@ -9,12 +9,12 @@
 use super::{Header, LineFix};
 use crate::error::InputError;
 use crate::timestamp;
-use anyhow::{Context as _, Result, bail};
+use anyhow::{Result, bail};
 use chrono::{DateTime, NaiveDateTime};
 use chrono_tz::Tz;
 use serde::Deserialize;
 use std::collections::VecDeque;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Cursor, Read};
 use std::path::Path;
 
 /// The TOML form (every key optional).
@@ -40,6 +40,8 @@ pub struct LayoutConfig {
     /// Amounts are written `12,50`.
     #[serde(default)]
     pub decimal_comma: bool,
+    /// A workbook's sheet to read, by name; the first sheet by default.
+    pub sheet: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,8 +53,12 @@ pub enum Encoding {
 /// A validated layout.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Layout {
-    pub delimiter: u8,
-    pub encoding: Encoding,
+    /// `None`: told from the header line (`,` `;` tab `|`).
+    pub delimiter: Option<u8>,
+    /// `None`: UTF-8, unless the file is not UTF-8 but is GB18030.
+    pub encoding: Option<Encoding>,
+    /// The workbook sheet to read (a workbook's first one by default).
+    pub sheet: Option<String>,
     pub skip_top: usize,
     pub skip_bottom: usize,
     pub zone: Tz,
@@ -63,8 +69,9 @@ pub struct Layout {
 impl Layout {
     pub fn plain(zone: Tz) -> Layout {
         Layout {
-            delimiter: b',',
-            encoding: Encoding::Utf8,
+            delimiter: None,
+            encoding: None,
+            sheet: None,
             skip_top: 0,
             skip_bottom: 0,
             zone,
@@ -75,9 +82,11 @@ impl Layout {
 
     pub fn resolve(config: &LayoutConfig, default_zone: Tz) -> Result<Layout> {
         let delimiter = match config.delimiter.as_deref() {
-            None => b',',
-            Some("\\t" | "tab" | "\t") => b'\t',
-            Some(d) if d.len() == 1 && d.is_ascii() => d.as_bytes()[0],
+            None | Some("auto") => None,
+            Some("\\t" | "tab" | "\t") => Some(b'\t'),
+            Some(d) if d.len() == 1 && d.is_ascii() && !matches!(d, "\"" | "\n" | "\r") => {
+                Some(d.as_bytes()[0])
+            }
             Some(d) => bail!("delimiter '{d}' must be one ASCII character (or \"tab\")"),
         };
         let encoding = match config
@@ -86,8 +95,9 @@ impl Layout {
             .map(str::to_ascii_lowercase)
             .as_deref()
         {
-            None | Some("utf-8" | "utf8") => Encoding::Utf8,
-            Some("gbk" | "gb18030" | "gb2312") => Encoding::Gbk,
+            None | Some("auto") => None,
+            Some("utf-8" | "utf8") => Some(Encoding::Utf8),
+            Some("gbk" | "gb18030" | "gb2312") => Some(Encoding::Gbk),
             Some(other) => bail!("encoding '{other}' is not supported (expected utf-8 or gbk)"),
         };
         let zone = match &config.timezone {
@@ -112,6 +122,7 @@ impl Layout {
         Ok(Layout {
             delimiter,
             encoding,
+            sheet: config.sheet.clone(),
             skip_top: config.skip_top,
             skip_bottom: config.skip_bottom,
             zone,
@@ -120,7 +131,9 @@ impl Layout {
         })
     }
 
-    /// Parses a time field with this layout's format and zone.
+    /// Parses a time field with this layout's format and zone. The plain
+    /// `YYYY-MM-DD HH:MM:SS[.f]` shape is read whatever the format: it is
+    /// unambiguous, and it is how a workbook's date cells are written.
     pub fn time(&self, text: &str) -> Option<i64> {
         match &self.time_format {
             None => timestamp::parse(text, self.zone),
@@ -131,6 +144,7 @@ impl Layout {
             }
             Some(format) => NaiveDateTime::parse_from_str(text.trim(), format)
                 .ok()
+                .or_else(|| timestamp::plain_local(text.trim()))
                 .and_then(|t| timestamp::from_local(t, self.zone)),
         }
     }
@@ -156,7 +170,7 @@ impl Layout {
 /// Streams the data rows of a laid-out table, each with its line in the
 /// original file; the header is resolved first.
 pub struct Table<'a> {
-    reader: csv::Reader<BufReader<Box<dyn Read + 'a>>>,
+    reader: csv::Reader<super::guard::Guard<BufReader<Box<dyn Read + 'a>>>>,
     pub header: Header,
     path: std::path::PathBuf,
     lines: LineFix,
@@ -166,34 +180,140 @@ pub struct Table<'a> {
     /// A record given back by the caller, read into next instead of a new
     /// one: allocating and growing a record per row was a fifth of parsing.
     spare: Option<csv::ByteRecord>,
+    /// What was told rather than configured (an encoding, a delimiter), for
+    /// the run to say.
+    pub notes: Vec<String>,
+}
+
+/// The delimiters a header line is tried with, in order of preference.
+pub const DELIMITERS: [u8; 4] = [b',', b';', b'\t', b'|'];
+
+/// The delimiter a file's header line (the first line of `start`) uses:
+/// the candidate found most often outside quotes; `,` when none is.
+pub fn delimiter_of(start: &[u8]) -> u8 {
+    let line = start.split(|&b| b == b'\n').next().unwrap_or_default();
+    let mut counts = [0usize; DELIMITERS.len()];
+    let mut quoted = false;
+    for &b in line {
+        if b == b'"' {
+            quoted = !quoted;
+        } else if !quoted && let Some(i) = DELIMITERS.iter().position(|&d| d == b) {
+            counts[i] += 1;
+        }
+    }
+    let mut best = 0;
+    for i in 1..DELIMITERS.len() {
+        if counts[i] > counts[best] {
+            best = i;
+        }
+    }
+    DELIMITERS[best]
 }
 
 impl<'a> Table<'a> {
     /// Opens the table. `None` for a file with nothing in it.
     pub fn open(path: &Path, input: impl Read + 'a, layout: &Layout) -> Result<Option<Table<'a>>> {
-        let decoded: Box<dyn Read + 'a> = match layout.encoding {
-            Encoding::Utf8 => Box::new(input),
-            Encoding::Gbk => Box::new(super::gbk::reader(input)),
+        let mut notes = Vec::new();
+        let mut raw: BufReader<Box<dyn Read + 'a>> =
+            BufReader::with_capacity(1 << 16, Box::new(input));
+        let failed = |e: std::io::Error| {
+            anyhow::Error::new(e).context(format!("failed to read {}", path.display()))
+        };
+        let mut head = raw.fill_buf().map_err(failed)?;
+        let mut workbook = false;
+        if super::workbook::may_be(head) {
+            let mut bytes = Vec::new();
+            raw.read_to_end(&mut bytes).map_err(failed)?;
+            if super::workbook::is_numbers(&bytes) {
+                bail!(InputError::file(
+                    path,
+                    "is an Apple Numbers document: export it as CSV (File → Export To → CSV, UTF-8) or as Excel, and load that"
+                ));
+            }
+            if !super::workbook::is_workbook(&bytes) {
+                bail!(InputError::file(
+                    path,
+                    "is a zip archive, not a CSV file or a workbook: unzip it and load the file inside"
+                ));
+            }
+            let converted = super::workbook::to_csv(path, bytes, layout.sheet.as_deref(), &[])?;
+            if converted.sheets > 1 && layout.sheet.is_none() {
+                notes.push(format!(
+                    "note: {} is a workbook of {} sheets: read its sheet '{}' (sheet = \"…\" in its layout reads another)",
+                    path.display(),
+                    converted.sheets,
+                    super::escape(&converted.sheet)
+                ));
+            }
+            raw = BufReader::with_capacity(1 << 16, Box::new(Cursor::new(converted.csv)));
+            head = raw.fill_buf().map_err(failed)?;
+            workbook = true;
+        }
+        let encoding = match layout.encoding {
+            _ if workbook => Encoding::Utf8,
+            Some(forced) => forced,
+            None if !super::gbk::is_utf8(head) && super::gbk::is_gb18030(head) => {
+                notes.push(format!(
+                    "note: {} is not UTF-8 but reads as GBK (GB18030), so it was read as such; encoding = \"gbk\" (or \"utf-8\") in its layout settles it",
+                    path.display()
+                ));
+                Encoding::Gbk
+            }
+            None => Encoding::Utf8,
+        };
+        // Line ends and the delimiter are told from the raw bytes: a decoder's
+        // first buffer may hold only part of the header line, and in GBK every
+        // ASCII byte (`,` `;` CR LF) is itself.
+        let mut start = head;
+        for _ in 0..layout.skip_top {
+            start = memchr::memchr(b'\n', start).map_or(&[][..], |i| &start[i + 1..]);
+        }
+        let lines = LineFix::detect(start);
+        let told = delimiter_of(start);
+        let decoded: Box<dyn Read + 'a> = match encoding {
+            Encoding::Utf8 => Box::new(raw),
+            Encoding::Gbk => Box::new(super::gbk::reader(raw)),
         };
         let mut buffered = BufReader::with_capacity(1 << 16, decoded);
         let mut skipped = Vec::new();
-        for _ in 0..layout.skip_top {
+        for line in 1..=layout.skip_top {
             skipped.clear();
-            if buffered
-                .read_until(b'\n', &mut skipped)
-                .with_context(|| format!("failed to read {}", path.display()))?
-                == 0
-            {
+            let read = super::guard::read_line(&mut buffered, &mut skipped).map_err(|e| {
+                match super::guard::too_long(&e) {
+                    Some(limit) => anyhow::Error::new(InputError {
+                        line: line as u64,
+                        ..InputError::file(path, limit.to_string())
+                    }),
+                    None => {
+                        anyhow::Error::new(e).context(format!("failed to read {}", path.display()))
+                    }
+                }
+            })?;
+            if read == 0 {
                 break;
             }
         }
-        let lines = LineFix::detect(buffered.fill_buf().unwrap_or_default());
+        let delimiter = match layout.delimiter {
+            _ if workbook => b',',
+            Some(forced) => forced,
+            None => {
+                let found = told;
+                if found != b',' {
+                    notes.push(format!(
+                        "note: {} is read with the delimiter '{}' (told from its header line); delimiter = \"…\" in its layout settles it",
+                        path.display(),
+                        super::escape(&char::from(found).to_string())
+                    ));
+                }
+                found
+            }
+        };
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(true)
             .flexible(true)
-            .delimiter(layout.delimiter)
+            .delimiter(delimiter)
             .buffer_capacity(1 << 16)
-            .from_reader(buffered);
+            .from_reader(super::guard::Guard::new(buffered, delimiter));
         let Some(mut header) =
             Header::read(path, &mut reader).map_err(|e| shift(e, layout.skip_top as u64))?
         else {
@@ -209,6 +329,7 @@ impl<'a> Table<'a> {
             held: VecDeque::with_capacity(layout.skip_bottom + 1),
             skip_bottom: layout.skip_bottom,
             spare: None,
+            notes,
         }))
     }
 
@@ -230,6 +351,9 @@ impl<'a> Table<'a> {
             self.held.push_back((record, line));
             if self.held.len() > self.skip_bottom {
                 let (record, line) = self.held.pop_front().expect("held is not empty");
+                if self.header.repeated_by(&record) {
+                    return Err(self.header.repeated_error(&self.path, line));
+                }
                 if record.len() != self.header.column_count() {
                     // A short row (a truncated last line, most often) names
                     // the first column it lacks.
@@ -290,7 +414,7 @@ mod tests {
         let mut layout = Layout::plain(chrono_tz::UTC);
         layout.skip_top = 2;
         layout.skip_bottom = 1;
-        layout.delimiter = b';';
+        layout.delimiter = Some(b';');
         let text = b"Bank statement\nAccount 123\nref;amount\nA;1,00\nB;2,50\nTotal 3,50\n";
         let got = rows(text, &layout).unwrap();
         assert_eq!(
@@ -314,7 +438,7 @@ mod tests {
     #[test]
     fn gbk_is_decoded() {
         let layout = Layout {
-            encoding: Encoding::Gbk,
+            encoding: Some(Encoding::Gbk),
             ..Layout::plain(chrono_tz::UTC)
         };
         let (bytes, _, _) = encoding_rs::GBK.encode("交易号,金额\nT1,1.00\n");
@@ -338,7 +462,9 @@ mod tests {
             t,
             timestamp::parse("2026-11-21T09:30:00Z", chrono_tz::UTC).unwrap()
         );
-        assert!(layout.time("2026-11-21 10:30:00").is_none());
+        assert!(layout.time("2026-11-21 10:30").is_none());
+        // The plain shape workbook dates are written in is read all the same.
+        assert_eq!(layout.time("2026-11-21 10:30:00"), Some(t));
         let bad = LayoutConfig {
             delimiter: Some(";;".into()),
             ..Default::default()

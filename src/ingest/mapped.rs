@@ -175,11 +175,17 @@ impl MappedFormat {
         let Some(header) = text.lines().nth(self.layout.skip_top) else {
             return false;
         };
-        let names: Vec<&str> = header
-            .split(self.layout.delimiter as char)
-            .map(|n| n.trim().trim_matches('"').trim())
-            .collect();
-        self.signature().iter().all(|n| names.contains(n))
+        let delimiters = match self.layout.delimiter {
+            Some(d) => vec![d],
+            None => super::layout::DELIMITERS.to_vec(),
+        };
+        delimiters.iter().any(|&d| {
+            let names: Vec<&str> = header
+                .split(char::from(d))
+                .map(|n| n.trim().trim_matches('"').trim())
+                .collect();
+            self.signature().iter().all(|n| names.contains(n))
+        })
     }
 
     pub fn parse(&self, input: &mut dyn Read, cx: &Context, sink: &mut Sink) -> Result<FileFacts> {
@@ -190,13 +196,39 @@ impl MappedFormat {
         let Some(mut table) = Table::open(cx.path, input, &self.layout)? else {
             return Ok(facts);
         };
+        facts.notes = std::mem::take(&mut table.notes);
         let column = |name: &str| {
             self.columns
                 .get(name)
                 .and_then(|h| table.header.position(h))
         };
         let wanted: Vec<&str> = self.signature();
-        table.header.require(cx.path, &wanted)?;
+        table
+            .header
+            .require(cx.path, &wanted)
+            .map_err(|mut error| {
+                // The config line that would fix each missing mapped column.
+                let fixes: Vec<String> = self
+                    .columns
+                    .iter()
+                    .filter(|(_, name)| table.header.position(name).is_none())
+                    .filter_map(|(key, name)| {
+                        table
+                            .header
+                            .closest(name)
+                            .or_else(|| table.header.closest(key))
+                            .map(|close| format!("{key} = \"{}\"", super::escape(close)))
+                    })
+                    .collect();
+                if !fixes.is_empty() && table.header.delimiter_hint().is_empty() {
+                    error.problem += &format!(
+                        ". If the file names them otherwise: [formats.{}.columns] {}",
+                        self.name,
+                        fixes.join(", ")
+                    );
+                }
+                error
+            })?;
         let cols = Columns {
             txn: column("channel_txn_id").unwrap_or_default(),
             order: column("channel_order_id").unwrap_or_default(),
@@ -284,7 +316,7 @@ impl MappedFormat {
             (Kind::Refund, Some(original)) => {
                 let own = c
                     .refund_id
-                    .map(|i| row.text(i))
+                    .map(|i| row.text(i).and_then(|t| row.printable(i, t)))
                     .transpose()?
                     .filter(|t| !t.is_empty());
                 (
@@ -295,7 +327,7 @@ impl MappedFormat {
             _ => (
                 txn,
                 c.refund_id
-                    .map(|i| row.text(i))
+                    .map(|i| row.text(i).and_then(|t| row.printable(i, t)))
                     .transpose()?
                     .unwrap_or_default()
                     .to_string(),

@@ -14,6 +14,7 @@ pub mod day;
 #[cfg(test)]
 mod fixture;
 mod gbk;
+pub mod guard;
 pub mod layout;
 pub mod mapped;
 pub mod orders;
@@ -25,6 +26,7 @@ mod speed;
 pub mod stripe;
 pub mod unionpay;
 pub mod wechat;
+pub mod workbook;
 
 use crate::error::InputError;
 use std::io::Read;
@@ -144,7 +146,11 @@ impl<R: Read> CsvTable<R> {
             .read_byte_record(&mut record)
             .map_err(|e| self.lines.row_error(&self.header, path, e))?
         {
-            let row = Row::new(path, &self.header, &record, self.lines.line(&record));
+            let line = self.lines.line(&record);
+            if self.header.repeated_by(&record) {
+                return Err(self.header.repeated_error(path, line).into());
+            }
+            let row = Row::new(path, &self.header, &record, line);
             each(&row)?;
         }
         Ok(())
@@ -217,10 +223,21 @@ pub fn csv_error(path: &Path, err: csv::Error) -> InputError {
             "row has {len} fields, the header has {expected_len} (a stray comma or quote, or the wrong delimiter?)"
         ),
         csv::ErrorKind::Utf8 { err, .. } => format!(
-            "field {} is not valid UTF-8 (is the file in another encoding, like GBK?)",
+            "field {} is not valid UTF-8 (is the file in another encoding, like GBK? encoding = \"gbk\" in its layout, [orders.layout] or [formats.NAME.layout], reads it)",
             err.field() + 1
         ),
-        csv::ErrorKind::Io(io) => format!("could not be read: {io}"),
+        csv::ErrorKind::Io(io) => match guard::too_long(io) {
+            Some(limit) => {
+                return InputError {
+                    path: path.to_path_buf(),
+                    line: limit.line,
+                    column: Some(format!("number {}", limit.field + 1))
+                        .filter(|_| limit.limit == guard::Limit::Field),
+                    problem: limit.to_string(),
+                };
+            }
+            None => format!("could not be read: {io}"),
+        },
         _ => err.to_string(),
     };
     InputError {
@@ -266,6 +283,19 @@ impl Header {
         line: u64,
         record: &csv::ByteRecord,
     ) -> Result<Header, InputError> {
+        if record.len() > guard::MAX_COLUMNS {
+            return Err(InputError {
+                line,
+                ..InputError::file(
+                    path,
+                    format!(
+                        "the header has {} columns; payrecon reads at most {} columns (is this the right file, and the right delimiter?)",
+                        record.len(),
+                        guard::MAX_COLUMNS
+                    ),
+                )
+            });
+        }
         let names: Vec<String> = record
             .iter()
             .map(|f| String::from_utf8_lossy(f).trim().to_string())
@@ -276,8 +306,9 @@ impl Header {
                 ..InputError::file(path, "has no header row")
             });
         }
-        for (i, name) in names.iter().enumerate() {
-            if !name.is_empty() && names[..i].contains(name) {
+        let mut seen = std::collections::HashSet::with_capacity(names.len());
+        for name in &names {
+            if !name.is_empty() && !seen.insert(name.as_str()) {
                 return Err(InputError {
                     line,
                     column: Some(name.clone()),
@@ -297,9 +328,15 @@ impl Header {
             } if len < expected_len => Some(*len as usize),
             _ => None,
         };
+        let field = match err.kind() {
+            csv::ErrorKind::Io(io) => guard::too_long(io)
+                .filter(|l| l.limit == guard::Limit::Field)
+                .map(|l| l.field),
+            _ => None,
+        };
         let mut error = csv_error(path, err);
-        if let Some(len) = short {
-            error.column = self.names.get(len).cloned();
+        if let Some(len) = short.or(field) {
+            error.column = self.names.get(len).cloned().or(error.column);
         }
         error
     }
@@ -372,9 +409,86 @@ impl Header {
             ..InputError::file(
                 path,
                 format!(
-                    "missing column(s) {} (the header has: {})",
+                    "missing column(s) {} (the header has: {}){}",
                     missing.join(", "),
-                    self.names.join(", ")
+                    self.shown_names(),
+                    self.delimiter_hint()
+                ),
+            )
+        }
+    }
+
+    /// When the header is one name holding another delimiter, what to set.
+    pub fn delimiter_hint(&self) -> String {
+        let [only] = self.names.as_slice() else {
+            return String::new();
+        };
+        match [';', '\t', '|'].into_iter().find(|d| only.contains(*d)) {
+            Some(d) => format!(
+                ". The header line looks separated by '{}': set delimiter = \"{}\" in the layout ([orders.layout] or [formats.NAME.layout]), or leave delimiter out to have it told from the header",
+                d.escape_default(),
+                d.escape_default()
+            ),
+            None => String::new(),
+        }
+    }
+
+    /// The header's names for a message: escaped, each cut short, at most
+    /// 30 of them.
+    pub fn shown_names(&self) -> String {
+        const MAX: usize = 30;
+        let mut shown: Vec<String> = self.names.iter().take(MAX).map(|n| shorten(n)).collect();
+        if self.names.len() > MAX {
+            shown.push(format!("… {} columns in all", self.names.len()));
+        }
+        shown.join(", ")
+    }
+
+    /// The header name most like `wanted` (a contract column missing from
+    /// the file), if one is close enough to suggest.
+    pub fn closest(&self, wanted: &str) -> Option<&str> {
+        let plain = |s: &str| -> String {
+            s.chars()
+                .filter(|c| c.is_alphanumeric())
+                .flat_map(char::to_lowercase)
+                .collect()
+        };
+        let want = plain(wanted);
+        self.names
+            .iter()
+            .filter(|n| !n.is_empty() && n.chars().count() <= 2 * wanted.len() + 12)
+            .map(|name| {
+                let have = plain(name);
+                let score = if !have.is_empty() && (have.contains(&want) || want.contains(&have)) {
+                    0.9
+                } else {
+                    strsim::normalized_damerau_levenshtein(&want, &have)
+                };
+                (score, name)
+            })
+            .filter(|(score, _)| *score >= 0.6)
+            .max_by(|a, b| a.0.total_cmp(&b.0))
+            .map(|(_, name)| name.as_str())
+    }
+
+    /// Does this record repeat the header (two exports joined with `cat`)?
+    pub fn repeated_by(&self, record: &csv::ByteRecord) -> bool {
+        record.len() == self.names.len()
+            && record
+                .iter()
+                .zip(&self.names)
+                .all(|(field, name)| field.trim_ascii() == name.as_bytes())
+    }
+
+    /// The error for a row that repeats the header.
+    pub fn repeated_error(&self, path: &Path, line: u64) -> InputError {
+        InputError {
+            line,
+            ..InputError::file(
+                path,
+                format!(
+                    "line {line} repeats the header of line {} (two files joined into one?): remove it, or give each file on its own",
+                    self.line
                 ),
             )
         }
@@ -418,7 +532,7 @@ impl<'a> Row<'a> {
             .map_err(|_| {
                 self.error(
                     index,
-                    "is not valid UTF-8 (is the file in another encoding, like GBK?)",
+                    "is not valid UTF-8 (is the file in another encoding, like GBK? encoding = \"gbk\" in its layout, [orders.layout] or [formats.NAME.layout], reads it)",
                 )
             })
     }
@@ -428,12 +542,36 @@ impl<'a> Row<'a> {
         self.non_empty(index, self.text(index)?)
     }
 
-    /// `text` (the field at `index`, as a format cleaned it), refusing empty.
+    /// `text` (the field at `index`, as a format cleaned it), refusing empty
+    /// and, since required fields are ids, statuses, amounts and times,
+    /// control characters ([`Row::printable`]).
     pub fn non_empty<'t>(&self, index: usize, text: &'t str) -> Result<&'t str, InputError> {
         if text.is_empty() {
             return Err(self.error(index, "is empty but a value is required"));
         }
-        Ok(text)
+        self.printable(index, text)
+    }
+
+    /// Refuses a value with a control character (a NUL, a line break): an
+    /// id holding one would be written raw into refunds.csv and submitted.
+    pub fn printable<'t>(&self, index: usize, text: &'t str) -> Result<&'t str, InputError> {
+        // Control characters are C0, DEL and C1 (U+0080–U+009F, led by 0xC2
+        // in UTF-8): a byte scan clears almost every value at once.
+        if !text.bytes().any(|b| b < 0x20 || b == 0x7f || b == 0xc2) {
+            return Ok(text);
+        }
+        match text.chars().position(char::is_control) {
+            None => Ok(text),
+            Some(at) => Err(self.error(
+                index,
+                format!(
+                    "'{}' contains the control character {} (character {}): ids and values must be printable text (a damaged file?)",
+                    shorten(text),
+                    text.chars().nth(at).unwrap_or_default().escape_unicode(),
+                    at + 1
+                ),
+            )),
+        }
     }
 
     pub fn error(&self, index: usize, problem: impl std::fmt::Display) -> InputError {
@@ -461,15 +599,33 @@ impl<'a> Row<'a> {
     }
 }
 
-/// Keeps error messages readable when a field is huge or binary.
+/// Keeps error messages readable when a field is huge or binary: control
+/// characters escaped (`\u{0}`), the value cut after 60 characters.
 pub fn shorten(value: &str) -> String {
     const MAX: usize = 60;
-    if value.chars().count() <= MAX {
-        value.to_string()
+    let head = escape(&value.chars().take(MAX).collect::<String>());
+    if value.chars().nth(MAX).is_none() {
+        head
     } else {
-        let head: String = value.chars().take(MAX).collect();
         format!("{head}… ({} bytes)", value.len())
     }
+}
+
+/// Text with its control characters written as `\u{…}` escapes, so no
+/// message puts raw bytes on a terminal.
+pub fn escape(text: &str) -> String {
+    if !text.chars().any(char::is_control) {
+        return text.to_string();
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]

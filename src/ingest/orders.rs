@@ -36,6 +36,9 @@ pub const COLUMNS: &[&str] = &[
     "paid_at",
 ];
 
+/// How much of the file is kept to tell what it is.
+const HEAD_LEN: usize = 64 * 1024;
+
 /// Columns whose absence from the header is tolerated (their values may be
 /// empty anyway).
 const OPTIONAL: &[&str] = &["currency", "expires_at", "closed_at", "paid_at"];
@@ -164,6 +167,31 @@ impl Columns {
             .filter(|c| !OPTIONAL.contains(c))
             .map(|c| file_name(c))
             .collect();
+        let missing: Vec<&str> = COLUMNS
+            .iter()
+            .copied()
+            .filter(|c| !OPTIONAL.contains(c) && header.position(&file_name(c)).is_none())
+            .collect();
+        if !missing.is_empty() {
+            let names: Vec<String> = missing.iter().map(|c| file_name(c)).collect();
+            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+            let mut error = header.missing(path, &names);
+            if !header.delimiter_hint().is_empty() {
+                return Err(error);
+            }
+            let lines: Vec<String> = missing
+                .iter()
+                .map(|c| match header.closest(c) {
+                    Some(close) => format!("{c} = \"{}\"", super::escape(close)),
+                    None => format!("{c} = \"<its name in the export>\""),
+                })
+                .collect();
+            error.problem += &format!(
+                ". If the export names them otherwise, map them in the config: [orders.columns] {}",
+                lines.join(", ")
+            );
+            return Err(error);
+        }
         let required: Vec<&str> = required.iter().map(String::as_str).collect();
         header.require(path, &required)?;
         let optional = |c: &str| header.position(&file_name(c));
@@ -191,12 +219,48 @@ pub fn read(
     path: &Path,
     input: impl Read,
     opts: &OrdersOptions,
+    sink: impl FnMut(Attempt, u64) -> anyhow::Result<()>,
+) -> anyhow::Result<u64> {
+    read_noted(path, input, opts, &mut Vec::new(), sink)
+}
+
+/// [`read`], adding to `notes` what was told rather than configured (the
+/// encoding, the delimiter, a workbook's sheet), for the run to say.
+pub fn read_noted(
+    path: &Path,
+    input: impl Read,
+    opts: &OrdersOptions,
+    notes: &mut Vec<String>,
     mut sink: impl FnMut(Attempt, u64) -> anyhow::Result<()>,
 ) -> anyhow::Result<u64> {
-    let Some(mut table) = Table::open(path, input, &opts.mapping.layout)? else {
+    // The head, to tell a settlement file handed over as the export.
+    let mut input = input;
+    let mut head = Vec::with_capacity(HEAD_LEN);
+    input
+        .by_ref()
+        .take(HEAD_LEN as u64)
+        .read_to_end(&mut head)
+        .map_err(|e| anyhow::Error::new(e).context(format!("failed to read {}", path.display())))?;
+    let input = std::io::Cursor::new(&head).chain(input);
+    let Some(mut table) = Table::open(path, input, &opts.mapping.layout)
+        .map_err(|e| super::settlement::limit_error(path, e))?
+    else {
         return Ok(0);
     };
-    let columns = Columns::resolve(path, &table.header, opts)?;
+    notes.append(&mut table.notes);
+    let columns = Columns::resolve(path, &table.header, opts).map_err(|err| {
+        match super::settlement::settlement_kind(&head) {
+            Some(kind) => InputError {
+                line: 0,
+                column: None,
+                problem: format!(
+                    "this is {kind}, a settlement file, not the order export: pass it with --settlement"
+                ),
+                ..err
+            },
+            None => err,
+        }
+    })?;
     let mut rows = 0;
     while let Some((record, line)) = table.next_row()? {
         let row = Row::new(path, &table.header, &record, line);
@@ -273,9 +337,74 @@ fn status<T: std::str::FromStr + Copy>(
             } else {
                 format!(" or a mapped value ({})", mapped.join(", "))
             };
-            row.bad_value(index, &format!("{expected}{hint}"))
+            let column = row.header.name(index);
+            let table = COLUMNS
+                .iter()
+                .find(|c| **c == column)
+                .copied()
+                .unwrap_or(if expected.contains("PAID") {
+                    "order_status"
+                } else {
+                    "payment_status"
+                });
+            let to = guess_status(text, expected).unwrap_or_else(|| {
+                format!(
+                    "<one of {}>",
+                    expected.trim_start_matches("one of ").replace(", ", "|")
+                )
+            });
+            row.bad_value(
+                index,
+                &format!(
+                    "{expected}{hint}. If it means one of them, map it in the config: [orders.{table}] \"{}\" = \"{to}\"",
+                    super::escape(text)
+                ),
+            )
         }),
     }
+}
+
+/// What a status value the export writes most likely means, when it is one
+/// of the common spellings (Chinese or English), for the mapping an error
+/// suggests. Only a suggestion: the person adds the line.
+fn guess_status(text: &str, expected: &str) -> Option<String> {
+    let lower = text.to_lowercase();
+    let has = |words: &[&str]| words.iter().any(|w| lower.contains(w));
+    let guess = if expected.contains("PAID") {
+        if has(&["取消", "cancel"]) {
+            "CANCELLED"
+        } else if has(&["关闭", "close"]) {
+            "CLOSED"
+        } else if has(&[
+            "未支付",
+            "待支付",
+            "未付",
+            "待付",
+            "unpaid",
+            "open",
+            "pending",
+            "new",
+        ]) {
+            "OPEN"
+        } else if has(&["已支付", "已付", "支付成功", "付款成功", "paid", "完成"]) {
+            "PAID"
+        } else {
+            return None;
+        }
+    } else if has(&["失败", "fail", "declin", "reject"]) {
+        "FAILED"
+    } else if has(&["关闭", "close", "取消", "cancel"]) {
+        "CLOSED"
+    } else if has(&["处理中", "支付中", "processing", "pending"]) {
+        "PROCESSING"
+    } else if has(&["成功", "已支付", "success", "succeed", "paid", "ok"]) {
+        "SUCCESS"
+    } else if has(&["未知", "unknown"]) {
+        "UNKNOWN"
+    } else {
+        return None;
+    };
+    Some(guess.to_string())
 }
 
 /// An optional timestamp field: empty is `None`, anything else must parse.

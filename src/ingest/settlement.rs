@@ -62,6 +62,8 @@ pub struct FileFacts {
     /// What the rows were checked against, when the file carries its own
     /// totals (a bill's summary or footer), for `inspect` to say so.
     pub checked: Option<&'static str>,
+    /// What was told rather than configured (an encoding, a delimiter).
+    pub notes: Vec<String>,
 }
 
 /// Skipped row counts by the row type as the file writes it.
@@ -122,6 +124,9 @@ pub struct ParsedFile {
     pub rows: u64,
     /// See [`FileFacts::skipped`].
     pub skipped: Skipped,
+    /// Things the person running should know (a flag another source
+    /// overrode), one line each.
+    pub notes: Vec<String>,
 }
 
 /// Where the day a file covers was read.
@@ -162,6 +167,8 @@ pub struct Scanned {
     pub skipped: Skipped,
     /// See [`FileFacts::checked`].
     pub checked: Option<&'static str>,
+    /// See [`ParsedFile::notes`].
+    pub notes: Vec<String>,
 }
 
 impl Scanned {
@@ -174,6 +181,7 @@ impl Scanned {
             channel: self.channel?,
             rows: self.rows,
             skipped: self.skipped,
+            notes: self.notes,
         })
     }
 }
@@ -199,10 +207,21 @@ pub fn scan(
     fallback_day: Option<NaiveDate>,
     sink: &mut Sink,
 ) -> Result<Scanned> {
-    super::container::open(input, cx.path, |plain, path| {
-        let cx = Context { path, ..*cx };
-        read_plain(plain, &cx, forced_format, fallback_day, sink)
-    })
+    let sheets: Vec<&str> = cx
+        .settings
+        .mapped
+        .iter()
+        .filter_map(|m| m.layout.sheet.as_deref())
+        .collect();
+    let mut notes = Vec::new();
+    let mut scanned =
+        super::container::open_with_sheets(input, cx.path, &sheets, &mut notes, |plain, path| {
+            let cx = Context { path, ..*cx };
+            read_plain(plain, &cx, forced_format, fallback_day, sink)
+        })?;
+    notes.append(&mut scanned.notes);
+    scanned.notes = notes;
+    Ok(scanned)
 }
 
 fn read_plain(
@@ -234,15 +253,53 @@ fn read_plain(
             None => Chosen::Builtin(detect(path, &head)?),
         },
     };
+    // A format forced on a file that is plainly another: said with the
+    // error, since the forced format's own advice would mislead.
+    let other = forced_format
+        .filter(|name| !forced_fits(name, &head, mapped))
+        .and_then(|_| detect(path, &head).ok())
+        .filter(|f| Some(f.name) != forced_format);
+    let mismatch = |err: anyhow::Error| match (other, forced_format) {
+        (Some(format), Some(forced)) => {
+            let (line, column) = err
+                .downcast_ref::<InputError>()
+                .map_or((0, None), |e| (e.line, e.column.clone()));
+            anyhow::Error::new(InputError {
+                line,
+                column,
+                ..InputError::file(
+                    path,
+                    format!(
+                        "is {} (detected as the {} format from its content), but --format {forced} forces {forced}: load it without --format, or keep it apart from the {forced} files (read as {forced}, it failed with: {err:#})",
+                        kind_of(format),
+                        format.name
+                    ),
+                )
+            })
+        }
+        _ => err,
+    };
     let mut rows = 0u64;
     let mut counting = |record: SettlementRecord| {
         rows += 1;
+        printable_ids(path, rows, &record)?;
         sink(record)
     };
     let mut all = std::io::Cursor::new(head).chain(input);
     let (facts, format) = match chosen {
-        Chosen::Builtin(f) => ((f.parse)(&mut all, cx, &mut counting)?, f.name.to_string()),
-        Chosen::Mapped(m) => (m.parse(&mut all, cx, &mut counting)?, m.name.clone()),
+        // Every built-in format is comma-separated (UnionPay's fixed-width
+        // records have no commas: a line is one field to the guard); a
+        // mapped format's table guards itself with its own delimiter.
+        Chosen::Builtin(f) => (
+            (f.parse)(&mut super::guard::Guard::new(all, b','), cx, &mut counting)
+                .map_err(|e| mismatch(limit_error(path, e)))?,
+            f.name.to_string(),
+        ),
+        Chosen::Mapped(m) => (
+            m.parse(&mut all, cx, &mut counting)
+                .map_err(|e| mismatch(limit_error(path, e)))?,
+            m.name.clone(),
+        ),
     };
     let day = match facts.day {
         // A file that dates itself and a name that says another day: one
@@ -260,6 +317,17 @@ fn read_plain(
         },
         None => day_of(path, fallback_day),
     };
+    let mut notes = facts.notes;
+    if let (Some(flag), Ok((day, source))) = (fallback_day, &day)
+        && *source != DaySource::Flag
+    {
+        notes.push(format!(
+            "note: {} covers {day} ({}); --settlement-day {flag} is used only for files whose day cannot be told otherwise{}",
+            path.display(),
+            source.describe(&format),
+            if *day == flag { "" } else { ", so it was not used here" }
+        ));
+    }
     let channel = facts
         .channel
         .or_else(|| day::channel_from_name(path))
@@ -272,7 +340,56 @@ fn read_plain(
         rows,
         skipped: facts.skipped,
         checked: facts.checked,
+        notes,
     })
+}
+
+/// A read the guard stopped (outside a CSV record, which names its own
+/// place) as the input error it is.
+pub fn limit_error(path: &Path, err: anyhow::Error) -> anyhow::Error {
+    let limit = err
+        .downcast_ref::<std::io::Error>()
+        .and_then(super::guard::too_long)
+        .cloned();
+    match limit {
+        Some(limit) => InputError {
+            line: limit.line,
+            ..InputError::file(path, limit.to_string())
+        }
+        .into(),
+        None => err,
+    }
+}
+
+/// The last line of defence for ids (each format refuses a control
+/// character in its required fields with the line and column): no id with
+/// a control character reaches the database, and so refunds.csv.
+fn printable_ids(path: &Path, row: u64, record: &SettlementRecord) -> Result<(), InputError> {
+    for (name, id) in [
+        ("channel_txn_id", &record.channel_txn_id),
+        ("channel_order_id", &record.channel_order_id),
+        ("refund_id", &record.refund_id),
+    ] {
+        if let Some(c) = id.chars().find(|c| c.is_control()) {
+            return Err(InputError::file(
+                path,
+                format!(
+                    "record {row}: its {name} '{}' contains the control character {}: ids must be printable text (a damaged file?)",
+                    super::shorten(id),
+                    c.escape_unicode()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Does the head fit the forced format's own signature?
+fn forced_fits(name: &str, head: &[u8], mapped: &[super::mapped::MappedFormat]) -> bool {
+    match mapped.iter().find(|m| m.name == name) {
+        Some(m) => m.sniff(head),
+        None => FORMATS.iter().any(|f| f.name == name && (f.sniff)(head)),
+    }
 }
 
 /// The format a file is read as.
@@ -300,6 +417,30 @@ fn read_head(input: &mut impl Read, path: &Path) -> Result<Vec<u8>> {
     }
 }
 
+/// What a person calls a file of this format.
+fn kind_of(format: &Format) -> &'static str {
+    match format.name {
+        "wechat" => "a WeChat Pay trade bill (交易账单)",
+        "alipay" => "an Alipay business detail (业务明细)",
+        "stripe" => "a Stripe balance report",
+        "unionpay" => "a UnionPay ZM reconciliation file",
+        "adyen" => "an Adyen settlement details report",
+        _ => "a settlement file in payrecon's canonical form",
+    }
+}
+
+/// What a person would call the settlement file this head starts, if it is
+/// one: for an order export that turns out to be a bill.
+pub fn settlement_kind(head: &[u8]) -> Option<&'static str> {
+    if let Some(format) = FORMATS.iter().find(|f| (f.sniff)(head)) {
+        return Some(kind_of(format));
+    }
+    if super::unionpay::is_summary(head) {
+        return Some("UnionPay's daily summary (RD) file");
+    }
+    super::consumer::refusal(head).map(|_| "a personal (consumer) payment export")
+}
+
 /// Picks the format from the content; an unknown file gets an error that
 /// says what payrecon reads.
 pub fn detect(path: &Path, head: &[u8]) -> Result<&'static Format> {
@@ -311,6 +452,9 @@ pub fn detect(path: &Path, head: &[u8]) -> Result<&'static Format> {
     }
     if let Some(problem) = super::consumer::refusal(head) {
         return Err(InputError::file(path, problem).into());
+    }
+    if super::unionpay::is_summary(head) {
+        return Err(InputError::file(path, super::unionpay::summary_refusal(head)).into());
     }
     let text = super::gbk::text(head);
     let first_line = text.lines().next().unwrap_or_default().trim().to_string();

@@ -36,11 +36,10 @@ use super::day;
 use super::settlement::{Context, FileFacts, Format, Sink};
 use crate::error::InputError;
 use crate::model::{Kind, SettlementRecord};
-use anyhow::Context as _;
 use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime};
 use layout::Field;
 use rust_decimal::Decimal;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufReader, Read};
 use std::path::Path;
 
 pub const FORMAT: Format = Format {
@@ -74,9 +73,18 @@ fn parse(input: &mut dyn Read, cx: &Context, sink: &mut Sink) -> anyhow::Result<
     let mut line = 0u64;
     loop {
         buffer.clear();
-        let read = reader
-            .read_until(b'\n', &mut buffer)
-            .with_context(|| format!("failed to read settlement file {}", cx.path.display()))?;
+        let read = super::guard::read_line(&mut reader, &mut buffer).map_err(|e| {
+            match super::guard::too_long(&e) {
+                Some(limit) => anyhow::Error::new(InputError {
+                    line: line + 1,
+                    ..InputError::file(cx.path, limit.to_string())
+                }),
+                None => anyhow::Error::new(e).context(format!(
+                    "failed to read settlement file {}",
+                    cx.path.display()
+                )),
+            }
+        })?;
         if read == 0 {
             break;
         }
@@ -98,6 +106,33 @@ fn parse(input: &mut dyn Read, cx: &Context, sink: &mut Sink) -> anyhow::Result<
         day: file_day,
         ..FileFacts::default()
     })
+}
+
+/// Is this head UnionPay's human-readable daily summary (the `RD…` member
+/// of the same zip, 中国银联全渠道商户交易汇总表), not the ZM detail?
+pub fn is_summary(head: &[u8]) -> bool {
+    let text = super::gbk::text(head);
+    text.contains("商户交易汇总表") || (text.contains("清算日期") && text.contains("交易笔数"))
+}
+
+/// Why a UnionPay summary file is not read, naming the ZM file to load.
+pub fn summary_refusal(head: &[u8]) -> String {
+    let text = super::gbk::text(head);
+    let day = text.split("清算日期").nth(1).and_then(|rest| {
+        let digits: String = rest
+            .trim_start_matches([':', '：', ' '])
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        (digits.len() == 8).then(|| digits[2..].to_string())
+    });
+    format!(
+        "this is UnionPay's daily summary (RD) file, a report for people, not the transaction detail: load the ZM detail file of the same day instead ({}, in the same zip)",
+        match day {
+            Some(day) => format!("INN{day}88ZM_<merId>"),
+            None => "INN<yyMMdd>88ZM_<merId>".to_string(),
+        }
+    )
 }
 
 /// The date in `INN<yyMMdd>88ZM`, the name UnionPay gives the file.
@@ -188,6 +223,15 @@ impl Place<'_> {
         let text = self.text(field)?;
         if text.is_empty() {
             return Err(self.error(field, "is blank but a value is required".into()));
+        }
+        if let Some(c) = text.chars().find(char::is_ascii_control) {
+            return Err(self.error(
+                field,
+                format!(
+                    "contains the control character {}: ids must be printable text (a damaged file?)",
+                    c.escape_unicode()
+                ),
+            ));
         }
         Ok(text)
     }

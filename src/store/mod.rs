@@ -24,6 +24,10 @@ impl Store {
     /// Opens (creating if needed, with permission bits `mode`) the database
     /// and brings its schema up to date.
     pub fn open(path: &Path, lock_timeout: Duration, mode: u32) -> Result<Store> {
+        Store::open_writable(path, lock_timeout, mode).map_err(|e| readonly_error(e, path))
+    }
+
+    fn open_writable(path: &Path, lock_timeout: Duration, mode: u32) -> Result<Store> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).with_context(|| {
                 format!("failed to create the folder of database {}", path.display())
@@ -33,6 +37,17 @@ impl Store {
             .with_context(|| format!("failed to create database {}", path.display()))?;
         let mut conn = Connection::open(path)
             .with_context(|| format!("failed to open database {}", path.display()))?;
+        // SQLite falls back to reading a file it may not write, and says so
+        // only at the first write, without the path.
+        if conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(false) {
+            return Err(readonly_error(
+                anyhow::Error::new(rusqlite::Error::SqliteFailure(
+                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_READONLY),
+                    None,
+                )),
+                path,
+            ));
+        }
         conn.busy_timeout(lock_timeout)?;
         tune(&conn, lock_timeout).map_err(|e| busy_error(e, path, lock_timeout))?;
         load::register_batch_tables(&conn)?;
@@ -50,7 +65,7 @@ impl Store {
     pub fn begin(&mut self, path: &Path, lock_timeout: Duration) -> Result<Transaction<'_>> {
         self.conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| busy_error(e, path, lock_timeout))
+            .map_err(|e| readonly_error(busy_error(e, path, lock_timeout), path))
     }
 }
 
@@ -148,6 +163,37 @@ impl Store {
             .context("recording that the outputs were published")?;
         Ok(())
     }
+}
+
+/// A database SQLite may not write, said with its path and the likely
+/// cause (SQLite says only "attempt to write a readonly database").
+pub fn readonly_error(err: anyhow::Error, path: &Path) -> anyhow::Error {
+    let readonly = err.chain().any(|cause| {
+        cause
+            .downcast_ref::<rusqlite::Error>()
+            .is_some_and(|e| e.sqlite_error_code() == Some(ErrorCode::ReadOnly))
+    });
+    if !readonly {
+        return err;
+    }
+    let folder = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let cause = match std::fs::OpenOptions::new().write(true).open(path) {
+        Err(e) if e.raw_os_error() == Some(30) => "it is on a read-only file system".to_string(),
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+            "this user may not write the file (its permissions)".to_string()
+        }
+        _ => format!(
+            "this user may not create files in its folder {} (SQLite writes its journal there)",
+            folder.display()
+        ),
+    };
+    anyhow::anyhow!(
+        "database {} is read-only: {cause}. Give this user write access to the file and its folder, or choose another database with --db (or db = … in the config)",
+        path.display()
+    )
 }
 
 fn busy_error(err: rusqlite::Error, path: &Path, timeout: Duration) -> anyhow::Error {

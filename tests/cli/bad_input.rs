@@ -43,12 +43,30 @@ fn unbalanced_quote_is_refused() {
 
 #[test]
 fn wrong_delimiter_is_refused() {
-    assert_refused(
-        "bad/orders.csv",
-        &orders(ROW).replace(',', ";"),
-        "orders",
-        &["orders.csv, line 1", "missing column(s) order_id"],
-    );
+    // Since issue #14 an export's delimiter is told from its header.
+    let work = Workdir::new();
+    let semicolons = work.write("orders.csv", &orders(ROW).replace(',', ";"));
+    work.run("out", &["--orders", semicolons.to_str().unwrap()])
+        .assert()
+        .success()
+        .stderr(predicates::str::contains("read with the delimiter ';'"));
+    // Forced to another, the error says what the header looks like.
+    let work = Workdir::new();
+    let semicolons = work.write("orders.csv", &orders(ROW).replace(',', ";"));
+    let config = work.write("payrecon.toml", "[orders.layout]\ndelimiter = \"|\"\n");
+    work.run(
+        "out",
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "--orders",
+            semicolons.to_str().unwrap(),
+        ],
+    )
+    .assert()
+    .code(1)
+    .stderr(predicates::str::contains("missing column(s) order_id"))
+    .stderr(predicates::str::contains("looks separated by ';'"));
     assert_refused(
         "bad/wechat-2026-11-21.csv",
         &bill(BILL).replace(',', ";"),
@@ -131,12 +149,15 @@ fn a_10_mb_field_gets_a_short_error() {
             "{stderr}"
         );
     }
-    // A huge id is data, not an error: it loads.
+    // A huge id is refused too (issue #10 §6: a field is capped at 64 KiB).
     let work = Workdir::new();
     let big = work.write("orders.csv", &orders(&ROW.replace("O2", &huge)));
     work.run("out", &["--orders", big.to_str().unwrap()])
         .assert()
-        .success();
+        .code(1)
+        .stderr(predicates::str::contains(
+            "orders.csv, line 2, column 'order_id': the field is longer than 64 KiB",
+        ));
 }
 
 #[test]
@@ -148,13 +169,34 @@ fn wrong_encodings_are_refused() {
     let work = Workdir::new();
     let bad = work.path("orders.csv");
     std::fs::write(&bad, &gbk).unwrap();
+    // Since issue #14 a file that is GB18030 throughout is read as such.
+    work.run("out", &["--orders", bad.to_str().unwrap()])
+        .assert()
+        .success()
+        .stderr(predicates::str::contains(
+            "orders.csv is not UTF-8 but reads as GBK (GB18030)",
+        ));
+    // Past the first 64 KiB, the error says which key reads it.
+    let mut late = OH.as_bytes().to_vec();
+    for i in 0..2000 {
+        late.extend_from_slice(
+            ROW.replace("O2,P2,C2", &format!("O{i},P{i},C{i}"))
+                .as_bytes(),
+        );
+        late.push(b'\n');
+    }
+    late.extend_from_slice(&gbk[OH.len()..]);
+    let bad = work.path("late.csv");
+    std::fs::write(&bad, &late).unwrap();
     work.run("out", &["--orders", bad.to_str().unwrap()])
         .assert()
         .code(1)
         .stderr(predicates::str::contains(
-            "orders.csv, line 2, column 'order_id'",
+            "late.csv, line 2002, column 'order_id'",
         ))
-        .stderr(predicates::str::contains("GBK"));
+        .stderr(predicates::str::contains(
+            r#"encoding = "gbk" in its layout"#,
+        ));
     // UTF-16 (Excel's "Unicode Text"): said so, for both kinds of file.
     let utf16: Vec<u8> = b"\xff\xfe"
         .iter()

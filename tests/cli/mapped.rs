@@ -139,3 +139,31 @@ fn an_unknown_file_is_told_what_it_resembles_and_how_to_map_it() {
         .stderr(contains("looks most like stripe (has balance_transaction_id, gross, created_utc; lacks reporting_category"))
         .stderr(contains("[formats.NAME]"));
 }
+
+#[test]
+fn a_mapped_column_renamed_in_the_file_gets_the_line_to_fix() {
+    let work = Workdir::new();
+    work.write("payrecon.toml", CONFIG);
+    let renamed = BANK_DAY.replace("Txn Ref;", "Txn Reference;");
+    // Still recognised by a forced format: the header lacks a mapped column.
+    let day = work.write("bills/statement_20261121.csv", &renamed);
+    work.run(
+        "out",
+        &[
+            "--config",
+            work.path("payrecon.toml").to_str().unwrap(),
+            "--settlement",
+            day.to_str().unwrap(),
+            "--format",
+            "hkbank",
+        ],
+    )
+    .assert()
+    .code(1)
+    .stderr(contains(
+        "statement_20261121.csv, line 3: missing column(s) Txn Ref",
+    ))
+    .stderr(contains(
+        r#"[formats.hkbank.columns] channel_txn_id = "Txn Reference""#,
+    ));
+}
