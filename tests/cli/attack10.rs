@@ -436,3 +436,174 @@ fn a_conflicting_larger_repeat_never_raises_the_refund() {
         "W2 (10.00 in its day's bill and the export) instructed {w2} minor units: {issued:?}\n{high:?}"
     );
 }
+
+/// `payrecon run` in `cwd` (relative to the scratch folder) with a
+/// relative `--out`.
+fn run_in(work: &Workdir, cwd: &str, out: &str, args: &[&str], failpoint: Option<&str>) -> Output {
+    let dir = work.path(cwd);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut cmd = assert_cmd::Command::cargo_bin("payrecon").unwrap();
+    cmd.current_dir(&dir)
+        .args(["run", "-q", "--db"])
+        .arg(work.db())
+        .args(["--out", out])
+        .args(args)
+        .env_remove("PAYRECON_FAILPOINT");
+    if let Some(point) = failpoint {
+        cmd.env("PAYRECON_FAILPOINT", point);
+    }
+    cmd.output().unwrap()
+}
+
+/// Held: two days in a row killed after their commit, each with a relative
+/// `--out` from the scratch folder (day 15's run also writes refunds-2.csv
+/// of day 14 through a killed rerun), then a run from another working
+/// directory with the same relative `--out` name: each unpublished refund
+/// file is written at the absolute path its run recorded, never in the new
+/// working directory, and every committed instruction is in exactly one
+/// (file name, day) over every refund file ever seen.
+#[test]
+fn unpublished_refund_files_of_two_days_reach_their_recorded_paths_from_another_cwd() {
+    let work = Workdir::new();
+    two_duplicate_days(&work);
+    work.write(
+        "late/wechat-2024-03-14.csv",
+        &format!(
+            "{SH}wechat,W1a,C1a,PAYMENT,10.00,,CNY,2024-03-14 10:01:00,\n\
+             wechat,W1b,C1b,PAYMENT,10.00,,CNY,2024-03-14 10:02:00,\n\
+             wechat,W1c,C1b,PAYMENT,3.00,,CNY,2024-03-14 10:03:00,\n"
+        ),
+    );
+    work.write("set/wechat-2024-03-17.csv", SH);
+    let mut seen = Seen::default();
+    let mut step = |cwd: &str, out: &str, args: &[&str], point: Option<&str>| {
+        let output = run_in(&work, cwd, out, args, point);
+        seen.snap(&work);
+        output
+    };
+    ok(&step(
+        ".",
+        "d14",
+        &[
+            "--orders",
+            "orders.csv",
+            "--settlement",
+            "set/wechat-2024-03-14.csv",
+        ],
+        None,
+    ));
+    killed(&step(
+        ".",
+        "d14",
+        &["--settlement", "set/wechat-2024-03-15.csv"],
+        Some("after-commit"),
+    ));
+    killed(&step(
+        ".",
+        "d14",
+        &[
+            "--settlement",
+            "late/wechat-2024-03-14.csv",
+            "--date",
+            "2024-03-14",
+        ],
+        Some("published-1"),
+    ));
+    killed(&step(
+        ".",
+        "d15",
+        &["--settlement", "set/wechat-2024-03-16.csv"],
+        Some("after-commit"),
+    ));
+    let next = step(
+        "elsewhere",
+        "d14",
+        &[
+            "--settlement",
+            "../set/wechat-2024-03-17.csv",
+            "--date",
+            "2024-03-17",
+        ],
+        None,
+    );
+    ok(&next);
+    let stderr = String::from_utf8_lossy(&next.stderr);
+    assert!(
+        stderr.contains("2024-03-15") && stderr.contains("submit it"),
+        "{stderr}"
+    );
+    assert!(
+        !work.path("elsewhere/d14/refunds-2.csv").exists() && !work.path("elsewhere/d15").exists(),
+        "written relative to the new working directory"
+    );
+    let issued = instruction_ids(&work);
+    let txns: BTreeSet<&str> = issued.values().map(|(_, t, _)| t.as_str()).collect();
+    assert_eq!(txns, BTreeSet::from(["W1b", "W1c", "W2b"]), "{issued:?}");
+    for id in issued.keys() {
+        assert!(seen.ids.contains(id), "{id} in no refund file: {issued:?}");
+    }
+    let names: BTreeMap<&String, BTreeSet<String>> = seen
+        .files
+        .iter()
+        .map(|(id, files)| {
+            (
+                id,
+                files
+                    .iter()
+                    .map(|(path, _)| {
+                        Path::new(path)
+                            .file_name()
+                            .unwrap()
+                            .to_string_lossy()
+                            .into_owned()
+                    })
+                    .collect(),
+            )
+        })
+        .collect();
+    for (id, files) in &names {
+        assert_eq!(
+            files.len(),
+            1,
+            "{id} in refund files of two names: {files:?}"
+        );
+    }
+    assert!(parse_csv(&work.read("d14/refunds-2.csv")).1.len() == 1);
+    assert!(parse_csv(&work.read("d15/refunds.csv")).1.len() == 1);
+}
+
+/// Held: the day check at DST changes (America/New_York): a day of 25 or
+/// 23 hours ends at the next local midnight, naive or with an offset; a
+/// time in the skipped hour is an error.
+#[test]
+fn the_day_check_follows_dst_days() {
+    for (day, time, loads) in [
+        ("2026-11-01", "2026-11-01 23:59:59", true),
+        ("2026-11-01", "2026-11-01 01:30:00", true),
+        ("2026-11-01", "2026-11-02T04:59:59Z", true),
+        ("2026-11-01", "2026-11-02T05:00:00Z", false),
+        ("2026-11-01", "2026-11-02 00:00:00", false),
+        ("2026-03-08", "2026-03-09T03:59:59Z", true),
+        ("2026-03-08", "2026-03-09T04:00:00Z", false),
+        ("2026-03-08", "2026-03-08 02:30:00", false),
+    ] {
+        let work = Workdir::new();
+        let config = work.write("payrecon.toml", "timezone = \"America/New_York\"\n");
+        let bill = work.write(
+            &format!("wechat-{day}.csv"),
+            &format!("{SH}wechat,W1,C1,PAYMENT,10.00,,USD,{time},\n"),
+        );
+        let out = run(
+            &work,
+            "out",
+            &[
+                "--config",
+                config.to_str().unwrap(),
+                "--settlement",
+                bill.to_str().unwrap(),
+            ],
+            None,
+        );
+        assert_eq!(out.status.success(), loads, "{day} {time}: {}", text(&out));
+    }
+}
