@@ -667,3 +667,52 @@ fn a_refund_left_after_a_channel_refund_is_withdrawn_is_issued() {
         work.read("o2/discrepancies.csv")
     );
 }
+
+/// Break (same check, other half): a WeChat bill with only refund rows,
+/// every one of them of the 21st (WeChat dates a refund row by the refund's
+/// own time), loads as the bill of the 23rd: the "shows a trade of its day"
+/// check looks at payments only. Loaded as the 23rd it stands in for that
+/// day (coverage, and the right bill later becomes its "correction").
+#[test]
+#[ignore = "attack10: a WeChat bill with only refunds of an earlier day is accepted under any later day"]
+fn a_wechat_refund_only_bill_of_an_earlier_day_is_refused() {
+    let work = Workdir::new();
+    let bill = std::fs::read_to_string(
+        crate::util::fixtures().join("formats/wechat/wechat-2026-11-21-all.csv"),
+    )
+    .unwrap();
+    let mut lines: Vec<&str> = bill.lines().collect();
+    let header = lines.remove(0);
+    let mut refunds: Vec<&str> = lines
+        .iter()
+        .copied()
+        .filter(|l| l.contains("`REFUND,"))
+        .collect();
+    refunds.dedup();
+    assert_eq!(refunds.len(), 2);
+    let refund_bill = format!(
+        "{header}\n{}\n总交易单数,应结订单总金额,退款总金额,充值券退款总金额,手续费总金额,订单总金额,申请退款总金额\n`2.0,`0.00,`43.5,`0.0,`-0.26,`0.00,`43.5\n",
+        refunds.join("\n")
+    );
+    work.write("wechat-2026-11-21.csv", &refund_bill);
+    ok(&run(
+        &work,
+        "o21",
+        &["--settlement", "wechat-2026-11-21.csv"],
+        None,
+    ));
+    let work = Workdir::new();
+    work.write("wechat-2026-11-23.csv", &refund_bill);
+    let out = run(
+        &work,
+        "o23",
+        &["--settlement", "wechat-2026-11-23.csv"],
+        None,
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "refunds of the 21st loaded as the bill of the 23rd: {}",
+        text(&out)
+    );
+}
