@@ -716,3 +716,30 @@ fn a_wechat_refund_only_bill_of_an_earlier_day_is_refused() {
         text(&out)
     );
 }
+
+/// Break (weak point): UnionPay has no "shows a trade of its day" check and
+/// a 48 h tolerance after the day, so its ZM file of the 21st (records
+/// stamped the 21st) loads when renamed for the 20th or for any later day,
+/// here the 25th, standing in for that day.
+#[test]
+#[ignore = "attack10: a UnionPay ZM file renamed for another day (later, or one day earlier) is accepted"]
+fn a_unionpay_file_renamed_for_another_day_is_refused() {
+    let zm = std::fs::read(
+        crate::util::fixtures().join("formats/unionpay/INN26112188ZM_802310048993424"),
+    )
+    .unwrap();
+    let mut accepted = Vec::new();
+    for day in ["261120", "261125"] {
+        let work = Workdir::new();
+        let name = format!("INN{day}88ZM_802310048993424");
+        std::fs::write(work.path(&name), &zm).unwrap();
+        let out = run(&work, "out", &["--settlement", &name], None);
+        if out.status.success() {
+            accepted.push(name);
+        }
+    }
+    assert!(
+        accepted.is_empty(),
+        "the ZM file of 2026-11-21 loaded as {accepted:?}"
+    );
+}
