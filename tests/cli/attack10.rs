@@ -743,3 +743,46 @@ fn a_unionpay_file_renamed_for_another_day_is_refused() {
         "the ZM file of 2026-11-21 loaded as {accepted:?}"
     );
 }
+
+/// Break (judgment call, reported for a decision): one order paid on two
+/// attempts whose bill rows carry the same transaction id W1 (a
+/// CHANNEL_ID_CONFLICT, "ask the channel"). payrecon keeps "wechat W1" and
+/// at once refunds "W1" (order key C2) in full: refunds.csv names the
+/// transaction id of the payment it keeps. A refund job that refunds by
+/// transaction id refunds the kept payment; if the two rows are one
+/// payment listed twice, the whole order goes back. A duplicate whose
+/// transaction id is the kept payment's should wait for the channel's
+/// answer (no automatic refund), as an unmatched payment does.
+#[test]
+#[ignore = "attack10: a duplicate sharing the kept payment's transaction id is refunded by that id"]
+fn a_duplicate_sharing_the_kept_transaction_id_is_not_refunded_automatically() {
+    let work = Workdir::new();
+    work.write("orders.csv", &format!("{OH}{DUP_ORDERS}"));
+    work.write(
+        "set/wechat-2024-03-14.csv",
+        &format!(
+            "{SH}wechat,W1,C1,PAYMENT,10.00,,CNY,2024-03-14 10:01:00,\n\
+             wechat,W1,C2,PAYMENT,10.00,,CNY,2024-03-14 10:01:00,\n"
+        ),
+    );
+    work.write("set/wechat-2024-03-15.csv", SH);
+    ok(&run(
+        &work,
+        "o1",
+        &[
+            "--orders",
+            "orders.csv",
+            "--settlement",
+            "set",
+            "--date",
+            "2024-03-14",
+        ],
+        None,
+    ));
+    let refunds = parse_csv(&work.read("o1/refunds.csv")).1;
+    assert!(
+        refunds.iter().all(|r| r[2] != "W1"),
+        "refunds the kept payment's transaction id W1: {refunds:?}\n{}",
+        work.read("o1/discrepancies.csv")
+    );
+}
