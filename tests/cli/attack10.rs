@@ -839,3 +839,42 @@ fn the_same_rows_delivered_again_issue_nothing() {
         work.read("o2/discrepancies.csv")
     );
 }
+
+/// Held: a canonical file whose rows are only earlier days' repeats (a T+1
+/// file holding nothing but late payments and a refund dated by its
+/// payment) loads under its name's day, and the duplicate it completes is
+/// refunded once; a refund row dated after the day is refused.
+#[test]
+fn a_canonical_file_of_earlier_day_repeats_loads_and_a_future_refund_is_refused() {
+    let work = Workdir::new();
+    work.write("orders.csv", &format!("{OH}{DUP_ORDERS}"));
+    work.write("set/wechat-2024-03-14.csv", &format!("{SH}{DUP_DAY}"));
+    work.write(
+        "set/wechat-2024-03-15.csv",
+        &format!("{SH}wechat,W2,C2,PAYMENT,10.00,0.06,CNY,2024-03-14 10:02:00,\n"),
+    );
+    work.write(
+        "bad/wechat-2024-03-16.csv",
+        &format!("{SH}wechat,W1,C1,REFUND,1.00,,CNY,2024-03-17 00:00:00,R9\n"),
+    );
+    ok(&run(
+        &work,
+        "o1",
+        &["--orders", "orders.csv", "--settlement", "set"],
+        None,
+    ));
+    let refunds = parse_csv(&work.read("o1/refunds.csv")).1;
+    assert_eq!(refunds.len(), 1, "{refunds:?}");
+    assert_eq!(
+        (refunds[0][2].as_str(), refunds[0][6].as_str()),
+        ("W2", "10.00")
+    );
+    let bad = run(
+        &work,
+        "o2",
+        &["--settlement", "bad/wechat-2024-03-16.csv"],
+        None,
+    );
+    assert_eq!(bad.status.code(), Some(1), "{}", text(&bad));
+    assert!(!work.path("o2").exists());
+}
