@@ -1,6 +1,7 @@
 //! End-to-end tests: the real `payrecon` binary over the fixtures.
 
 mod accounting;
+mod attack10;
 mod bad_input;
 mod cases;
 mod concurrency;
