@@ -40,10 +40,10 @@ pub struct ConfigFile {
     pub db_file_mode: Option<String>,
     /// Seconds a run waits for another run holding the database.
     pub lock_timeout_secs: Option<u64>,
-    /// Per format: hours a settlement file's rows may fall before and after
-    /// the day it covers (`stripe = [14, 14]`).
+    /// Per format: hours a settlement file's rows may run past the day it
+    /// covers (`stripe = 14`).
     #[serde(default)]
-    pub day_tolerance_hours: BTreeMap<String, [u32; 2]>,
+    pub day_tolerance_hours: BTreeMap<String, u32>,
     /// Days an instruction may wait for the channel's confirmation.
     pub refund_confirm_days: Option<u32>,
     /// The refund job's results file, loaded by every run.
@@ -255,10 +255,9 @@ impl Config {
             day_tolerance: file
                 .day_tolerance_hours
                 .into_iter()
-                .map(|(format, [before_hours, after_hours])| {
+                .map(|(format, after_hours)| {
                     let builtin = crate::ingest::day::DayTolerance::of_format(&format);
                     let tolerance = crate::ingest::day::DayTolerance {
-                        before_hours,
                         after_hours,
                         ..builtin
                     };

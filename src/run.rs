@@ -45,10 +45,18 @@ pub struct RunOutcome {
 pub fn run(config: &Config) -> Result<RunOutcome> {
     let lock = Duration::from_secs(config.lock_timeout_secs);
     let mut store = Store::open(&config.db, lock, config.db_file_mode)?;
+    let mut notices = Vec::new();
+    // In a transaction of its own, so what it writes stays recorded as
+    // written even if this run fails later.
+    let pending = {
+        let tx = store.begin(&config.db, lock)?;
+        let pending = settle_refund_files(&tx, config, &mut notices)?;
+        tx.commit()?;
+        pending
+    };
     let tx = store.begin(&config.db, lock)?;
     crate::failpoint::hit("after-begin");
     let mut phases = Phases::default();
-    let mut notices = Vec::new();
     // Rows loaded by this run so far, for the `load-row-N` crash points.
     let mut loaded = 0u64;
     let mut files = 0u64;
@@ -84,7 +92,15 @@ pub fn run(config: &Config) -> Result<RunOutcome> {
         "UPDATE loaded_file SET business_day = ?1 WHERE business_day = ''",
         [&business_day],
     )?;
-    let unpublished = settle_refund_files(&tx, &business_day, config, &mut notices)?;
+    // This run writes every refund file of its own day.
+    let mut unpublished = Vec::new();
+    for (day, warning) in pending {
+        if day != business_day {
+            notices.push(warning);
+            unpublished.push(day);
+        }
+    }
+    unpublished.dedup();
     // The outputs depend on the loaded state and on which days still wait
     // to be published (the summary names them).
     let state_key = |conn: &Connection| -> Result<String> {
@@ -134,6 +150,7 @@ pub fn run(config: &Config) -> Result<RunOutcome> {
             summary
         }
     };
+    check_refund_file_places(&tx, &business_day, &out_dir, staged.digests())?;
     crate::failpoint::hit("before-commit");
     tx.commit()
         .with_context(|| format!("failed to commit database {}", config.db.display()))?;
@@ -162,26 +179,20 @@ pub fn run(config: &Config) -> Result<RunOutcome> {
 /// place (a run killed between its commit and the rename): one found in
 /// place with its recorded bytes is marked published; a missing one is
 /// written again (its bytes follow from the database) and said so. Returns
-/// the days whose refund files are still not out, which the run reports
-/// loudly. The run's own day is left to this run, which writes all of its
-/// refund files.
+/// the day and the warning of each refund file still not out, which the
+/// run reports loudly unless it publishes that day itself.
 fn settle_refund_files(
     conn: &Connection,
-    business_day: &str,
     config: &Config,
     notices: &mut Vec<String>,
-) -> Result<Vec<String>> {
-    let mut still_out: Vec<String> = Vec::new();
+) -> Result<Vec<(String, String)>> {
+    let mut still_out = Vec::new();
     for file in refund_files::unpublished(conn)? {
-        if file.business_day == business_day {
-            continue;
-        }
         let day = &file.business_day;
         if file.path.is_empty() {
-            notices.push(format!(
+            still_out.push((day.clone(), format!(
                 "warning: the refund instructions of {day} were committed but its refunds.csv was never written (a run was killed); rerun it: payrecon run --date {day}"
-            ));
-            still_out.push(day.clone());
+            )));
             continue;
         }
         let path = Path::new(&file.path);
@@ -197,17 +208,46 @@ fn settle_refund_files(
                     file.path, file.rows
                 ));
             }
-            Err(err) => {
-                notices.push(format!(
-                    "warning: {} refund instruction(s) of {day} were committed but {} was never written, and writing it failed ({err:#}); publish them with: payrecon run --date {day}",
-                    file.rows, file.path
-                ));
-                still_out.push(day.clone());
+            Err(err) => still_out.push((day.clone(), format!(
+                "warning: {} refund instruction(s) of {day} were committed but {} was never written, and writing it failed ({err:#}); publish them with: payrecon run --date {day}",
+                file.rows, file.path
+            ))),
+        }
+    }
+    Ok(still_out)
+}
+
+/// A refund file of another day (or batch) that is still where this run
+/// would publish one of its own: renaming over it would take it away from
+/// the refund job before it was read. The run is refused instead.
+fn check_refund_file_places(
+    conn: &Connection,
+    business_day: &str,
+    out_dir: &Path,
+    digests: &[(String, String)],
+) -> Result<()> {
+    for (name, _) in digests {
+        let Some(batch) = refund_files::batch_of(name) else {
+            continue;
+        };
+        let path = std::path::absolute(out_dir.join(name))?;
+        for other in refund_files::at_path(conn, &path.display().to_string())? {
+            if (other.business_day.as_str(), other.batch) == (business_day, batch)
+                || other.rows == 0
+            {
+                continue;
+            }
+            if load::file_sha256(&path).ok().as_deref() == Some(&other.sha256) {
+                anyhow::bail!(
+                    "{} holds {} refund instruction(s) of {} that this run's {name} for {business_day} would replace: let the refund job take it (move it away), or publish each day in its own folder (out_root, or another --out)",
+                    path.display(),
+                    other.rows,
+                    other.business_day
+                );
             }
         }
     }
-    still_out.dedup();
-    Ok(still_out)
+    Ok(())
 }
 
 /// Writes a committed refund file again at its recorded path, from the
@@ -225,7 +265,7 @@ fn republish(conn: &Connection, file: &refund_files::RefundFile, config: &Config
     let name = name.to_string_lossy();
     let mut staged = Staged::new(folder)?;
     staged.bytes(&name, &bytes, emit::mode_of(&name, config.refund_file_mode))?;
-    staged.publish()?;
+    staged.publish_again()?;
     Ok(())
 }
 
@@ -509,7 +549,7 @@ fn check_day(
         crate::error::InputError::file(
             path,
             format!(
-                "claims day {} ({}), but its rows show {shown} ({} time; {} rows may run {} h past the day). Is it another day's file, or misnamed? Rename it for the day its rows show, or set [day_tolerance_hours] {} = [before, after] in the config if the channel cuts its day otherwise",
+                "claims day {} ({}), but its rows show {shown} ({} time; {} rows may run {} h past the day). Is it another day's file, or misnamed? Rename it for the day its rows show, or set [day_tolerance_hours] {} = HOURS in the config if the channel cuts its day otherwise",
                 parsed.day,
                 parsed.day_source.describe(&parsed.format),
                 config.zone,

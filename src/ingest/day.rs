@@ -61,8 +61,8 @@ pub fn channel_from_name(path: &Path) -> Option<String> {
 }
 
 /// How far a channel's rows may run past the day its file covers, in hours
-/// (in the configured zone), and whether the file must show a payment of
-/// its own day. Rows dated before the day are normal: a T+1 file repeats
+/// (in the configured zone), and whether the file must show a row of its
+/// own day. Rows dated before the day are normal: a T+1 file repeats
 /// payments made the day before, refunds carry their payment's time, and a
 /// settlement report lists what settled that day, created days before. Rows
 /// dated after it are not: a file cannot show tomorrow. UnionPay clears
@@ -70,12 +70,10 @@ pub fn channel_from_name(path: &Path) -> Option<String> {
 /// file's name; Stripe and Adyen report in UTC or the account's zone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DayTolerance {
-    /// With `own_day`: how far before the day a payment still counts as
-    /// the day's (payments made just before midnight).
-    pub before_hours: u32,
     pub after_hours: u32,
-    /// A trade bill lists the trades of its day: one that shows payments
-    /// but none of its day is another day's bill.
+    /// A trade bill (WeChat, Alipay) and a UnionPay ZM file list the
+    /// transactions of their day: one whose rows all fall before it is
+    /// another day's file.
     pub own_day: bool,
 }
 
@@ -83,14 +81,13 @@ impl DayTolerance {
     /// The built-in tolerance of a format (`[day_tolerance_hours]` in the
     /// config overrides the hours).
     pub fn of_format(format: &str) -> DayTolerance {
-        let (before_hours, after_hours, own_day) = match format {
-            "wechat" | "alipay" => (1, 0, true),
-            "unionpay" => (1, 48, false),
-            "stripe" | "adyen" => (14, 14, false),
-            _ => (1, 0, false),
+        let (after_hours, own_day) = match format {
+            "wechat" | "alipay" => (0, true),
+            "unionpay" => (24, true),
+            "stripe" | "adyen" => (14, false),
+            _ => (0, false),
         };
         DayTolerance {
-            before_hours,
             after_hours,
             own_day,
         }
@@ -133,22 +130,25 @@ impl RowSpan {
         tolerance: DayTolerance,
     ) -> Result<(), String> {
         const HOUR: i64 = 3_600_000_000;
-        let start = day_start(day, zone) - i64::from(tolerance.before_hours) * HOUR;
+        let start = day_start(day, zone);
         let end = day_start(day.succ_opt().unwrap_or(day), zone)
             + i64::from(tolerance.after_hours) * HOUR;
         let latest = self.payments.map(|(_, high)| high).max(self.latest_refund);
         let shown = |at: i64| crate::timestamp::format(at, zone);
-        let payments = || {
-            self.payments
-                .map(|(low, high)| format!("payments from {} to {}", shown(low), shown(high)))
-                .unwrap_or_default()
+        let rows = || {
+            let mut parts = Vec::new();
+            if let Some((low, high)) = self.payments {
+                parts.push(format!("payments from {} to {}", shown(low), shown(high)));
+            }
+            if let Some(at) = self.latest_refund {
+                parts.push(format!("the latest refund at {}", shown(at)));
+            }
+            parts.join(", ")
         };
-        if let Some(at) = latest.filter(|at| *at >= end) {
-            return Err(format!("a row at {} ({})", shown(at), payments()));
-        }
-        match self.payments {
-            Some((_, high)) if tolerance.own_day && high < start => {
-                Err(format!("no payment of that day ({})", payments()))
+        match latest {
+            Some(at) if at >= end => Err(format!("a row at {} ({})", shown(at), rows())),
+            Some(at) if tolerance.own_day && at < start => {
+                Err(format!("no row of that day ({})", rows()))
             }
             _ => Ok(()),
         }

@@ -32,7 +32,11 @@ pub struct RefundInstruction {
 ///
 /// `shared_txn_order` is the payment's order key when its transaction id
 /// also names another payment (CHANNEL_ID_CONFLICT), else empty: the two
-/// payments then get distinct ids, and every other id stays as it was.
+/// payments then get distinct ids. `earlier` counts payrecon's earlier
+/// instructions for the transaction: a second instruction for the same
+/// amount after the same refunded total (a channel refund withdrawn by a
+/// correction) gets an id of its own. Both add to the key only when set,
+/// so every other id stays as it was.
 pub fn refund_request_id(
     channel: &str,
     channel_txn_id: &str,
@@ -40,12 +44,16 @@ pub fn refund_request_id(
     currency: &str,
     amount: i64,
     refunded_before: i64,
+    earlier: i64,
 ) -> String {
     let mut key = format!(
         "payrecon-refund\u{1f}{channel}\u{1f}{channel_txn_id}\u{1f}{currency}\u{1f}{amount}\u{1f}{refunded_before}"
     );
     if !shared_txn_order.is_empty() {
         key.push_str(&format!("\u{1f}order\u{1f}{shared_txn_order}"));
+    }
+    if earlier > 0 {
+        key.push_str(&format!("\u{1f}earlier\u{1f}{earlier}"));
     }
     let digest = hex::encode(Sha256::digest(key.as_bytes()));
     format!("PR{}", &digest[..30])
@@ -65,7 +73,7 @@ pub fn issue(conn: &Connection, business_day: &str) -> Result<()> {
     )?;
     conn.create_scalar_function(
         "payrecon_refund_id",
-        6,
+        7,
         FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
         |ctx| {
             Ok(refund_request_id(
@@ -75,6 +83,7 @@ pub fn issue(conn: &Connection, business_day: &str) -> Result<()> {
                 &ctx.get::<String>(3)?,
                 ctx.get(4)?,
                 ctx.get(5)?,
+                ctx.get(6)?,
             ))
         },
     )?;
@@ -89,7 +98,10 @@ pub fn issue(conn: &Connection, business_day: &str) -> Result<()> {
                                                        AND q.channel_order_id <> f.channel_order_id)
                                         THEN f.channel_order_id ELSE '' END,
                                    f.channel_currency, f.refund_minor,
-                                   p.refunded_by_channel + p.pending_ours),
+                                   p.refunded_by_channel + p.pending_ours,
+                                   (SELECT count(*) FROM refund_instruction e
+                                    WHERE e.channel = f.channel
+                                      AND e.channel_txn_id = f.channel_txn_id)),
                 ?1, f.channel, f.channel_txn_id, f.channel_order_id, f.order_id, f.payment_id,
                 f.refund_minor, f.channel_currency, f.kind, ?2
          FROM temp.finding f
@@ -284,13 +296,14 @@ mod tests {
 
     #[test]
     fn ids_are_deterministic_and_distinct() {
-        let a = refund_request_id("wechat", "T1", "", "CNY", 100, 0);
-        assert_eq!(a, refund_request_id("wechat", "T1", "", "CNY", 100, 0));
+        let a = refund_request_id("wechat", "T1", "", "CNY", 100, 0, 0);
+        assert_eq!(a, refund_request_id("wechat", "T1", "", "CNY", 100, 0, 0));
         assert_eq!(a.len(), 32);
         assert!(a.starts_with("PR") && a[2..].bytes().all(|b| b.is_ascii_hexdigit()));
-        assert_ne!(a, refund_request_id("wechat", "T1", "", "CNY", 100, 50));
-        assert_ne!(a, refund_request_id("alipay", "T1", "", "CNY", 100, 0));
-        assert_ne!(a, refund_request_id("wechat", "T2", "", "CNY", 100, 0));
-        assert_ne!(a, refund_request_id("wechat", "T1", "C1", "CNY", 100, 0));
+        assert_ne!(a, refund_request_id("wechat", "T1", "", "CNY", 100, 50, 0));
+        assert_ne!(a, refund_request_id("alipay", "T1", "", "CNY", 100, 0, 0));
+        assert_ne!(a, refund_request_id("wechat", "T2", "", "CNY", 100, 0, 0));
+        assert_ne!(a, refund_request_id("wechat", "T1", "C1", "CNY", 100, 0, 0));
+        assert_ne!(a, refund_request_id("wechat", "T1", "", "CNY", 100, 0, 1));
     }
 }

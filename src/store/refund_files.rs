@@ -45,10 +45,11 @@ pub struct RefundFile {
 }
 
 /// The batch new instructions for `business_day` go into: the first one no
-/// run has committed a non-empty file of.
+/// run has committed a file of (an empty file too: a refund job that took
+/// an empty refunds.csv never reads it again).
 pub fn open_batch(conn: &Connection, business_day: &str) -> Result<i64> {
     Ok(conn.query_row(
-        "SELECT coalesce(max(batch), 0) + 1 FROM refund_file WHERE business_day = ?1 AND rows > 0",
+        "SELECT coalesce(max(batch), 0) + 1 FROM refund_file WHERE business_day = ?1",
         [business_day],
         |r| r.get(0),
     )?)
@@ -90,6 +91,23 @@ pub fn unpublished(conn: &Connection) -> Result<Vec<RefundFile>> {
          WHERE published = 0 ORDER BY business_day, batch, path",
     )?;
     let rows = stmt.query_map([], |r| {
+        Ok(RefundFile {
+            business_day: r.get(0)?,
+            batch: r.get(1)?,
+            path: r.get(2)?,
+            sha256: r.get(3)?,
+            rows: r.get(4)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// The refund files recorded at `path` (absolute), of any day.
+pub fn at_path(conn: &Connection, path: &str) -> Result<Vec<RefundFile>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT business_day, batch, path, sha256, rows FROM refund_file WHERE path = ?1",
+    )?;
+    let rows = stmt.query_map([path], |r| {
         Ok(RefundFile {
             business_day: r.get(0)?,
             batch: r.get(1)?,

@@ -150,8 +150,8 @@ CREATE TABLE day_output (
     r#"
 -- A day's instructions are published in batches: batch 1 is the day's
 -- refunds.csv, batch N its refunds-N.csv. A batch is closed once a run has
--- committed a file of it with rows in it: instructions issued later for the
--- same day go into the next batch, so a refund file, once out, never
+-- committed a file of it (even an empty one): instructions issued later for
+-- the same day go into the next batch, so a refund file, once out, never
 -- changes (a refund job that read it never sees its rows again elsewhere).
 ALTER TABLE refund_instruction ADD COLUMN batch INTEGER NOT NULL DEFAULT 1;
 -- Refunds are capped per attempt too: its instructions, by its order key.

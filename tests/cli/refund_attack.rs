@@ -625,7 +625,10 @@ fn attack(world: &World) -> Result<(), TestCaseError> {
         published.push(Published {
             run: n,
             day: summary["business_day"].as_str().unwrap().to_string(),
-            rows: parse_csv(&scratch.read(&format!("{out}/refunds.csv"))).1,
+            rows: published_rows(&scratch, &[out.as_str()])
+                .into_iter()
+                .map(|(_, row)| row)
+                .collect(),
         });
         last_report = scratch.read(&format!("{out}/discrepancies.csv"));
     }
@@ -715,16 +718,26 @@ wechat,W2,C2,PAYMENT,10.00,0.06,CNY,2024-03-14 10:02:00,
 fn published_rows(scratch: &Scratch, outs: &[&str]) -> Vec<(String, Vec<String>)> {
     let mut rows = Vec::new();
     for out in outs {
-        let Ok(text) = std::fs::read_to_string(scratch.path(&format!("{out}/refunds.csv"))) else {
+        // Every refund file of the folder: refunds.csv, refunds-2.csv…
+        let texts: Vec<String> = (1..)
+            .map(|batch| match batch {
+                1 => format!("{out}/refunds.csv"),
+                n => format!("{out}/refunds-{n}.csv"),
+            })
+            .map_while(|name| std::fs::read_to_string(scratch.path(&name)).ok())
+            .collect();
+        if texts.is_empty() {
             continue;
-        };
+        }
         let day = std::fs::read_to_string(scratch.path(&format!("{out}/summary.json")))
             .ok()
             .and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok())
             .and_then(|v| v["business_day"].as_str().map(String::from))
             .unwrap_or_default();
-        for row in parse_csv(&text).1 {
-            rows.push((day.clone(), row));
+        for text in &texts {
+            for row in parse_csv(text).1 {
+                rows.push((day.clone(), row));
+            }
         }
     }
     rows

@@ -214,7 +214,7 @@ fn issue10_real_bills_load_under_their_day_and_are_refused_under_another() {
     // Days late: it shows no payment of the day it claims.
     load("late/wechat-2019-02-21.csv", &wechat)
         .code(1)
-        .stderr(predicates::str::contains("no payment of that day"));
+        .stderr(predicates::str::contains("no row of that day"));
 }
 
 /// Issue 10: Alipay's bill says its own day (`#起始日期`); a name that says

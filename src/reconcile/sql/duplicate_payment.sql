@@ -30,5 +30,7 @@ SELECT order_id, payment_id, channel_order_id, channel_txn_id, channel,
        'order paid ' || payments_of_order || ' times; keeping ' || kept
            || CASE WHEN all_settled THEN '' ELSE
               '; the refund waits until the settlement files of every payment''s day and ?lag day(s) after are loaded' END
+           || CASE WHEN txn_conflict THEN
+              '; not refunded automatically: its transaction id names other payment rows (CHANNEL_ID_CONFLICT), ask the channel' ELSE '' END
 FROM ranked
 WHERE keep_rank > 1 AND refunded_by_channel < channel_amount

@@ -105,18 +105,30 @@ CREATE TEMP TABLE refundable (
     -- CLOSED or CANCELLED when the order is (closed_order), else NULL.
     internal_currency TEXT, closed_as TEXT, payments_of_order INTEGER,
     refunded_by_channel INTEGER, pending_ours INTEGER, unrefunded INTEGER, is_settled INTEGER,
+    -- Its transaction id names other payment rows too (CHANNEL_ID_CONFLICT):
+    -- which money a refund by that id would return is the channel's to say.
+    txn_conflict INTEGER,
     PRIMARY KEY (channel, channel_txn_id, channel_order_id)) WITHOUT ROWID;
 INSERT INTO refundable
 WITH multi AS MATERIALIZED (
     SELECT order_id, count(*) AS payments FROM paid WHERE order_id IS NOT NULL
     GROUP BY order_id HAVING count(*) >= 2
 ),
-chosen AS MATERIALIZED (
+chosen_payment AS MATERIALIZED (
     SELECT p.*, m.payments FROM multi m JOIN paid p ON p.order_id = m.order_id
     UNION ALL
     -- CROSS JOIN keeps the few closed orders as the outer loop.
     SELECT p.*, 1 FROM closed_order c CROSS JOIN paid p ON p.order_id = c.order_id
     WHERE c.order_id NOT IN (SELECT order_id FROM multi)
+),
+chosen AS MATERIALIZED (
+    SELECT p.*,
+           p.variants > 1 OR EXISTS (SELECT 1 FROM paid q
+                                     WHERE q.channel = p.channel
+                                       AND q.channel_txn_id = p.channel_txn_id
+                                       AND q.channel_order_id <> p.channel_order_id)
+               AS txn_conflict
+    FROM chosen_payment p
 ),
 -- What is left of each chosen payment's attempt (channel_order_id), in the
 -- payment's currency: its payments, less every instruction of ours for the
@@ -183,6 +195,10 @@ SELECT p.channel, p.channel_txn_id, p.channel_order_id, p.transacted_at,
        -- subtracted from it: nothing is refunded automatically then.
        CASE WHEN rs.currency_low <> p.channel_currency OR rs.currency_high <> p.channel_currency
             THEN 0
+            -- Nor for a payment whose transaction id is in conflict: a
+            -- refund job refunds by that id, which may name the payment
+            -- kept, or a row seen with another amount.
+            WHEN p.txn_conflict THEN 0
             ELSE max(0, min(p.channel_amount - coalesce(rs.refunded, 0) - coalesce(rs.pending, 0),
                             CAST(al.left_of_attempt AS INTEGER)))
        END,
@@ -191,7 +207,8 @@ SELECT p.channel, p.channel_txn_id, p.channel_order_id, p.transacted_at,
        -- made that day or within the lag known (a T+1 file may repeat a
        -- payment without its refund), so only then is a refund decided for
        -- it or for its order.
-       EXISTS (SELECT 1 FROM covered_day c WHERE c.channel = p.channel AND c.day = p.created_day)
+       EXISTS (SELECT 1 FROM covered_day c WHERE c.channel = p.channel AND c.day = p.created_day),
+       p.txn_conflict
 FROM chosen p
 JOIN attempt_left al ON al.channel = p.channel AND al.channel_order_id = p.channel_order_id
                     AND al.channel_currency = p.channel_currency
