@@ -1,6 +1,6 @@
 //! Generates a synthetic business day for benchmarks and demos.
 //!
-//!     cargo run --release --example generate -- DIR [ORDERS] [SEED] [RATE] [DAY]
+//!     cargo run --release --example generate -- DIR [ORDERS] [SEED] [RATE] [DAY] [FIRST_ID]
 //!
 //! Writes DIR/orders.csv, DIR/settlement/<channel>-<day>.csv (and the T+1
 //! files) and DIR/expected.txt: the finding counts and refund totals a
@@ -14,7 +14,9 @@ use std::fmt::Write as _;
 fn main() -> std::io::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(dir) = args.first() else {
-        eprintln!("usage: generate DIR [ORDERS=100000] [SEED=1] [RATE=0.005] [DAY=2026-11-21]");
+        eprintln!(
+            "usage: generate DIR [ORDERS=100000] [SEED=1] [RATE=0.005] [DAY=2026-11-21] [FIRST_ID=0]"
+        );
         std::process::exit(2);
     };
     let orders = args
@@ -36,8 +38,12 @@ fn main() -> std::io::Result<()> {
             |s| s.parse(),
         )
         .expect("DAY is YYYY-MM-DD");
+    let first_id = args
+        .get(5)
+        .map_or(Ok(0), |s| s.parse())
+        .expect("FIRST_ID is a number");
     let dir = std::path::Path::new(dir);
-    let expected = generate_day::generate(dir, day, orders, seed, rate)?;
+    let expected = generate_day::generate_from(dir, day, first_id, orders, seed, rate)?;
     let mut text = String::new();
     let _ = writeln!(text, "attempts {}", expected.attempts);
     let _ = writeln!(text, "settlement_rows {}", expected.settlement_rows);

@@ -105,9 +105,25 @@ const BILL_HEADER: &str =
 
 /// Generates `orders` business orders for `day` into `dir`, with each
 /// anomaly at `rate` (e.g. 0.005). Returns what a correct run finds.
+// The tests include this file too and call this; the example calls
+// `generate_from`.
+#[allow(dead_code)]
 pub fn generate(
     dir: &Path,
     day: NaiveDate,
+    orders: u64,
+    seed: u64,
+    rate: f64,
+) -> std::io::Result<Expected> {
+    generate_from(dir, day, 0, orders, seed, rate)
+}
+
+/// [`generate`] with ids numbered from `first_id`, so consecutive days
+/// generated for one database do not share ids.
+pub fn generate_from(
+    dir: &Path,
+    day: NaiveDate,
+    first_id: u64,
     orders: u64,
     seed: u64,
     rate: f64,
@@ -142,7 +158,7 @@ pub fn generate(
     let mut expected = Expected::default();
     let threshold = (rate * 1_000_000.0) as u64;
     let mut line = String::with_capacity(256);
-    for i in 0..orders {
+    for i in first_id..first_id + orders {
         let roll = rng.below(1_000_000);
         let plan = if roll < threshold * ANOMALIES.len() as u64 {
             ANOMALIES[(roll / threshold.max(1)) as usize % ANOMALIES.len()]
