@@ -116,6 +116,19 @@ pub fn issue(conn: &Connection, business_day: &str) -> Result<()> {
          ON CONFLICT (refund_request_id) DO NOTHING",
         rusqlite::params![business_day, batch],
     )?;
+    // What the findings record is what is left to refund after this run:
+    // the same whether the instruction was issued now or by a run that was
+    // killed after its commit and is being resumed.
+    conn.execute(
+        "UPDATE temp.finding SET refund_minor = 0
+         WHERE kind IN ('DUPLICATE_PAYMENT', 'PAID_AFTER_CLOSE') AND refund_minor > 0
+           AND EXISTS (SELECT 1 FROM refund_instruction i
+                       WHERE i.channel = finding.channel
+                         AND i.channel_txn_id = finding.channel_txn_id
+                         AND i.channel_order_id = finding.channel_order_id
+                         AND i.business_day = ?1 AND i.amount_minor = finding.refund_minor)",
+        [business_day],
+    )?;
     Ok(())
 }
 

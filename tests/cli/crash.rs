@@ -185,7 +185,7 @@ fn snapshot(work: &Workdir) -> Snapshot {
         })
         .collect();
     let conn = Connection::open(work.db()).unwrap();
-    let queries: [(&'static str, &str); 6] = [
+    let queries: [(&'static str, &str); 9] = [
         // A run killed while the load's indexes are set aside must leave
         // them in place (the day is larger than an empty database).
         (
@@ -200,6 +200,25 @@ fn snapshot(work: &Workdir) -> Snapshot {
         (
             "finding_seen",
             "SELECT * FROM finding_seen ORDER BY kind, subject",
+        ),
+        // The findings ledger, but for the wall-clock times it records.
+        (
+            "finding_item",
+            "SELECT finding_id, kind, subject, order_id, payment_id, channel_order_id,
+                    channel_txn_id, channel, internal_amount, internal_currency, channel_amount,
+                    channel_currency, refund_minor, detail, first_seen, last_seen, state,
+                    resolved_on, resolved_by, note
+             FROM finding_item ORDER BY finding_id",
+        ),
+        (
+            "finding_event",
+            "SELECT finding_id, business_day, event, by_whom, note FROM finding_event
+             ORDER BY finding_id, rowid",
+        ),
+        (
+            "refund_file",
+            "SELECT business_day, batch, sha256, rows, published FROM refund_file
+             ORDER BY business_day, batch, sha256",
         ),
         (
             "attempt",
