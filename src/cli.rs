@@ -62,6 +62,13 @@ amounts change later is reopened.")]
     /// the next run files them and writes them to its refund file.
     #[command(after_help = "Example:\n  payrecon reissue PR1f0c… --config payrecon.toml")]
     Reissue(crate::cmd::reissue::ReissueArgs),
+    /// Compact old days now: remove the rows of settlement days before the
+    /// retention window whose findings are all closed (a run does it after
+    /// its commit; the ledgers are kept forever).
+    #[command(
+        after_help = "Example:\n  payrecon compact --config payrecon.toml --retention-days 30"
+    )]
+    Compact(crate::cmd::compact::CompactArgs),
 }
 
 #[derive(Debug, Args)]

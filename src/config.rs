@@ -51,6 +51,8 @@ pub struct ConfigFile {
     /// Per finding kind: days an open item may age before it is overdue.
     #[serde(default)]
     pub aging: BTreeMap<String, u32>,
+    /// Days of rows kept before closed days are compacted (0: keep all).
+    pub retention_days: Option<u32>,
 }
 
 /// `[inputs]`: the files every run loads.
@@ -100,6 +102,10 @@ pub struct Config {
     /// `--refund-results` / `refund_results`.
     pub refund_results: Option<PathBuf>,
     pub aging: crate::reconcile::finding::Aging,
+    /// Rows of settlement days older than this many days before the
+    /// business day, whose findings are all closed, are compacted after a
+    /// run (0: never).
+    pub retention_days: u32,
     pub lock_timeout_secs: u64,
     pub fail_on_findings: bool,
     pub quiet: bool,
@@ -131,6 +137,7 @@ impl Default for Config {
             refund_confirm_days: 3,
             refund_results: None,
             aging: Default::default(),
+            retention_days: 90,
             lock_timeout_secs: 30,
             fail_on_findings: false,
             quiet: false,
@@ -270,6 +277,7 @@ impl Config {
                 .unwrap_or(defaults.refund_confirm_days),
             refund_results: file.refund_results.map(rel),
             aging: aging(&file.aging)?,
+            retention_days: file.retention_days.unwrap_or(defaults.retention_days),
             ..defaults
         })
     }
@@ -352,6 +360,7 @@ mod tests {
             "refund_confirm_days =",
             "refund_results =",
             "[aging]",
+            "retention_days =",
             "lock_timeout_secs =",
         ] {
             assert!(text.contains(key), "{key} undocumented");

@@ -75,5 +75,9 @@ pub fn main_with(cli: Cli) -> anyhow::Result<ExitCode> {
             print!("{}", cmd::reissue::exec(&args)?);
             Ok(ExitCode::SUCCESS)
         }
+        Command::Compact(args) => {
+            print!("{}", cmd::compact::exec(&args)?);
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }

@@ -164,6 +164,19 @@ pub fn run(config: &Config) -> Result<RunOutcome> {
         ));
     }
     phases.mark("commit and publish");
+    if config.retention_days > 0 {
+        match compact_after(&mut store, config, &business_day) {
+            Ok(done) if done.files > 0 => notices.push(format!(
+                "compacted {} settlement file(s) older than {} day(s): {} row(s), {} attempt(s)",
+                done.files, config.retention_days, done.settlement_rows, done.attempts
+            )),
+            Ok(_) => {}
+            Err(err) => notices.push(format!(
+                "warning: compacting old days failed ({err:#}); nothing was removed, the next run tries again"
+            )),
+        }
+        phases.mark("compact old days");
+    }
     Ok(RunOutcome {
         phases,
         business_day,
@@ -173,6 +186,31 @@ pub fn run(config: &Config) -> Result<RunOutcome> {
         notices,
         unpublished,
     })
+}
+
+/// Compacts the days older than the retention window, in a transaction of
+/// its own after the run's commit (a failure removes nothing).
+fn compact_after(
+    store: &mut Store,
+    config: &Config,
+    business_day: &str,
+) -> Result<crate::store::retention::Compacted> {
+    let cutoff = cutoff_day(business_day, config.retention_days)?;
+    if !crate::store::retention::is_due(store.conn(), &cutoff)? {
+        return Ok(Default::default());
+    }
+    let lock = Duration::from_secs(config.lock_timeout_secs);
+    let tx = store.begin(&config.db, lock)?;
+    let done = crate::store::retention::compact(&tx, &cutoff, config.settle_lag_days)?;
+    tx.commit()?;
+    Ok(done)
+}
+
+/// The first day kept: `retention_days` before `business_day`.
+pub fn cutoff_day(business_day: &str, retention_days: u32) -> Result<String> {
+    let day = crate::timestamp::parse_day(business_day)
+        .with_context(|| format!("'{business_day}' is not a day"))?;
+    Ok((day - chrono::Duration::days(i64::from(retention_days))).to_string())
 }
 
 /// Settles the refund files earlier runs committed but did not see into
@@ -475,6 +513,16 @@ fn load_settlement(
     )?;
     drop(loader);
     check_channel_name(conn, path, &parsed.channel)?;
+    if crate::store::retention::is_compacted(conn, &parsed.channel, &parsed.day.to_string())? {
+        return Err(crate::error::InputError::file(
+            path,
+            format!(
+                "is a file of {} {}, a day whose rows were compacted away (retention_days); a correction of it cannot be judged any more: reconcile it by hand",
+                parsed.channel, parsed.day
+            ),
+        )
+        .into());
+    }
     check_day(config, path, &parsed, &span)?;
     let replaced = load::finish_settlement_file(conn, file_id, &parsed)?;
     bar.finish_and_clear();

@@ -3,6 +3,7 @@
 //! database, the lock timeout) come from [`DbArgs`] through
 //! [`crate::config::Config`], resolved the same way as for `run`.
 
+pub mod compact;
 pub mod reissue;
 pub mod resolve;
 

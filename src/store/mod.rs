@@ -9,6 +9,7 @@ pub mod bulk;
 pub mod cache;
 pub mod load;
 pub mod refund_files;
+pub mod retention;
 pub mod schema;
 
 use anyhow::{Context, Result};

@@ -232,6 +232,19 @@ ALTER TABLE refund_instruction ADD COLUMN result_message TEXT;
 ALTER TABLE refund_instruction ADD COLUMN reissued_as TEXT;
 ALTER TABLE refund_instruction ADD COLUMN reissue_of TEXT;
 "#,
+    r#"
+-- Retention: the channel days whose rows were compacted away (every finding
+-- on them closed, every instruction on them settled). Their loaded_file
+-- rows stay (a re-sent file is still recognised), and the ledgers stay
+-- whole; an instruction whose payment's rows are gone is archived, so no
+-- rule takes it for a refund without a payment.
+CREATE TABLE compacted_day (
+    channel TEXT NOT NULL,
+    day     TEXT NOT NULL,
+    PRIMARY KEY (channel, day)
+) WITHOUT ROWID;
+ALTER TABLE refund_instruction ADD COLUMN archived INTEGER NOT NULL DEFAULT 0;
+"#,
 ];
 
 /// Brings the database to the newest schema, one transaction per migration.

@@ -371,3 +371,175 @@ fn a_rejected_refund_waits_for_a_person() {
     let (_, rows) = parse_csv(&work.read("day-3/refunds.csv"));
     assert!(rows.is_empty());
 }
+
+/// Retention (issue 11): with `retention_days = 1`, the days whose findings
+/// are all closed are compacted away after the run, and nothing the ledger
+/// says changes: the same open items and instructions as without retention,
+/// on the last day and on the day after. A re-sent compacted file is still
+/// recognised; a corrected one is refused.
+#[test]
+fn compacted_days_change_nothing_the_ledger_says() {
+    let clean = in_order();
+    run(&clean, "day-5", "2026-11-25", Vec::new());
+    let work = Workdir::new();
+    let config = work.write("payrecon.toml", "retention_days = 1\n");
+    let with_config = |mut args: Vec<String>| {
+        args.extend(["--config".to_string(), config.display().to_string()]);
+        args
+    };
+    for n in 1..=4 {
+        people_act(&work, n);
+        let mut args = data_args(n);
+        args.extend(results_args(n));
+        run(&work, &format!("day-{n}"), DAYS[n - 1], with_config(args));
+    }
+    run(&work, "day-5", "2026-11-25", with_config(Vec::new()));
+    let conn = Connection::open(work.db()).unwrap();
+    let compacted: Vec<String> = conn
+        .prepare("SELECT channel || ' ' || day FROM compacted_day ORDER BY 1")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    // The 21st holds rows of orders still open, so it stays whole; so does
+    // the 22nd, whose one payment (TT, at 23:59:30) belongs to an attempt
+    // of the 21st. The 23rd goes (the 24th and later are in the window).
+    assert_eq!(compacted, ["wechat 2026-11-23"]);
+    let rows_of = |txn: &str| -> i64 {
+        conn.query_row(
+            "SELECT count(*) FROM settlement_row WHERE channel_txn_id = ?1",
+            [txn],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    assert_eq!((rows_of("TT"), rows_of("TC")), (1, 1));
+    assert_eq!(final_ledger(&work), final_ledger(&clean));
+    for name in ["discrepancies.csv", "summary.json"] {
+        assert_eq!(
+            work.read(&format!("day-5/{name}")),
+            clean.read(&format!("day-5/{name}")),
+            "day 5's {name}"
+        );
+    }
+    // The same file again: recognised. Another file for that day: refused.
+    let again = day_dir(2).join("in/settlement/wechat-2026-11-23.csv");
+    work.run(
+        "again",
+        &[
+            "--settlement",
+            again.to_str().unwrap(),
+            "--date",
+            "2026-11-25",
+        ],
+    )
+    .assert()
+    .success()
+    .stderr(predicates::str::contains("already loaded"));
+    let corrected = work.write(
+        "fix/wechat-2026-11-23.csv",
+        "channel,channel_txn_id,channel_order_id,kind,amount,fee,currency,transacted_at,refund_id\n\
+         wechat,TZ,CZ,PAYMENT,31.00,,CNY,2026-11-23 10:00:00,\n",
+    );
+    work.run("fix", &["--settlement", corrected.to_str().unwrap()])
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("compacted away"));
+}
+
+/// Retention on days with nothing open: their settlement rows and attempts
+/// go, the reports stay as they were, and an attempt re-sent in a later
+/// export for a compacted day is not judged missing.
+#[test]
+fn closed_days_are_compacted_away() {
+    let work = Workdir::new();
+    let config = work.write("payrecon.toml", "retention_days = 2\n");
+    let config = config.to_str().unwrap();
+    let export = work.write(
+        "orders.csv",
+        "order_id,payment_id,channel_order_id,channel,amount,currency,order_status,payment_status,created_at,expires_at,closed_at,paid_at\n\
+         O1,P1,C1,wechat,10.00,CNY,PAID,SUCCESS,2026-11-21 10:00:00,,,2026-11-21 10:00:05\n\
+         O2,P2,C2,wechat,20.00,CNY,PAID,SUCCESS,2026-11-21 23:59:00,,,2026-11-21 23:59:50\n",
+    );
+    const SH: &str = "channel,channel_txn_id,channel_order_id,kind,amount,fee,currency,transacted_at,refund_id\n";
+    let day21 = work.write(
+        "b/wechat-2026-11-21.csv",
+        &format!("{SH}wechat,T1,C1,PAYMENT,10.00,,CNY,2026-11-21 10:00:05,\n"),
+    );
+    let day22 = work.write(
+        "b/wechat-2026-11-22.csv",
+        &format!("{SH}wechat,T2,C2,PAYMENT,20.00,,CNY,2026-11-21 23:59:50,\n"),
+    );
+    work.run(
+        "d21",
+        &[
+            "--config",
+            config,
+            "--orders",
+            export.to_str().unwrap(),
+            "--settlement",
+            day21.to_str().unwrap(),
+            "--settlement",
+            day22.to_str().unwrap(),
+        ],
+    )
+    .assert()
+    .success();
+    for day in ["2026-11-23", "2026-11-24", "2026-11-25", "2026-11-26"] {
+        let file = work.write(&format!("b/wechat-{day}.csv"), SH);
+        work.run(
+            &format!("d-{day}"),
+            &["--config", config, "--settlement", file.to_str().unwrap()],
+        )
+        .assert()
+        .success();
+    }
+    let conn = Connection::open(work.db()).unwrap();
+    let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert_eq!(
+        count("SELECT count(*) FROM settlement_row"),
+        0,
+        "the old rows are gone"
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM attempt"),
+        0,
+        "and their attempts"
+    );
+    // The last run's business day is the 25th: the days before the 23rd go.
+    assert_eq!(
+        count("SELECT count(*) FROM compacted_day WHERE day IN ('2026-11-21', '2026-11-22')"),
+        2
+    );
+    assert_eq!(count("SELECT count(*) FROM compacted_day"), 2);
+    assert_eq!(
+        count("SELECT count(*) FROM loaded_file"),
+        7,
+        "every loaded file is still known"
+    );
+    // The export again, under another name: its attempts are of compacted
+    // days, so nothing is missing at the channel.
+    let resent = work.write(
+        "again/orders-resent.csv",
+        &format!("{}\n", work.read("orders.csv")),
+    );
+    work.run(
+        "resent",
+        &[
+            "--config",
+            config,
+            "--orders",
+            resent.to_str().unwrap(),
+            "--date",
+            "2026-11-26",
+        ],
+    )
+    .assert()
+    .success();
+    assert!(
+        crate::util::report_rows(&work, "resent").is_empty(),
+        "{:?}",
+        crate::util::report_rows(&work, "resent")
+    );
+}

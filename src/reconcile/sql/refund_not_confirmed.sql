@@ -12,7 +12,7 @@ SELECT i.order_id, i.payment_id, i.channel_order_id, i.channel_txn_id, i.channel
        i.refund_request_id
 FROM refund_instruction i
 WHERE i.business_day <> '' AND i.business_day <= date('?day', '-?confirm_days days')
-  AND i.result IS NOT 'REJECTED' AND i.reissued_as IS NULL
+  AND i.result IS NOT 'REJECTED' AND i.reissued_as IS NULL AND i.archived = 0
   AND NOT EXISTS (SELECT 1 FROM channel_refund r
                   WHERE r.channel = i.channel AND r.channel_txn_id = i.channel_txn_id
                     AND (r.refund_id = i.refund_request_id

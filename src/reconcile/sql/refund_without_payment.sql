@@ -9,6 +9,6 @@ SELECT i.order_id, i.payment_id, i.channel_order_id, i.channel_txn_id, i.channel
            || ' of a payment no loaded file shows any more: stop or recall the refund',
        i.refund_request_id
 FROM refund_instruction i
-WHERE i.result IS NOT 'REJECTED'
+WHERE i.result IS NOT 'REJECTED' AND i.archived = 0
   AND NOT EXISTS (SELECT 1 FROM paid p
                   WHERE p.channel = i.channel AND p.channel_txn_id = i.channel_txn_id)

@@ -7,3 +7,4 @@ FROM attempt a
 JOIN covered_day c ON c.channel = a.channel AND c.day = a.created_day
 WHERE a.payment_status IN ('PROCESSING', 'UNKNOWN')
   AND NOT EXISTS (SELECT 1 FROM payment p WHERE p.channel_order_id = a.channel_order_id)
+  AND NOT EXISTS (SELECT 1 FROM compacted_day d WHERE d.channel = a.channel AND d.day = a.created_day)
