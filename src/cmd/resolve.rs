@@ -73,19 +73,7 @@ pub fn exec(args: &ResolveArgs) -> Result<String> {
 /// The rows of a discrepancies.csv whose `resolution` is filled: their
 /// finding_id and that note.
 fn read_resolutions(path: &Path) -> Result<Vec<(String, String)>> {
-    let bytes =
-        std::fs::read(path).with_context(|| format!("failed to read {}", path.display()))?;
-    let text = std::str::from_utf8(bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&bytes))
-        .map_err(|_| InputError::file(path, "is not UTF-8 text (save it as CSV UTF-8)"))?;
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_reader(text.as_bytes());
-    let header: Vec<String> = reader
-        .headers()
-        .map_err(|e| InputError::file(path, format!("has no readable header: {e}")))?
-        .iter()
-        .map(|h| h.trim().to_string())
-        .collect();
+    let (header, records) = crate::ingest::small_csv::read(path)?;
     let position = |name: &str| header.iter().position(|h| h == name);
     let (Some(id_at), Some(note_at)) = (position("finding_id"), position("resolution")) else {
         return Err(InputError::file(
@@ -95,9 +83,7 @@ fn read_resolutions(path: &Path) -> Result<Vec<(String, String)>> {
         .into());
     };
     let mut closing = Vec::new();
-    for record in reader.records() {
-        let record =
-            record.map_err(|e| InputError::file(path, format!("is not valid CSV: {e}")))?;
+    for record in records {
         let note = record.get(note_at).unwrap_or_default().trim();
         if note.is_empty() {
             continue;

@@ -21,6 +21,7 @@ pub mod orders;
 mod plain;
 pub mod refund_results;
 pub mod settlement;
+pub mod small_csv;
 #[cfg(test)]
 mod speed;
 pub mod stripe;

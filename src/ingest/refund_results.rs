@@ -16,19 +16,8 @@ pub struct RefundResult {
 
 /// Reads a results file whole (it holds one row per instruction: small).
 pub fn read(path: &Path) -> Result<Vec<RefundResult>, InputError> {
-    let bytes =
-        std::fs::read(path).map_err(|e| InputError::file(path, format!("cannot be read: {e}")))?;
-    let text = std::str::from_utf8(bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&bytes))
-        .map_err(|_| InputError::file(path, "is not UTF-8 text"))?;
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_reader(text.as_bytes());
-    let header: Vec<String> = reader
-        .headers()
-        .map_err(|e| InputError::file(path, format!("has no readable header: {e}")))?
-        .iter()
-        .map(|h| h.trim().to_ascii_lowercase())
-        .collect();
+    let (header, records) = super::small_csv::read(path)?;
+    let header: Vec<String> = header.iter().map(|h| h.to_ascii_lowercase()).collect();
     let column = |name: &str| {
         header.iter().position(|h| h == name).ok_or_else(|| {
             InputError::file(
@@ -43,9 +32,7 @@ pub fn read(path: &Path) -> Result<Vec<RefundResult>, InputError> {
     let (id_at, status_at) = (column("refund_request_id")?, column("status")?);
     let message_at = header.iter().position(|h| h == "message");
     let mut results = Vec::new();
-    for record in reader.records() {
-        let record =
-            record.map_err(|e| InputError::file(path, format!("is not valid CSV: {e}")))?;
+    for record in records {
         let line = record.position().map_or(0, |p| p.line());
         let field = |at: usize| record.get(at).unwrap_or_default().trim().to_string();
         let at = |name: &str, problem: String| InputError {

@@ -86,28 +86,27 @@ pub fn record(conn: &Connection, file: &RefundFile) -> Result<()> {
 
 /// Refund files committed but not known to be in place, oldest first.
 pub fn unpublished(conn: &Connection) -> Result<Vec<RefundFile>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT business_day, batch, path, sha256, rows FROM refund_file
-         WHERE published = 0 ORDER BY business_day, batch, path",
-    )?;
-    let rows = stmt.query_map([], |r| {
-        Ok(RefundFile {
-            business_day: r.get(0)?,
-            batch: r.get(1)?,
-            path: r.get(2)?,
-            sha256: r.get(3)?,
-            rows: r.get(4)?,
-        })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    select(
+        conn,
+        "WHERE published = 0 ORDER BY business_day, batch, path",
+        [],
+    )
 }
 
 /// The refund files recorded at `path` (absolute), of any day.
 pub fn at_path(conn: &Connection, path: &str) -> Result<Vec<RefundFile>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT business_day, batch, path, sha256, rows FROM refund_file WHERE path = ?1",
-    )?;
-    let rows = stmt.query_map([path], |r| {
+    select(conn, "WHERE path = ?1", [path])
+}
+
+fn select(
+    conn: &Connection,
+    filter: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<RefundFile>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT business_day, batch, path, sha256, rows FROM refund_file {filter}"
+    ))?;
+    let rows = stmt.query_map(params, |r| {
         Ok(RefundFile {
             business_day: r.get(0)?,
             batch: r.get(1)?,

@@ -719,14 +719,8 @@ fn published_rows(scratch: &Scratch, outs: &[&str]) -> Vec<(String, Vec<String>)
     let mut rows = Vec::new();
     for out in outs {
         // Every refund file of the folder: refunds.csv, refunds-2.csv…
-        let texts: Vec<String> = (1..)
-            .map(|batch| match batch {
-                1 => format!("{out}/refunds.csv"),
-                n => format!("{out}/refunds-{n}.csv"),
-            })
-            .map_while(|name| std::fs::read_to_string(scratch.path(&name)).ok())
-            .collect();
-        if texts.is_empty() {
+        let found = crate::util::refund_rows_in(&scratch.path(out));
+        if !scratch.path(&format!("{out}/refunds.csv")).exists() {
             continue;
         }
         let day = std::fs::read_to_string(scratch.path(&format!("{out}/summary.json")))
@@ -734,10 +728,8 @@ fn published_rows(scratch: &Scratch, outs: &[&str]) -> Vec<(String, Vec<String>)
             .and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok())
             .and_then(|v| v["business_day"].as_str().map(String::from))
             .unwrap_or_default();
-        for text in &texts {
-            for row in parse_csv(text).1 {
-                rows.push((day.clone(), row));
-            }
+        for row in found {
+            rows.push((day.clone(), row));
         }
     }
     rows

@@ -938,7 +938,7 @@ fn late_refund(case: &LateRefundDay) -> Result<(), TestCaseError> {
     let mut ours: BTreeMap<String, i64> = BTreeMap::new();
     let mut ids = BTreeSet::new();
     for (out, _) in &runs {
-        for row in refund_file_rows(&dir.join(out)) {
+        for row in crate::util::refund_rows_in(&dir.join(out)) {
             if ids.insert(row[0].clone()) {
                 *ours.entry(row[2].clone()).or_default() += minor(&row[6]);
             }
@@ -972,24 +972,6 @@ fn late_refund(case: &LateRefundDay) -> Result<(), TestCaseError> {
         ours
     );
     Ok(())
-}
-
-/// The rows of every refund file in `folder`: refunds.csv, then the day's
-/// later batches refunds-2.csv, refunds-3.csv…
-fn refund_file_rows(folder: &std::path::Path) -> Vec<Vec<String>> {
-    let mut rows = Vec::new();
-    for batch in 1.. {
-        let name = if batch == 1 {
-            "refunds.csv".to_string()
-        } else {
-            format!("refunds-{batch}.csv")
-        };
-        let Ok(text) = std::fs::read_to_string(folder.join(name)) else {
-            break;
-        };
-        rows.extend(crate::util::parse_csv(&text).1);
-    }
-    rows
 }
 
 /// "12.34" as minor units.

@@ -97,6 +97,11 @@ impl Workdir {
 /// The rows of every refund file in output folder `out` (refunds.csv, then
 /// refunds-2.csv, refunds-3.csv… a day's later batches), in that order.
 pub fn refund_rows(work: &Workdir, out: &str) -> Vec<Vec<String>> {
+    refund_rows_in(&work.path(out))
+}
+
+/// [`refund_rows`] of any folder.
+pub fn refund_rows_in(folder: &Path) -> Vec<Vec<String>> {
     let mut rows = Vec::new();
     for batch in 1.. {
         let name = if batch == 1 {
@@ -104,11 +109,10 @@ pub fn refund_rows(work: &Workdir, out: &str) -> Vec<Vec<String>> {
         } else {
             format!("refunds-{batch}.csv")
         };
-        let path = work.path(&format!("{out}/{name}"));
-        if !path.exists() {
+        let Ok(text) = std::fs::read_to_string(folder.join(name)) else {
             break;
-        }
-        rows.extend(parse_csv(&std::fs::read_to_string(path).unwrap()).1);
+        };
+        rows.extend(parse_csv(&text).1);
     }
     rows
 }
