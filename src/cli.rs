@@ -84,10 +84,12 @@ amounts change later is reopened.")]
     /// One order's whole story: its attempts, the channel's rows, every
     /// finding with its changes, every refund with its lifecycle, and the
     /// rule behind each decision. Reads the database only.
-    #[command(after_help = "Example:\n  payrecon explain ORD-1001 --config payrecon.toml
+    #[command(
+        after_help = "Example:\n  payrecon explain ORD-1001 --config payrecon.toml
 
 KEY is an order_id, payment_id, channel_order_id, channel_txn_id,
-finding_id or refund_request_id.")]
+finding_id or refund_request_id."
+    )]
     Explain(crate::cmd::explain::ExplainArgs),
     /// The runs: when, for which business day, which inputs, what they
     /// found and refunded, and whether they committed or failed (with the

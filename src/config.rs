@@ -421,7 +421,11 @@ fn parse_mode(key: &str, mode: &str) -> Result<u32> {
 /// config; another is bad usage.
 pub fn check_format_name(config: &Config, name: &str) -> Result<()> {
     let builtin = crate::ingest::settlement::FORMATS.iter().map(|f| f.name);
-    let mapped = config.format_settings.mapped.iter().map(|m| m.name.as_str());
+    let mapped = config
+        .format_settings
+        .mapped
+        .iter()
+        .map(|m| m.name.as_str());
     let known: Vec<&str> = builtin.chain(mapped).collect();
     if known.contains(&name) {
         return Ok(());
@@ -455,15 +459,25 @@ fn expand_inputs(config: &Config, role: &str, inputs: &[InputPattern]) -> Result
         };
         if !tried.contains(['*', '?', '[']) {
             let path = PathBuf::from(&tried);
-            if path.exists() || !input.optional {
+            if path.exists() || (!input.optional && tried == text) {
+                // A plain path: a missing one is said when it is opened.
                 paths.push(path);
+            } else if !input.optional {
+                bail!(
+                    "[inputs] {role} pattern '{text}' matches no file (tried {tried}); is the file late, or the pattern wrong? Mark it {{ pattern = \"…\", optional = true }} if it may be absent"
+                );
             }
             continue;
         }
         let matches = glob::glob(&tried).map_err(|e| {
-            crate::cmd::UsageError(format!("[inputs] {role} '{text}' is not a valid pattern: {e}"))
+            crate::cmd::UsageError(format!(
+                "[inputs] {role} '{text}' is not a valid pattern: {e}"
+            ))
         })?;
-        let mut found: Vec<PathBuf> = matches.filter_map(|m| m.ok()).filter(|p| p.is_file()).collect();
+        let mut found: Vec<PathBuf> = matches
+            .filter_map(|m| m.ok())
+            .filter(|p| p.is_file())
+            .collect();
         found.sort();
         if found.is_empty() && !input.optional {
             bail!(
@@ -488,7 +502,11 @@ fn substitute_date(text: &str, day: NaiveDate) -> Result<String, String> {
         let format = match spec.strip_prefix(':') {
             Some(format) => format,
             None if spec.is_empty() => "%Y-%m-%d",
-            None => return Err(format!("'{{date{spec}}}' is not {{date}} or {{date:FORMAT}}")),
+            None => {
+                return Err(format!(
+                    "'{{date{spec}}}' is not {{date}} or {{date:FORMAT}}"
+                ));
+            }
         };
         let items: Vec<Item> = StrftimeItems::new(format).collect();
         if items.iter().any(|i| matches!(i, Item::Error)) {
@@ -539,6 +557,8 @@ mod tests {
             "refund_results =",
             "[aging]",
             "lock_timeout_secs =",
+            "require_db =",
+            "files_of =",
         ] {
             assert!(text.contains(key), "{key} undocumented");
         }

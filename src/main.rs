@@ -10,7 +10,10 @@ fn main() -> ExitCode {
     match payrecon::main_with(cli) {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("{}", payrecon::cmd::run::stamped(&format!("error: {err:#}")));
+            eprintln!(
+                "{}",
+                payrecon::cmd::run::stamped(&format!("error: {err:#}"))
+            );
             if payrecon::cmd::is_usage_error(&err) {
                 ExitCode::from(2)
             } else {

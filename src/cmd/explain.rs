@@ -90,7 +90,15 @@ pub fn exec(args: &ExplainArgs) -> Result<String> {
             let mut rows: Vec<Vec<String>> = story
                 .timeline
                 .iter()
-                .map(|e| vec!["timeline".into(), e.day.clone(), e.time.clone(), e.event.clone(), e.text.clone()])
+                .map(|e| {
+                    vec![
+                        "timeline".into(),
+                        e.day.clone(),
+                        e.time.clone(),
+                        e.event.clone(),
+                        e.text.clone(),
+                    ]
+                })
                 .collect();
             for d in &story.decisions {
                 rows.push(vec![
@@ -117,14 +125,23 @@ pub fn story(conn: &Connection, key: &str, zone: Tz) -> Result<Story> {
         attempts.extend(strings(conn, sql, key)?);
     }
     for order in &orders {
-        attempts.extend(strings(conn, "SELECT channel_order_id FROM attempt WHERE order_id = ?1", order)?);
+        attempts.extend(strings(
+            conn,
+            "SELECT channel_order_id FROM attempt WHERE order_id = ?1",
+            order,
+        )?);
     }
     if orders.is_empty() && attempts.is_empty() {
         return Err(unknown_key(conn, key)?);
     }
     let mut timeline = Vec::new();
     let mut decisions = Vec::new();
-    let local = |micros: i64| (timestamp::local_day(micros, zone), timestamp::format(micros, zone));
+    let local = |micros: i64| {
+        (
+            timestamp::local_day(micros, zone),
+            timestamp::format(micros, zone),
+        )
+    };
     for attempt in &attempts {
         let row = conn
             .query_row(
@@ -151,7 +168,22 @@ pub fn story(conn: &Connection, key: &str, zone: Tz) -> Result<Story> {
                 },
             )
             .ok();
-        let Some((order, payment, channel, amount, currency, order_status, payment_status, created, closed, paid, path, line, loaded_for)) = row else {
+        let Some((
+            order,
+            payment,
+            channel,
+            amount,
+            currency,
+            order_status,
+            payment_status,
+            created,
+            closed,
+            paid,
+            path,
+            line,
+            loaded_for,
+        )) = row
+        else {
             continue;
         };
         let (day, time) = local(created);
@@ -167,11 +199,21 @@ pub fn story(conn: &Connection, key: &str, zone: Tz) -> Result<Story> {
         });
         if let Some(paid) = paid {
             let (day, time) = local(paid);
-            timeline.push(Event { day, time, event: "paid".into(), text: format!("attempt {attempt} paid (internal paid_at)") });
+            timeline.push(Event {
+                day,
+                time,
+                event: "paid".into(),
+                text: format!("attempt {attempt} paid (internal paid_at)"),
+            });
         }
         if let Some(closed) = closed {
             let (day, time) = local(closed);
-            timeline.push(Event { day, time, event: "closed".into(), text: format!("order {order} {order_status} (closed_at)") });
+            timeline.push(Event {
+                day,
+                time,
+                event: "closed".into(),
+                text: format!("order {order} {order_status} (closed_at)"),
+            });
         }
     }
     let mut rows = conn.prepare(
@@ -197,7 +239,11 @@ pub fn story(conn: &Connection, key: &str, zone: Tz) -> Result<Story> {
         for row in found {
             let (channel, txn, kind, amount, currency, at, refund_id, path, line) = row?;
             let (day, time) = local(at);
-            let refund = if refund_id.is_empty() { String::new() } else { format!(" refund {refund_id}") };
+            let refund = if refund_id.is_empty() {
+                String::new()
+            } else {
+                format!(" refund {refund_id}")
+            };
             timeline.push(Event {
                 day,
                 time,
@@ -219,14 +265,16 @@ pub fn story(conn: &Connection, key: &str, zone: Tz) -> Result<Story> {
     }
     findings(conn, &orders, &attempts, &mut timeline)?;
     refunds(conn, &orders, &attempts, &mut timeline)?;
-    timeline.sort_by(|a, b| (&a.day, a.time.is_empty(), &a.time).cmp(&(&b.day, b.time.is_empty(), &b.time)));
+    timeline.sort_by(|a, b| {
+        (&a.day, a.time.is_empty(), &a.time).cmp(&(&b.day, b.time.is_empty(), &b.time))
+    });
     Ok(Story {
         key: key.to_string(),
         order_ids: orders.into_iter().collect(),
         channel_order_ids: attempts.into_iter().collect(),
         timeline,
         decisions,
-        note: "the database keeps the latest version of each attempt (a later export replaces a row): earlier versions are not shown".into(),
+        note: "the database keeps the latest version of each attempt (a later export replaces its row), so earlier versions are not shown; the refund job's answers and re-issues are shown on their instruction's day (their own day is not recorded)".into(),
     })
 }
 
@@ -237,7 +285,14 @@ fn file_name(path: &str) -> String {
 }
 
 /// The rule behind what became of one channel payment, in plain words.
-fn decide(conn: &Connection, channel: &str, txn: &str, attempt: &str, paid: i64, zone: Tz) -> Result<String> {
+fn decide(
+    conn: &Connection,
+    channel: &str,
+    txn: &str,
+    attempt: &str,
+    paid: i64,
+    zone: Tz,
+) -> Result<String> {
     let refund: Option<(String, String)> = conn
         .query_row(
             "SELECT refund_request_id, reason FROM refund_instruction
@@ -256,38 +311,88 @@ fn decide(conn: &Connection, channel: &str, txn: &str, attempt: &str, paid: i64,
         .ok();
     let time = |micros: i64| {
         chrono::DateTime::from_timestamp_micros(micros)
-            .map(|t| t.with_timezone(&zone).format("%Y-%m-%d %H:%M:%S").to_string())
+            .map(|t| {
+                t.with_timezone(&zone)
+                    .format("%Y-%m-%d %H:%M:%S")
+                    .to_string()
+            })
             .unwrap_or_default()
     };
     Ok(match (refund, status) {
-        (Some((id, reason)), Some((_, order_status, closed, _))) if reason == "PAID_AFTER_CLOSE" => format!(
-            "refunded ({id}): order {order_status} at {}, paid at {}",
-            closed.map(time).unwrap_or_else(|| "?".into()),
-            time(paid)
-        ),
+        (Some((id, reason)), Some((_, order_status, closed, _)))
+            if reason == "PAID_AFTER_CLOSE" =>
+        {
+            format!(
+                "refunded ({id}): order {order_status}{}, paid at {}",
+                closed
+                    .map(|at| format!(" at {}", time(at)))
+                    .unwrap_or_else(|| " (no closed_at)".into()),
+                time(paid)
+            )
+        }
         (Some((id, reason)), Some((_, _, _, order))) if reason == "DUPLICATE_PAYMENT" => {
-            format!("refunded ({id}): a second payment of order {order}; the one kept is internally SUCCESS, else the earliest")
+            let kept: Option<(String, String, bool)> = conn
+                .query_row(
+                    "SELECT s.channel, s.channel_txn_id, a.payment_status = 'SUCCESS'
+                     FROM settlement_row s JOIN attempt a ON a.channel_order_id = s.channel_order_id
+                     WHERE a.order_id = ?1 AND s.kind = 'PAYMENT'
+                     ORDER BY a.payment_status = 'SUCCESS' DESC, s.transacted_at, s.channel_txn_id
+                     LIMIT 1",
+                    [&order],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .ok();
+            match kept {
+                Some((channel, txn, success)) => format!(
+                    "refunded ({id}): a second payment of order {order}, which keeps {channel} {txn} ({})",
+                    if success {
+                        "internally SUCCESS"
+                    } else {
+                        "the earliest, none internally SUCCESS"
+                    }
+                ),
+                None => format!("refunded ({id}): a second payment of order {order}"),
+            }
         }
         (Some((id, reason)), _) => format!("refunded ({id}): {reason}"),
-        (None, None) => format!("not refunded: no export has attempt {attempt} (UNMATCHED_CHANNEL is never refunded automatically)"),
+        (None, None) => format!(
+            "not refunded: no export has attempt {attempt} (UNMATCHED_CHANNEL is never refunded automatically)"
+        ),
         (None, Some((payment_status, order_status, _, _))) => match payment_status.as_str() {
             "SUCCESS" => "kept: internally SUCCESS".into(),
-            "PROCESSING" | "UNKNOWN" => format!("kept: internally {payment_status}, the channel shows it paid (mark it paid)"),
+            "PROCESSING" | "UNKNOWN" => format!(
+                "kept: internally {payment_status}, the channel shows it paid (mark it paid)"
+            ),
             _ if order_status == "CLOSED" || order_status == "CANCELLED" => {
                 format!("not refunded yet: order {order_status}; refunded once its day is covered")
             }
-            _ => format!("kept: the order's payment, although internally {payment_status} (fix the internal state)"),
+            _ => format!(
+                "kept: the order's payment, although internally {payment_status} (fix the internal state)"
+            ),
         },
     })
 }
 
-fn findings(conn: &Connection, orders: &BTreeSet<String>, attempts: &BTreeSet<String>, timeline: &mut Vec<Event>) -> Result<()> {
+fn findings(
+    conn: &Connection,
+    orders: &BTreeSet<String>,
+    attempts: &BTreeSet<String>,
+    timeline: &mut Vec<Event>,
+) -> Result<()> {
     let mut ids = BTreeSet::new();
     for order in orders {
-        ids.extend(strings(conn, "SELECT finding_id FROM finding_item WHERE order_id = ?1", order)?);
+        ids.extend(strings(
+            conn,
+            "SELECT finding_id FROM finding_item WHERE order_id = ?1",
+            order,
+        )?);
     }
     for attempt in attempts {
-        ids.extend(strings(conn, "SELECT finding_id FROM finding_item WHERE channel_order_id = ?1", attempt)?);
+        ids.extend(strings(
+            conn,
+            "SELECT finding_id FROM finding_item WHERE channel_order_id = ?1",
+            attempt,
+        )?);
     }
     let mut events = conn.prepare(
         "SELECT e.business_day, e.event, e.by_whom, e.note, i.kind, i.detail
@@ -317,44 +422,109 @@ fn findings(conn: &Connection, orders: &BTreeSet<String>, attempts: &BTreeSet<St
             if !note.is_empty() {
                 text.push_str(&format!(" ({note})"));
             }
-            timeline.push(Event { day, time: String::new(), event: "finding".into(), text });
+            timeline.push(Event {
+                day,
+                time: String::new(),
+                event: "finding".into(),
+                text,
+            });
         }
     }
     Ok(())
 }
 
-fn refunds(conn: &Connection, orders: &BTreeSet<String>, attempts: &BTreeSet<String>, timeline: &mut Vec<Event>) -> Result<()> {
+fn refunds(
+    conn: &Connection,
+    orders: &BTreeSet<String>,
+    attempts: &BTreeSet<String>,
+    timeline: &mut Vec<Event>,
+) -> Result<()> {
     let mut ids = BTreeSet::new();
     for order in orders {
-        ids.extend(strings(conn, "SELECT refund_request_id FROM refund_instruction WHERE order_id = ?1", order)?);
+        ids.extend(strings(
+            conn,
+            "SELECT refund_request_id FROM refund_instruction WHERE order_id = ?1",
+            order,
+        )?);
     }
     for attempt in attempts {
-        ids.extend(strings(conn, "SELECT refund_request_id FROM refund_instruction WHERE channel_order_id = ?1", attempt)?);
+        ids.extend(strings(
+            conn,
+            "SELECT refund_request_id FROM refund_instruction WHERE channel_order_id = ?1",
+            attempt,
+        )?);
     }
     for id in ids {
-        let (day, channel, txn, amount, currency, reason, batch, result, message, reissued_as, reissue_of): (
-            String, String, String, i64, String, String, i64, Option<String>, Option<String>, Option<String>, Option<String>,
-        ) = conn.query_row(
+        let Instruction {
+            day,
+            channel,
+            txn,
+            amount,
+            currency,
+            reason,
+            batch,
+            result,
+            message,
+            reissued_as,
+            reissue_of,
+        } = conn.query_row(
             "SELECT business_day, channel, channel_txn_id, amount_minor, currency, reason, batch,
                     result, result_message, reissued_as, reissue_of
              FROM refund_instruction WHERE refund_request_id = ?1",
             [&id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?, r.get(9)?, r.get(10)?)),
+            |r| {
+                Ok(Instruction {
+                    day: r.get(0)?,
+                    channel: r.get(1)?,
+                    txn: r.get(2)?,
+                    amount: r.get(3)?,
+                    currency: r.get(4)?,
+                    reason: r.get(5)?,
+                    batch: r.get(6)?,
+                    result: r.get(7)?,
+                    message: r.get(8)?,
+                    reissued_as: r.get(9)?,
+                    reissue_of: r.get(10)?,
+                })
+            },
         )?;
         let file = crate::store::refund_files::file_name(batch);
-        let again = reissue_of.map(|old| format!(", re-issue of {old}")).unwrap_or_default();
+        let again = reissue_of
+            .map(|old| format!(", re-issue of {old}"))
+            .unwrap_or_default();
         let issued = if day.is_empty() {
             format!("refund {id} re-issued for {txn}: waits for the next run to file it")
         } else {
-            format!("refund {id} issued for {channel} {txn}: {} {currency}, {reason} ({file}{again})", format_minor(amount, &currency))
+            format!(
+                "refund {id} issued for {channel} {txn}: {} {currency}, {reason} ({file}{again})",
+                format_minor(amount, &currency)
+            )
         };
-        timeline.push(Event { day: day.clone(), time: String::new(), event: "refund".into(), text: issued });
+        timeline.push(Event {
+            day: day.clone(),
+            time: String::new(),
+            event: "refund".into(),
+            text: issued,
+        });
         if let Some(result) = result {
-            let message = message.filter(|m| !m.is_empty()).map(|m| format!(": {m}")).unwrap_or_default();
-            timeline.push(Event { day: day.clone(), time: String::new(), event: "refund".into(), text: format!("refund {id} {result} by the refund job{message}") });
+            let message = message
+                .filter(|m| !m.is_empty())
+                .map(|m| format!(": {m}"))
+                .unwrap_or_default();
+            timeline.push(Event {
+                day: day.clone(),
+                time: String::new(),
+                event: "refund".into(),
+                text: format!("refund {id} {result} by the refund job{message}"),
+            });
         }
         if let Some(new) = reissued_as {
-            timeline.push(Event { day: day.clone(), time: String::new(), event: "refund".into(), text: format!("refund {id} re-issued as {new}") });
+            timeline.push(Event {
+                day: day.clone(),
+                time: String::new(),
+                event: "refund".into(),
+                text: format!("refund {id} re-issued as {new}"),
+            });
         }
         let confirmed: Option<(String, i64, String)> = conn
             .query_row(
@@ -371,11 +541,29 @@ fn refunds(conn: &Connection, orders: &BTreeSet<String>, attempts: &BTreeSet<Str
                 day: file_day,
                 time: String::new(),
                 event: "refund".into(),
-                text: format!("refund {id} confirmed by the channel ({}, line {line})", file_name(&path)),
+                text: format!(
+                    "refund {id} confirmed by the channel ({}, line {line})",
+                    file_name(&path)
+                ),
             });
         }
     }
     Ok(())
+}
+
+/// One refund instruction as the story tells it.
+struct Instruction {
+    day: String,
+    channel: String,
+    txn: String,
+    amount: i64,
+    currency: String,
+    reason: String,
+    batch: i64,
+    result: Option<String>,
+    message: Option<String>,
+    reissued_as: Option<String>,
+    reissue_of: Option<String>,
 }
 
 /// An unknown key: said so, with the closest ids payrecon knows.
@@ -413,19 +601,32 @@ fn table_text(story: &Story) -> String {
     let width = super::table::WIDTH - 10 - 8 - 4;
     for event in &story.timeline {
         let time = event.time.get(11..19).unwrap_or("").to_string();
-        let wrapped = super::table::wrap(&event.text, width, 0);
+        let wrapped = super::table::wrap(&event.text, width, 2);
         for (i, line) in wrapped.lines().enumerate() {
-            let (day, time) = if i == 0 { (event.day.clone(), time.clone()) } else { (String::new(), String::new()) };
-            table.row(vec![day, time, format!("{}{line}", if i == 0 { "" } else { "  " })]);
+            let (day, time) = if i == 0 {
+                (event.day.clone(), time.clone())
+            } else {
+                (String::new(), String::new())
+            };
+            table.row(vec![day, time, line.to_string()]);
         }
     }
     text.push_str(&table.render());
     if !story.decisions.is_empty() {
         text.push_str("\nDecisions\n");
         for d in &story.decisions {
-            text.push_str(&super::table::wrap(&format!("  {} {}: {}", d.channel, d.channel_txn_id, d.decision), super::table::WIDTH, 4));
+            text.push_str(&super::table::wrap(
+                &format!("  {} {}: {}", d.channel, d.channel_txn_id, d.decision),
+                super::table::WIDTH,
+                4,
+            ));
         }
     }
-    text.push_str(&format!("\nNote: {}\n", story.note));
+    text.push('\n');
+    text.push_str(&super::table::wrap(
+        &format!("Note: {}", story.note),
+        super::table::WIDTH,
+        6,
+    ));
     text
 }

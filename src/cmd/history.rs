@@ -94,7 +94,8 @@ impl RunRecord {
             refunds_before: None,
         };
         let started = (|| -> Result<(i64, i64)> {
-            let store = crate::store::Store::open(&config.db, log_timeout(config), config.db_file_mode)?;
+            let store =
+                crate::store::Store::open(&config.db, log_timeout(config), config.db_file_mode)?;
             let conn = store.conn();
             let refunds: i64 = conn.query_row(
                 "SELECT count(*) FROM refund_instruction WHERE business_day <> ''",
@@ -119,7 +120,8 @@ impl RunRecord {
         result: std::result::Result<(&RunOutcome, u8), &anyhow::Error>,
     ) -> Option<String> {
         let written = (|| -> Result<()> {
-            let store = crate::store::Store::open(&config.db, log_timeout(config), config.db_file_mode)?;
+            let store =
+                crate::store::Store::open(&config.db, log_timeout(config), config.db_file_mode)?;
             let conn = store.conn();
             let run_id = match self.run_id {
                 Some(id) => id,
@@ -131,7 +133,12 @@ impl RunRecord {
             match result {
                 Ok((outcome, status)) => {
                     let inputs = described_inputs(conn, &self.inputs)?;
-                    let counts = counts(conn, &self.started_at, &outcome.business_day, self.refunds_before)?;
+                    let counts = counts(
+                        conn,
+                        &self.started_at,
+                        &outcome.business_day,
+                        self.refunds_before,
+                    )?;
                     conn.execute(
                         "UPDATE run_log SET ended_at = ?2, business_day = ?3, outcome = 'committed',
                                 exit_status = ?4, inputs = ?5, counts = ?6 WHERE run_id = ?1",
@@ -161,7 +168,10 @@ impl RunRecord {
             Ok(())
         })();
         written.err().map(|e| {
-            format!("warning: this run could not be recorded in the history of {} ({e:#})", config.db.display())
+            format!(
+                "warning: this run could not be recorded in the history of {} ({e:#})",
+                config.db.display()
+            )
         })
     }
 }
@@ -198,7 +208,10 @@ fn given_inputs(config: &Config) -> Vec<RunInput> {
                 let mut files: Vec<PathBuf> = entries
                     .filter_map(|e| e.ok().map(|e| e.path()))
                     .filter(|p| {
-                        p.is_file() && !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.'))
+                        p.is_file()
+                            && !p
+                                .file_name()
+                                .is_some_and(|n| n.to_string_lossy().starts_with('.'))
                     })
                     .collect();
                 files.sort();
@@ -223,7 +236,11 @@ fn described_inputs(conn: &Connection, inputs: &[RunInput]) -> Result<Vec<RunInp
     for input in inputs {
         let known = stmt
             .query_row([&input.path], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?))
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
             })
             .optional()?;
         let mut input = input.clone();
@@ -239,7 +256,12 @@ fn described_inputs(conn: &Connection, inputs: &[RunInput]) -> Result<Vec<RunInp
 
 /// What the run changed, from the findings ledger's events since it
 /// started and the instructions it added.
-fn counts(conn: &Connection, started_at: &str, business_day: &str, refunds_before: Option<i64>) -> Result<RunCounts> {
+fn counts(
+    conn: &Connection,
+    started_at: &str,
+    business_day: &str,
+    refunds_before: Option<i64>,
+) -> Result<RunCounts> {
     let events = |event: &str| -> rusqlite::Result<i64> {
         conn.query_row(
             "SELECT count(*) FROM finding_event
@@ -255,7 +277,11 @@ fn counts(conn: &Connection, started_at: &str, business_day: &str, refunds_befor
     )?;
     Ok(RunCounts {
         new: events("OPENED")?,
-        open: conn.query_row("SELECT count(*) FROM finding_item WHERE state = 'OPEN'", [], |r| r.get(0))?,
+        open: conn.query_row(
+            "SELECT count(*) FROM finding_item WHERE state = 'OPEN'",
+            [],
+            |r| r.get(0),
+        )?,
         resolved: events("RESOLVED")?,
         refunds: refunds_before.map_or(0, |before| refunds_now - before),
     })
@@ -274,7 +300,12 @@ pub fn entries(conn: &Connection, last: usize) -> Result<Vec<RunEntry>> {
         let outcome: String = r.get(4)?;
         let pid: i64 = r.get(10)?;
         let outcome = if outcome == "running"
-            && !(crate::store::LockHolder { pid: pid as u32, since: String::new(), command: String::new() }).alive()
+            && !(crate::store::LockHolder {
+                pid: pid as u32,
+                since: String::new(),
+                command: String::new(),
+            })
+            .alive()
         {
             "interrupted".to_string()
         } else {
@@ -310,7 +341,16 @@ pub fn exec(args: &HistoryArgs) -> Result<String> {
                     let inputs: Vec<String> = run
                         .inputs
                         .iter()
-                        .map(|i| format!("{} {} {}", i.role, i.path, i.sha256.as_deref().unwrap_or("")).trim_end().to_string())
+                        .map(|i| {
+                            format!(
+                                "{} {} {}",
+                                i.role,
+                                i.path,
+                                i.sha256.as_deref().unwrap_or("")
+                            )
+                            .trim_end()
+                            .to_string()
+                        })
                         .collect();
                     vec![
                         run.run_id.to_string(),
@@ -330,7 +370,21 @@ pub fn exec(args: &HistoryArgs) -> Result<String> {
                 })
                 .collect();
             csv(
-                &["run_id", "started_at", "ended_at", "business_day", "outcome", "exit_status", "new", "open", "resolved", "refunds", "inputs", "error", "version"],
+                &[
+                    "run_id",
+                    "started_at",
+                    "ended_at",
+                    "business_day",
+                    "outcome",
+                    "exit_status",
+                    "new",
+                    "open",
+                    "resolved",
+                    "refunds",
+                    "inputs",
+                    "error",
+                    "version",
+                ],
                 &rows,
             )
         }
@@ -351,7 +405,9 @@ fn table(runs: &[RunEntry]) -> String {
             run.started_at,
             run.business_day.as_deref().unwrap_or("-"),
             run.outcome,
-            run.exit_status.map(|s| format!(" (exit {s})")).unwrap_or_default(),
+            run.exit_status
+                .map(|s| format!(" (exit {s})"))
+                .unwrap_or_default(),
             run.version
         ));
         text.push_str(&format!(
@@ -363,14 +419,21 @@ fn table(runs: &[RunEntry]) -> String {
             counts.refunds
         ));
         if let Some(error) = &run.error {
-            text.push_str(&super::table::wrap(&format!("  error: {error}"), super::table::WIDTH, 4));
+            text.push_str(&super::table::wrap(
+                &format!("  error: {error}"),
+                super::table::WIDTH,
+                4,
+            ));
         }
         let mut inputs = Table::new(&["  role", "format", "rows", "sha256", "file"]);
         for input in &run.inputs {
             inputs.row(vec![
                 format!("  {}", input.role),
                 input.format.clone().unwrap_or_else(|| "-".into()),
-                input.rows.map(|r| r.to_string()).unwrap_or_else(|| "-".into()),
+                input
+                    .rows
+                    .map(|r| r.to_string())
+                    .unwrap_or_else(|| "-".into()),
                 input.sha256.clone().unwrap_or_else(|| "-".into()),
                 input.path.clone(),
             ]);

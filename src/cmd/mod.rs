@@ -35,7 +35,8 @@ pub fn is_usage_error(err: &anyhow::Error) -> bool {
 /// `--date`, `--settlement-day`, `--as-of`: a day, `YYYY-MM-DD` (clap
 /// reports a bad one as bad usage, exit status 2).
 pub fn parse_day(text: &str) -> Result<NaiveDate, String> {
-    crate::timestamp::parse_day(text).ok_or_else(|| format!("'{text}' is not a date (expected YYYY-MM-DD)"))
+    crate::timestamp::parse_day(text)
+        .ok_or_else(|| format!("'{text}' is not a date (expected YYYY-MM-DD)"))
 }
 
 /// How `status`, `explain` and `history` print: a table for people (fits

@@ -89,9 +89,9 @@ impl FilesOf {
         match text.trim() {
             "yesterday" => Ok(FilesOf::Yesterday),
             "today" => Ok(FilesOf::Today),
-            day => crate::timestamp::parse_day(day).map(FilesOf::Day).ok_or_else(|| {
-                format!("'{text}' is not yesterday, today or a date (YYYY-MM-DD)")
-            }),
+            day => crate::timestamp::parse_day(day)
+                .map(FilesOf::Day)
+                .ok_or_else(|| format!("'{text}' is not yesterday, today or a date (YYYY-MM-DD)")),
         }
     }
 

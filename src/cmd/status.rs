@@ -98,7 +98,11 @@ pub fn exec(args: &StatusArgs) -> Result<String> {
     }
 }
 
-pub fn status(conn: &Connection, config: &crate::config::Config, as_of: NaiveDate) -> Result<Status> {
+pub fn status(
+    conn: &Connection,
+    config: &crate::config::Config,
+    as_of: NaiveDate,
+) -> Result<Status> {
     let day = as_of.to_string();
     let mut groups: std::collections::BTreeMap<(bool, String, &'static str, String), (i64, i64)> =
         Default::default();
@@ -113,27 +117,36 @@ pub fn status(conn: &Connection, config: &crate::config::Config, as_of: NaiveDat
          FROM finding_item WHERE state = 'OPEN' AND first_seen <= ?1",
     )?;
     let rows = stmt.query_map([&day], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?, r.get::<_, i64>(3)?))
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, i64>(3)?,
+        ))
     })?;
     for row in rows {
         let (kind, age, currency, amount) = row?;
         let limit = FindingKind::from_code(&kind).map_or(u32::MAX, |k| config.aging.limit(k));
         let overdue = age > i64::from(limit);
-        let group = groups.entry((!overdue, kind, bucket(age), currency)).or_default();
+        let group = groups
+            .entry((!overdue, kind, bucket(age), currency))
+            .or_default();
         group.0 += 1;
         group.1 += amount;
     }
     let open_findings = groups
         .into_iter()
-        .map(|((not_overdue, kind, age, currency), (count, amount_minor))| OpenGroup {
-            overdue: !not_overdue,
-            kind,
-            age: age.into(),
-            count,
-            amount: format_minor(amount_minor, &currency),
-            currency,
-            amount_minor,
-        })
+        .map(
+            |((not_overdue, kind, age, currency), (count, amount_minor))| OpenGroup {
+                overdue: !not_overdue,
+                kind,
+                age: age.into(),
+                count,
+                amount: format_minor(amount_minor, &currency),
+                currency,
+                amount_minor,
+            },
+        )
         .collect();
     Ok(Status {
         as_of: day.clone(),
@@ -243,11 +256,18 @@ fn table_text(status: &Status) -> String {
     } else {
         let mut by_channel: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
         for missing in &status.missing_files {
-            by_channel.entry(&missing.channel).or_default().push(&missing.day);
+            by_channel
+                .entry(&missing.channel)
+                .or_default()
+                .push(&missing.day);
         }
         text.push_str("\nExpected files missing\n");
         for (channel, days) in by_channel {
-            text.push_str(&super::table::wrap(&format!("  {channel}: {}", days.join(", ")), super::table::WIDTH, 4));
+            text.push_str(&super::table::wrap(
+                &format!("  {channel}: {}", days.join(", ")),
+                super::table::WIDTH,
+                4,
+            ));
         }
     }
     match &status.last_run {
@@ -258,10 +278,16 @@ fn table_text(status: &Status) -> String {
                 run.started_at,
                 run.business_day.as_deref().unwrap_or("-"),
                 run.outcome,
-                run.exit_status.map(|s| format!(" (exit {s})")).unwrap_or_default()
+                run.exit_status
+                    .map(|s| format!(" (exit {s})"))
+                    .unwrap_or_default()
             ));
             if let Some(error) = &run.error {
-                text.push_str(&super::table::wrap(&format!("  error: {error}"), super::table::WIDTH, 4));
+                text.push_str(&super::table::wrap(
+                    &format!("  error: {error}"),
+                    super::table::WIDTH,
+                    4,
+                ));
             }
         }
     }
@@ -292,10 +318,26 @@ fn csv_text(status: &Status) -> Result<String> {
         ("rejected", r.rejected),
         ("reissued", r.reissued),
     ] {
-        rows.push(vec!["refunds".into(), name.into(), String::new(), String::new(), n.to_string(), String::new(), String::new()]);
+        rows.push(vec![
+            "refunds".into(),
+            name.into(),
+            String::new(),
+            String::new(),
+            n.to_string(),
+            String::new(),
+            String::new(),
+        ]);
     }
     for m in &status.missing_files {
-        rows.push(vec!["missing_file".into(), m.channel.clone(), m.day.clone(), String::new(), String::new(), String::new(), String::new()]);
+        rows.push(vec![
+            "missing_file".into(),
+            m.channel.clone(),
+            m.day.clone(),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+        ]);
     }
     if let Some(run) = &status.last_run {
         rows.push(vec![
@@ -308,5 +350,16 @@ fn csv_text(status: &Status) -> Result<String> {
             run.started_at.clone(),
         ]);
     }
-    csv(&["section", "name", "detail", "overdue", "count", "amount", "currency_or_time"], &rows)
+    csv(
+        &[
+            "section",
+            "name",
+            "detail",
+            "overdue",
+            "count",
+            "amount",
+            "currency_or_time",
+        ],
+        &rows,
+    )
 }

@@ -92,11 +92,17 @@ pub fn csv(header: &[&str], rows: &[Vec<String>]) -> anyhow::Result<String> {
 /// Breaks `text` into lines of at most `width` characters at spaces, the
 /// later lines indented by `indent` spaces.
 pub fn wrap(text: &str, width: usize, indent: usize) -> String {
+    let body = text.trim_start_matches(' ');
+    let lead = text.len() - body.len();
     let mut out = String::new();
-    let mut line = String::new();
-    for word in text.split(' ') {
-        let limit = if out.is_empty() { width } else { width - indent };
-        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > limit {
+    let mut line = " ".repeat(lead);
+    for word in body.split(' ') {
+        let limit = if out.is_empty() {
+            width
+        } else {
+            width - indent
+        };
+        if line.len() > lead && line.chars().count() + 1 + word.chars().count() > limit {
             if !out.is_empty() {
                 out.push_str(&" ".repeat(indent));
             }
@@ -104,7 +110,7 @@ pub fn wrap(text: &str, width: usize, indent: usize) -> String {
             out.push('\n');
             line.clear();
         }
-        if !line.is_empty() {
+        if !line.trim_start().is_empty() {
             line.push(' ');
         }
         line.push_str(word);

@@ -25,10 +25,10 @@ pub struct Store {
 
 impl Drop for Store {
     fn drop(&mut self) {
-        if let Some(path) = &self.lock_info {
-            if LockHolder::read(path).is_some_and(|h| h.pid == std::process::id()) {
-                let _ = std::fs::remove_file(path);
-            }
+        if let Some(path) = &self.lock_info
+            && LockHolder::read(path).is_some_and(|h| h.pid == std::process::id())
+        {
+            let _ = std::fs::remove_file(path);
         }
     }
 }
@@ -270,7 +270,10 @@ impl LockHolder {
         let since = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         std::fs::write(
             path,
-            format!("pid={}\nsince={since}\ncommand={command}\n", std::process::id()),
+            format!(
+                "pid={}\nsince={since}\ncommand={command}\n",
+                std::process::id()
+            ),
         )
     }
 

@@ -3,8 +3,10 @@
 mod accounting;
 mod bad_input;
 mod cases;
+mod commands;
 mod concurrency;
 mod crash;
+mod cron;
 mod demo;
 mod errors;
 mod files;
