@@ -567,6 +567,34 @@ mod tests {
     }
 
     #[test]
+    fn date_placeholders_take_the_file_day() {
+        let day = NaiveDate::from_ymd_opt(2026, 11, 21).unwrap();
+        assert_eq!(
+            substitute_date("bills/*{date:%Y%m%d}*-{date}.csv", day).unwrap(),
+            "bills/*20261121*-2026-11-21.csv"
+        );
+        assert!(substitute_date("a-{date:%Y", day).is_err());
+        assert!(substitute_date("a-{dated}", day).is_err());
+        assert!(substitute_date("a-{date:%Q}", day).is_err());
+        assert_eq!(substitute_date("plain.csv", day).unwrap(), "plain.csv");
+    }
+
+    #[test]
+    fn inputs_take_one_entry_or_a_list_and_optional_patterns() {
+        let file: ConfigFile = toml::from_str(
+            "[inputs]\norders = \"o-{date}.csv\"\nsettlement = [\"a/*.csv\", { pattern = \"b.csv\", optional = true }]",
+        )
+        .unwrap();
+        let config = Config::resolve(file, Path::new("/base")).unwrap();
+        assert_eq!(
+            config.order_inputs[0].pattern,
+            Path::new("/base/o-{date}.csv")
+        );
+        assert_eq!(config.settlement_inputs.len(), 2);
+        assert!(!config.settlement_inputs[0].optional && config.settlement_inputs[1].optional);
+    }
+
+    #[test]
     fn bad_values_are_explained() {
         let file: ConfigFile = toml::from_str("timezone = \"Mars/Base\"").unwrap();
         let err = Config::resolve(file, Path::new("")).unwrap_err();

@@ -30,6 +30,7 @@ use std::process::ExitCode;
 /// Runs the parsed command line; returns the process exit status. Each
 /// command lives in its own module under [`cmd`].
 pub fn main_with(cli: Cli) -> anyhow::Result<ExitCode> {
+    store::process_started();
     let printed = |text: String| {
         print!("{text}");
         ExitCode::SUCCESS

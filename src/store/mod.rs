@@ -232,7 +232,7 @@ fn busy_error(err: rusqlite::Error, path: &Path, timeout: Duration) -> anyhow::E
         let waited = timeout.as_secs();
         match LockHolder::read(&LockHolder::path_for(path)).filter(LockHolder::alive) {
             Some(holder) => anyhow::anyhow!(
-                "another payrecon run is using database {} (payrecon {}, pid {}, holding it since {}; waited {waited} s); try again when it has finished",
+                "another payrecon run is using database {} (payrecon {}, pid {}, started {}; waited {waited} s); try again when it has finished",
                 path.display(),
                 holder.command,
                 holder.pid,
@@ -246,6 +246,15 @@ fn busy_error(err: rusqlite::Error, path: &Path, timeout: Duration) -> anyhow::E
     } else {
         anyhow::Error::new(err).context(format!("database {}", path.display()))
     }
+}
+
+/// When this process started (the first call: `main_with` makes it early),
+/// RFC 3339 UTC, for the lock-info file.
+pub fn process_started() -> String {
+    static STARTED: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    STARTED
+        .get_or_init(|| chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .clone()
 }
 
 /// What holds a database's write lock, as the lock-info file beside it
@@ -267,7 +276,7 @@ impl LockHolder {
 
     fn write(path: &Path) -> std::io::Result<()> {
         let command = std::env::args().nth(1).unwrap_or_default();
-        let since = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let since = process_started();
         std::fs::write(
             path,
             format!(
