@@ -157,6 +157,17 @@ pub fn exec(args: &RunArgs) -> Result<ExitCode> {
         log.step(note);
     }
     check_database(&config, &log)?;
+    if let Some(files_of) = config.files_of {
+        log.step(&format!(
+            "inputs of file day {}: {} export(s), {} settlement path(s)",
+            files_of.day(config.zone),
+            config.orders.len(),
+            config.settlements.len()
+        ));
+    }
+    for path in config.orders.iter().chain(&config.settlements) {
+        log.detail(&format!("input {}", path.display()));
+    }
     let record = RunRecord::start(&config);
     let result = crate::run::run(&config).map_err(|e| crate::store::readonly_error(e, &config.db));
     let outcome = match result {
