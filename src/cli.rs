@@ -1,7 +1,9 @@
 //! Command-line definitions. The doc comments here are the `--help` text.
 
-use clap::{Args, Parser, Subcommand};
-use std::path::PathBuf;
+use clap::{Parser, Subcommand};
+
+pub use crate::cmd::inspect::InspectArgs;
+pub use crate::cmd::run::RunArgs;
 
 /// Daily payment reconciliation: match the internal order export against the
 /// payment channels' settlement files and say where money went wrong.
@@ -36,7 +38,17 @@ Files already loaded (same content) are skipped; a settlement file for a
 channel day already loaded but with other content replaces that day. Refund
 instructions are remembered in the database and never issued twice; a
 duplicate or paid-after-close is refunded once its day is covered (its T+1
-files loaded), since a later file may still show a refund the channel made.")]
+files loaded), since a later file may still show a refund the channel made.
+
+Exit status:
+  0  the run completed (with or without findings)
+  1  it could not (bad input, a missing file, I/O, database busy): nothing
+     was changed (the failure is recorded in `payrecon history`)
+  2  bad usage (an unknown flag, a bad --date, --format, --files-of or
+     input pattern)
+  3  --fail-on-findings was given and a finding needs action
+  4  the run completed but refund instructions of an earlier run are in no
+     published refund file (see its warning)")]
     Run(RunArgs),
     /// Check one settlement file before a run: its format, the channel and
     /// day it covers (and where the day came from), what its own totals were
@@ -62,6 +74,28 @@ amounts change later is reopened.")]
     /// the next run files them and writes them to its refund file.
     #[command(after_help = "Example:\n  payrecon reissue PR1f0c… --config payrecon.toml")]
     Reissue(crate::cmd::reissue::ReissueArgs),
+    /// What is open now: findings by kind and age (overdue first) with the
+    /// amounts at stake, where the refunds stand, expected files missing,
+    /// and the last run. Reads the database only.
+    #[command(after_help = "Examples:
+  payrecon status --config payrecon.toml
+  payrecon status --db payrecon.db --as-of 2026-11-24 --format json")]
+    Status(crate::cmd::status::StatusArgs),
+    /// One order's whole story: its attempts, the channel's rows, every
+    /// finding with its changes, every refund with its lifecycle, and the
+    /// rule behind each decision. Reads the database only.
+    #[command(
+        after_help = "Example:\n  payrecon explain ORD-1001 --config payrecon.toml
+
+KEY is an order_id, payment_id, channel_order_id, channel_txn_id,
+finding_id or refund_request_id."
+    )]
+    Explain(crate::cmd::explain::ExplainArgs),
+    /// The runs: when, for which business day, which inputs, what they
+    /// found and refunded, and whether they committed or failed (with the
+    /// error). Reads the database only.
+    #[command(after_help = "Example:\n  payrecon history --last 5 --config payrecon.toml")]
+    History(crate::cmd::history::HistoryArgs),
     /// Compact old days now: remove the rows of settlement days before the
     /// retention window whose findings are all closed (a run does it after
     /// its commit; the ledgers are kept forever).
@@ -69,69 +103,6 @@ amounts change later is reopened.")]
         after_help = "Example:\n  payrecon compact --config payrecon.toml --retention-days 30"
     )]
     Compact(crate::cmd::compact::CompactArgs),
-}
-
-#[derive(Debug, Args)]
-pub struct RunArgs {
-    /// TOML config file (see sample-config.toml); flags override its keys.
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
-    /// State database that remembers loaded files and issued refunds
-    /// [default: payrecon.db].
-    #[arg(long, value_name = "FILE")]
-    pub db: Option<PathBuf>,
-    /// Output folder [default: out/<business date>].
-    #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
-    /// Business day of this run, YYYY-MM-DD [default: the latest day
-    /// covered: its settlement files and the next settle_lag_days days' are
-    /// loaded]. Refunds first issued now are filed under this day.
-    #[arg(long, value_name = "YYYY-MM-DD")]
-    pub date: Option<String>,
-    /// Internal order export (CSV, one row per channel attempt); repeatable.
-    #[arg(long = "orders", value_name = "FILE")]
-    pub orders: Vec<PathBuf>,
-    /// Settlement file, or a folder of them; repeatable.
-    #[arg(long = "settlement", value_name = "FILE|DIR")]
-    pub settlements: Vec<PathBuf>,
-    /// The channel day covered by settlement files whose name carries no date.
-    #[arg(long, value_name = "YYYY-MM-DD")]
-    pub settlement_day: Option<String>,
-    /// Read every settlement file as this format instead of detecting it.
-    #[arg(long, value_name = "NAME")]
-    pub format: Option<String>,
-    /// The refund job's results (CSV: refund_request_id, status ACCEPTED or
-    /// REJECTED, message); a rejected instruction waits for `payrecon reissue`.
-    #[arg(long, value_name = "FILE")]
-    pub refund_results: Option<PathBuf>,
-    /// Exit with status 3 when any finding needs action (for cron alerts).
-    #[arg(long)]
-    pub fail_on_findings: bool,
-    /// Print the time each phase took to stderr.
-    #[arg(long)]
-    pub timings: bool,
-    /// Print nothing on success (errors still go to stderr).
-    #[arg(long, short)]
-    pub quiet: bool,
-}
-
-#[derive(Debug, Args)]
-pub struct InspectArgs {
-    /// The settlement file to look at.
-    #[arg(value_name = "FILE")]
-    pub file: PathBuf,
-    /// TOML config file, for mapped formats and the time zone.
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
-    /// Read the file as this format instead of detecting it.
-    #[arg(long, value_name = "NAME")]
-    pub format: Option<String>,
-    /// The day the file covers, when its name and content do not say.
-    #[arg(long, value_name = "YYYY-MM-DD")]
-    pub settlement_day: Option<String>,
-    /// How many rows to show in canonical form.
-    #[arg(long, default_value_t = 5, value_name = "N")]
-    pub rows: usize,
 }
 
 #[cfg(test)]

@@ -26,6 +26,11 @@ pub struct ConfigFile {
     pub settle_lag_days: Option<u32>,
     #[serde(default)]
     pub inputs: InputsConfig,
+    /// Refuse to run when the state database does not exist.
+    pub require_db: Option<bool>,
+    /// The file day the `[inputs]` patterns name: "yesterday", "today" or
+    /// a date (`--files-of` overrides it).
+    pub files_of: Option<String>,
     /// How the internal export is laid out.
     #[serde(default)]
     pub orders: OrdersConfig,
@@ -55,14 +60,59 @@ pub struct ConfigFile {
     pub retention_days: Option<u32>,
 }
 
-/// `[inputs]`: the files every run loads.
+/// `[inputs]`: the files every run loads: paths, folders (settlement
+/// files) or patterns (`{date}` or `{date:%Y%m%d}` is the file day,
+/// `*`, `?` and `[…]` match as in a shell), one or a list.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct InputsConfig {
     #[serde(default)]
-    pub orders: Vec<PathBuf>,
-    #[serde(default)]
-    pub settlements: Vec<PathBuf>,
+    pub orders: OneOrMany,
+    #[serde(default, alias = "settlement")]
+    pub settlements: OneOrMany,
+}
+
+/// One input entry or a list of them.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    One(InputEntry),
+    Many(Vec<InputEntry>),
+}
+
+impl Default for OneOrMany {
+    fn default() -> Self {
+        OneOrMany::Many(Vec::new())
+    }
+}
+
+impl OneOrMany {
+    fn into_vec(self) -> Vec<InputEntry> {
+        match self {
+            OneOrMany::One(entry) => vec![entry],
+            OneOrMany::Many(entries) => entries,
+        }
+    }
+}
+
+/// A path or pattern, or `{ pattern = "…", optional = true }` for an input
+/// that may be absent (a channel that sends no file on a quiet day).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum InputEntry {
+    Path(PathBuf),
+    Pattern {
+        pattern: PathBuf,
+        #[serde(default)]
+        optional: bool,
+    },
+}
+
+/// An `[inputs]` entry, resolved against the config's folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputPattern {
+    pub pattern: PathBuf,
+    pub optional: bool,
 }
 
 /// `[stripe]`.
@@ -109,7 +159,17 @@ pub struct Config {
     pub lock_timeout_secs: u64,
     pub fail_on_findings: bool,
     pub quiet: bool,
+    pub verbose: bool,
     pub timings: bool,
+    /// `--require-db` / `require_db`: a missing database is an error.
+    pub require_db: bool,
+    /// `--allow-empty-orders`: an export with no rows is accepted.
+    pub allow_empty_orders: bool,
+    /// `--files-of` / `files_of`: the day the input patterns name.
+    pub files_of: Option<crate::cmd::run::FilesOf>,
+    /// The config's `[inputs]`, before expansion (patterns, optional ones).
+    pub order_inputs: Vec<InputPattern>,
+    pub settlement_inputs: Vec<InputPattern>,
     /// Which source won where a flag and the config both said something,
     /// for the run to say (nothing is silently ignored).
     pub notes: Vec<String>,
@@ -141,7 +201,13 @@ impl Default for Config {
             lock_timeout_secs: 30,
             fail_on_findings: false,
             quiet: false,
+            verbose: false,
             timings: false,
+            require_db: false,
+            allow_empty_orders: false,
+            files_of: None,
+            order_inputs: Vec::new(),
+            settlement_inputs: Vec::new(),
             notes: Vec::new(),
         }
     }
@@ -160,28 +226,33 @@ impl Config {
         if let Some(out) = &args.out {
             config.out = Some(out.clone());
         }
-        if let Some(date) = &args.date {
-            config.business_date = Some(parse_day_flag("--date", date)?);
+        if let Some(date) = args.date {
+            config.business_date = Some(date);
         }
-        if let Some(day) = &args.settlement_day {
-            config.settlement_day = Some(parse_day_flag("--settlement-day", day)?);
+        if let Some(day) = args.settlement_day {
+            config.settlement_day = Some(day);
         }
+        if let Some(files_of) = args.files_of {
+            config.files_of = Some(files_of);
+        }
+        config.require_db |= args.require_db;
+        config.allow_empty_orders = args.allow_empty_orders;
         // Files named on the command line replace the config's lists: a
         // person rerunning one day by hand means exactly those files.
         if !args.orders.is_empty() {
-            if !config.orders.is_empty() {
+            if !config.order_inputs.is_empty() {
                 config.notes.push(format!(
                     "note: --orders replaces the {} export(s) the config's [inputs] orders lists",
-                    config.orders.len()
+                    config.order_inputs.len()
                 ));
             }
             config.orders = args.orders.clone();
         }
         if !args.settlements.is_empty() {
-            if !config.settlements.is_empty() {
+            if !config.settlement_inputs.is_empty() {
                 config.notes.push(format!(
                     "note: --settlement replaces the {} path(s) the config's [inputs] settlements lists",
-                    config.settlements.len()
+                    config.settlement_inputs.len()
                 ));
             }
             config.settlements = args.settlements.clone();
@@ -189,9 +260,19 @@ impl Config {
         if let Some(results) = &args.refund_results {
             config.refund_results = Some(results.clone());
         }
+        if args.orders.is_empty() {
+            config.orders = expand_inputs(&config, "orders", &config.order_inputs)?;
+        }
+        if args.settlements.is_empty() {
+            config.settlements = expand_inputs(&config, "settlement", &config.settlement_inputs)?;
+        }
+        if let Some(format) = &args.format {
+            check_format_name(&config, format)?;
+        }
         config.format = args.format.clone();
         config.fail_on_findings = args.fail_on_findings;
         config.quiet = args.quiet;
+        config.verbose = args.verbose;
         config.timings = args.timings;
         Ok(config)
     }
@@ -247,14 +328,39 @@ impl Config {
                 .mapped
                 .push(MappedFormat::resolve(name, mapped, zone)?);
         }
+        let inputs = |entries: OneOrMany| -> Vec<InputPattern> {
+            entries
+                .into_vec()
+                .into_iter()
+                .map(|entry| match entry {
+                    InputEntry::Path(path) => InputPattern {
+                        pattern: rel(path),
+                        optional: false,
+                    },
+                    InputEntry::Pattern { pattern, optional } => InputPattern {
+                        pattern: rel(pattern),
+                        optional,
+                    },
+                })
+                .collect()
+        };
+        let files_of = match file.files_of {
+            Some(text) => Some(
+                crate::cmd::run::FilesOf::parse(&text)
+                    .map_err(|e| crate::cmd::UsageError(format!("files_of: {e}")))?,
+            ),
+            None => None,
+        };
         Ok(Config {
+            require_db: file.require_db.unwrap_or_default(),
+            files_of,
+            order_inputs: inputs(file.inputs.orders),
+            settlement_inputs: inputs(file.inputs.settlements),
             db: file.db.map(rel).unwrap_or(defaults.db),
             out_root: file.out_root.map(rel).unwrap_or(defaults.out_root),
             zone,
             default_currency,
             settle_lag_days: file.settle_lag_days.unwrap_or(defaults.settle_lag_days),
-            orders: file.inputs.orders.into_iter().map(rel).collect(),
-            settlements: file.inputs.settlements.into_iter().map(rel).collect(),
             orders_mapping: OrdersMapping::resolve(&file.orders, zone)?,
             format_settings,
             refund_file_mode,
@@ -318,9 +424,106 @@ fn parse_mode(key: &str, mode: &str) -> Result<u32> {
         .with_context(|| format!("{key} '{mode}' is not octal permission bits like \"0600\""))
 }
 
-fn parse_day_flag(flag: &str, text: &str) -> Result<NaiveDate> {
-    crate::timestamp::parse_day(text)
-        .with_context(|| format!("{flag} '{text}' is not a date (expected YYYY-MM-DD)"))
+/// A settlement format name: a built-in one or a `[formats.NAME]` of the
+/// config; another is bad usage.
+pub fn check_format_name(config: &Config, name: &str) -> Result<()> {
+    let builtin = crate::ingest::settlement::FORMATS.iter().map(|f| f.name);
+    let mapped = config
+        .format_settings
+        .mapped
+        .iter()
+        .map(|m| m.name.as_str());
+    let known: Vec<&str> = builtin.chain(mapped).collect();
+    if known.contains(&name) {
+        return Ok(());
+    }
+    Err(crate::cmd::UsageError(format!(
+        "--format '{name}' is no settlement format; the formats are {} (or a [formats.NAME] of the config)",
+        known.join(", ")
+    ))
+    .into())
+}
+
+/// The files the config's `[inputs]` name for this run: a plain path as it
+/// is; `{date}` / `{date:FORMAT}` replaced by the file day (`--files-of`);
+/// a glob expanded (in name order). A pattern that matches nothing is an
+/// error naming it and the path tried, unless it is optional. A malformed
+/// pattern, or `{date}` without a file day, is bad usage.
+fn expand_inputs(config: &Config, role: &str, inputs: &[InputPattern]) -> Result<Vec<PathBuf>> {
+    let mut paths = Vec::new();
+    for input in inputs {
+        let text = input.pattern.to_string_lossy().into_owned();
+        let tried = if text.contains("{date") {
+            let day = config.files_of.map(|f| f.day(config.zone)).ok_or_else(|| {
+                crate::cmd::UsageError(format!(
+                    "[inputs] {role} '{text}' names {{date}}: give --files-of yesterday|today|YYYY-MM-DD (or files_of in the config)"
+                ))
+            })?;
+            substitute_date(&text, day)
+                .map_err(|e| crate::cmd::UsageError(format!("[inputs] {role} '{text}': {e}")))?
+        } else {
+            text.clone()
+        };
+        if !tried.contains(['*', '?', '[']) {
+            let path = PathBuf::from(&tried);
+            if path.exists() || (!input.optional && tried == text) {
+                // A plain path: a missing one is said when it is opened.
+                paths.push(path);
+            } else if !input.optional {
+                bail!(
+                    "[inputs] {role} pattern '{text}' matches no file (tried {tried}); is the file late, or the pattern wrong? Mark it {{ pattern = \"…\", optional = true }} if it may be absent"
+                );
+            }
+            continue;
+        }
+        let matches = glob::glob(&tried).map_err(|e| {
+            crate::cmd::UsageError(format!(
+                "[inputs] {role} '{text}' is not a valid pattern: {e}"
+            ))
+        })?;
+        let mut found: Vec<PathBuf> = matches
+            .filter_map(|m| m.ok())
+            .filter(|p| p.is_file())
+            .collect();
+        found.sort();
+        if found.is_empty() && !input.optional {
+            bail!(
+                "[inputs] {role} pattern '{text}' matches no file (tried {tried}); is the file late, or the pattern wrong? Mark it {{ pattern = \"…\", optional = true }} if it may be absent"
+            );
+        }
+        paths.extend(found);
+    }
+    Ok(paths)
+}
+
+/// `{date}` as `YYYY-MM-DD`, `{date:FORMAT}` as chrono's strftime FORMAT.
+fn substitute_date(text: &str, day: NaiveDate) -> Result<String, String> {
+    use chrono::format::{Item, StrftimeItems};
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("{date") {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 5..];
+        let end = after.find('}').ok_or("'{date' is not closed with '}'")?;
+        let spec = &after[..end];
+        let format = match spec.strip_prefix(':') {
+            Some(format) => format,
+            None if spec.is_empty() => "%Y-%m-%d",
+            None => {
+                return Err(format!(
+                    "'{{date{spec}}}' is not {{date}} or {{date:FORMAT}}"
+                ));
+            }
+        };
+        let items: Vec<Item> = StrftimeItems::new(format).collect();
+        if items.iter().any(|i| matches!(i, Item::Error)) {
+            return Err(format!("'{format}' is not a date format (like %Y%m%d)"));
+        }
+        out.push_str(&day.format_with_items(items.into_iter()).to_string());
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -362,11 +565,41 @@ mod tests {
             "[aging]",
             "retention_days =",
             "lock_timeout_secs =",
+            "require_db =",
+            "files_of =",
         ] {
             assert!(text.contains(key), "{key} undocumented");
         }
         assert_eq!(config.format_settings.mapped.len(), 1);
         assert_eq!(config.format_settings.mapped[0].channel, "examplebank");
+    }
+
+    #[test]
+    fn date_placeholders_take_the_file_day() {
+        let day = NaiveDate::from_ymd_opt(2026, 11, 21).unwrap();
+        assert_eq!(
+            substitute_date("bills/*{date:%Y%m%d}*-{date}.csv", day).unwrap(),
+            "bills/*20261121*-2026-11-21.csv"
+        );
+        assert!(substitute_date("a-{date:%Y", day).is_err());
+        assert!(substitute_date("a-{dated}", day).is_err());
+        assert!(substitute_date("a-{date:%Q}", day).is_err());
+        assert_eq!(substitute_date("plain.csv", day).unwrap(), "plain.csv");
+    }
+
+    #[test]
+    fn inputs_take_one_entry_or_a_list_and_optional_patterns() {
+        let file: ConfigFile = toml::from_str(
+            "[inputs]\norders = \"o-{date}.csv\"\nsettlement = [\"a/*.csv\", { pattern = \"b.csv\", optional = true }]",
+        )
+        .unwrap();
+        let config = Config::resolve(file, Path::new("/base")).unwrap();
+        assert_eq!(
+            config.order_inputs[0].pattern,
+            Path::new("/base/o-{date}.csv")
+        );
+        assert_eq!(config.settlement_inputs.len(), 2);
+        assert!(!config.settlement_inputs[0].optional && config.settlement_inputs[1].optional);
     }
 
     #[test]

@@ -27,57 +27,22 @@ pub mod timestamp;
 use cli::{Cli, Command};
 use std::process::ExitCode;
 
-/// Runs the parsed command line; returns the process exit status.
+/// Runs the parsed command line; returns the process exit status. Each
+/// command lives in its own module under [`cmd`].
 pub fn main_with(cli: Cli) -> anyhow::Result<ExitCode> {
+    store::process_started();
+    let printed = |text: String| {
+        print!("{text}");
+        ExitCode::SUCCESS
+    };
     match cli.command {
-        Command::Run(args) => {
-            let config = config::Config::for_run(&args)?;
-            if !config.quiet {
-                for note in &config.notes {
-                    eprintln!("{note}");
-                }
-            }
-            let outcome = run::run(&config).map_err(|e| store::readonly_error(e, &config.db))?;
-            if config.timings {
-                eprint!("{}", outcome.phases.report());
-            }
-            for notice in &outcome.notices {
-                if !config.quiet || notice.starts_with("warning:") {
-                    eprintln!("{notice}");
-                }
-            }
-            if !config.quiet {
-                eprintln!("wrote {}", outcome.out_dir.display());
-                print!("{}", outcome.summary_markdown);
-            }
-            if !outcome.unpublished.is_empty() {
-                eprintln!(
-                    "error: refund instructions of {} were committed but are in no published refund file (see the warnings above)",
-                    outcome.unpublished.join(", ")
-                );
-                return Ok(ExitCode::from(4));
-            }
-            if config.fail_on_findings && outcome.needs_action > 0 {
-                eprintln!("{}", error::FindingsNeedAction(outcome.needs_action));
-                return Ok(ExitCode::from(3));
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Inspect(args) => {
-            print!("{}", inspect::inspect(&args)?);
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Resolve(args) => {
-            print!("{}", cmd::resolve::exec(&args)?);
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Reissue(args) => {
-            print!("{}", cmd::reissue::exec(&args)?);
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Compact(args) => {
-            print!("{}", cmd::compact::exec(&args)?);
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Run(args) => cmd::run::exec(&args),
+        Command::Inspect(args) => cmd::inspect::exec(&args).map(printed),
+        Command::Resolve(args) => cmd::resolve::exec(&args).map(printed),
+        Command::Reissue(args) => cmd::reissue::exec(&args).map(printed),
+        Command::Status(args) => cmd::status::exec(&args).map(printed),
+        Command::Explain(args) => cmd::explain::exec(&args).map(printed),
+        Command::History(args) => cmd::history::exec(&args).map(printed),
+        Command::Compact(args) => cmd::compact::exec(&args).map(printed),
     }
 }

@@ -2,14 +2,23 @@ use clap::Parser;
 use std::process::ExitCode;
 
 /// Exit status: 0 completed, 1 could not run (bad input, I/O; nothing
-/// changed), 2 bad usage (clap), 3 findings need action (--fail-on-findings).
+/// changed), 2 bad usage (clap's errors and bad flag values), 3 findings
+/// need action (--fail-on-findings), 4 an earlier run's refund file could
+/// not be published.
 fn main() -> ExitCode {
     let cli = payrecon::cli::Cli::parse();
     match payrecon::main_with(cli) {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("error: {err:#}");
-            ExitCode::from(1)
+            eprintln!(
+                "{}",
+                payrecon::cmd::run::stamped(&format!("error: {err:#}"))
+            );
+            if payrecon::cmd::is_usage_error(&err) {
+                ExitCode::from(2)
+            } else {
+                ExitCode::from(1)
+            }
         }
     }
 }

@@ -467,6 +467,7 @@ fn load_orders(
         },
     )?;
     loader.finish(conn, path)?;
+    ensure_orders_rows(config, path, rows)?;
     load::finish_orders_file(conn, file_id, rows)?;
     bar.finish_and_clear();
     notices.append(&mut notes);
@@ -774,4 +775,18 @@ fn files_for_day(conn: &Connection, business_day: &str) -> Result<Vec<FileLine>>
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Issue 12: an order export with no rows (0 bytes, or its header only) is
+/// an error unless `--allow-empty-orders`: a failed export job must not
+/// pass as a quiet day (every channel payment would be UNMATCHED_CHANNEL).
+fn ensure_orders_rows(config: &Config, path: &Path, rows: u64) -> Result<()> {
+    if rows > 0 || config.allow_empty_orders {
+        return Ok(());
+    }
+    Err(crate::error::InputError::file(
+        path,
+        "has no order rows (0 bytes, or the header only): did the export job fail? Give --allow-empty-orders if the day truly had no orders",
+    )
+    .into())
 }

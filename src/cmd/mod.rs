@@ -1,16 +1,55 @@
-//! One module per subcommand that works on the ledger: its arguments and
-//! its entry point (`exec`). Settings shared by every command (the
-//! database, the lock timeout) come from [`DbArgs`] through
-//! [`crate::config::Config`], resolved the same way as for `run`.
+//! One module per subcommand: its arguments and its entry point (`exec`),
+//! as cargo's `commands/` (the work itself lives in the library: `run`,
+//! `inspect`, `reconcile`…). Settings shared by every command (the
+//! database, the zone, the currency, the settle lag, the formats, the lock
+//! timeout) come from [`DbArgs`] through [`crate::config::Config`],
+//! resolved the same way as for `run`.
 
 pub mod compact;
+pub mod explain;
+pub mod history;
+pub mod inspect;
 pub mod reissue;
 pub mod resolve;
+pub mod run;
+pub mod status;
+pub mod table;
 
 use crate::config::Config;
 use anyhow::Result;
+use chrono::NaiveDate;
 use clap::Args;
 use std::path::PathBuf;
+
+/// Bad usage: a flag value (or a config value standing for one) that
+/// cannot be used. `main` exits with status 2 for it, as for clap's own
+/// errors.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// Whether `err` is bad usage (exit status 2).
+pub fn is_usage_error(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| cause.is::<UsageError>())
+}
+
+/// `--date`, `--settlement-day`, `--as-of`: a day, `YYYY-MM-DD` (clap
+/// reports a bad one as bad usage, exit status 2).
+pub fn parse_day(text: &str) -> Result<NaiveDate, String> {
+    crate::timestamp::parse_day(text)
+        .ok_or_else(|| format!("'{text}' is not a date (expected YYYY-MM-DD)"))
+}
+
+/// How `status`, `explain` and `history` print: a table for people (fits
+/// 100 columns), JSON or CSV for scripts (field names documented in the
+/// README and stable).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum OutputFormat {
+    #[default]
+    Table,
+    Json,
+    Csv,
+}
 
 /// Where the state database is: `--db`, else the config's `db`, else
 /// payrecon.db.
@@ -51,5 +90,16 @@ impl DbArgs {
             config.db_file_mode,
         )?;
         Ok((config, store))
+    }
+
+    /// Opens the existing database to read it only: no write lock, no
+    /// migration, works while a run holds the database.
+    pub fn open_read_only(&self) -> Result<(Config, rusqlite::Connection)> {
+        let config = self.config()?;
+        let conn = crate::store::open_read_only(
+            &config.db,
+            std::time::Duration::from_secs(config.lock_timeout_secs),
+        )?;
+        Ok((config, conn))
     }
 }

@@ -19,6 +19,19 @@ use std::time::Duration;
 
 pub struct Store {
     conn: Connection,
+    /// The lock-info file this process wrote when it took the write lock
+    /// (removed when the store is dropped).
+    lock_info: Option<std::path::PathBuf>,
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        if let Some(path) = &self.lock_info
+            && LockHolder::read(path).is_some_and(|h| h.pid == std::process::id())
+        {
+            let _ = std::fs::remove_file(path);
+        }
+    }
 }
 
 impl Store {
@@ -30,9 +43,13 @@ impl Store {
 
     fn open_writable(path: &Path, lock_timeout: Duration, mode: u32) -> Result<Store> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).with_context(|| {
-                format!("failed to create the folder of database {}", path.display())
-            })?;
+            // A mistyped path must not quietly start from a blank state in
+            // a new folder.
+            anyhow::ensure!(
+                parent.is_dir(),
+                "the folder of database {} does not exist: check the path (nothing was created)",
+                path.display()
+            );
         }
         create_with_mode(path, mode)
             .with_context(|| format!("failed to create database {}", path.display()))?;
@@ -58,15 +75,27 @@ impl Store {
                 Err(e) => e,
             })
             .with_context(|| format!("failed to prepare database {}", path.display()))?;
-        Ok(Store { conn })
+        Ok(Store {
+            conn,
+            lock_info: None,
+        })
     }
 
     /// Starts the run's one write transaction; waits for another run's lock
     /// at most `lock_timeout`, then refuses.
+    /// While it holds the lock, a lock-info file beside the database
+    /// (`<db>.run`) names this process, for the message of another run
+    /// that waits for it.
     pub fn begin(&mut self, path: &Path, lock_timeout: Duration) -> Result<Transaction<'_>> {
-        self.conn
+        let tx = self
+            .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| readonly_error(busy_error(e, path, lock_timeout), path))
+            .map_err(|e| readonly_error(busy_error(e, path, lock_timeout), path))?;
+        let info = LockHolder::path_for(path);
+        if LockHolder::write(&info).is_ok() {
+            self.lock_info = Some(info);
+        }
+        Ok(tx)
     }
 }
 
@@ -201,14 +230,118 @@ fn busy_error(err: rusqlite::Error, path: &Path, timeout: Duration) -> anyhow::E
     if err.sqlite_error_code() == Some(ErrorCode::DatabaseBusy)
         || err.sqlite_error_code() == Some(ErrorCode::DatabaseLocked)
     {
-        anyhow::anyhow!(
-            "another payrecon run is using database {} (waited {} s); try again when it has finished",
-            path.display(),
-            timeout.as_secs()
-        )
+        let waited = timeout.as_secs();
+        match LockHolder::read(&LockHolder::path_for(path)).filter(LockHolder::alive) {
+            Some(holder) => anyhow::anyhow!(
+                "another payrecon run is using database {} (payrecon {}, pid {}, started {}; waited {waited} s); try again when it has finished",
+                path.display(),
+                holder.command,
+                holder.pid,
+                holder.since,
+            ),
+            None => anyhow::anyhow!(
+                "another reader or writer is using database {} (not a payrecon run: an sqlite3 shell, a backup, another program; waited {waited} s); close it, or try again when it has finished",
+                path.display(),
+            ),
+        }
     } else {
         anyhow::Error::new(err).context(format!("database {}", path.display()))
     }
+}
+
+/// When this process started (the first call: `main_with` makes it early),
+/// RFC 3339 UTC, for the lock-info file.
+pub fn process_started() -> String {
+    static STARTED: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    STARTED
+        .get_or_init(|| chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .clone()
+}
+
+/// What holds a database's write lock, as the lock-info file beside it
+/// (`<db>.run`) says: written by a payrecon command when it takes the lock,
+/// removed when it lets go; stale when its process is gone (a killed run).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockHolder {
+    pub pid: u32,
+    pub since: String,
+    pub command: String,
+}
+
+impl LockHolder {
+    pub fn path_for(db: &Path) -> std::path::PathBuf {
+        let mut name = db.as_os_str().to_owned();
+        name.push(".run");
+        name.into()
+    }
+
+    fn write(path: &Path) -> std::io::Result<()> {
+        let command = std::env::args().nth(1).unwrap_or_default();
+        let since = process_started();
+        std::fs::write(
+            path,
+            format!(
+                "pid={}\nsince={since}\ncommand={command}\n",
+                std::process::id()
+            ),
+        )
+    }
+
+    pub fn read(path: &Path) -> Option<LockHolder> {
+        let text = std::fs::read_to_string(path).ok()?;
+        let value = |key: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(key)?.strip_prefix('='))
+                .map(str::to_string)
+        };
+        Some(LockHolder {
+            pid: value("pid")?.parse().ok()?,
+            since: value("since").unwrap_or_default(),
+            command: value("command").unwrap_or_else(|| "run".into()),
+        })
+    }
+
+    /// Whether its process still exists (where that can be told: Linux's
+    /// /proc; elsewhere it is taken as alive).
+    pub fn alive(&self) -> bool {
+        let proc = Path::new("/proc");
+        !proc.is_dir() || proc.join(self.pid.to_string()).exists()
+    }
+}
+
+/// Opens an existing database to read only: never creates, migrates or
+/// takes the write lock, so it answers while a run is going (a busy timeout
+/// covers the moment a writer commits). A database of an older schema than
+/// this payrecon's is refused with what to do.
+pub fn open_read_only(path: &Path, busy_timeout: Duration) -> Result<Connection> {
+    use rusqlite::OpenFlags;
+    anyhow::ensure!(
+        path.is_file(),
+        "no state database at {}: give the one your runs use with --db or --config",
+        path.display()
+    );
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .with_context(|| format!("failed to open database {} to read it", path.display()))?;
+    conn.busy_timeout(busy_timeout)?;
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(|e| busy_error(e, path, busy_timeout))
+        .with_context(|| format!("reading database {}", path.display()))?;
+    let known = schema::version() as i64;
+    anyhow::ensure!(
+        version <= known,
+        "database {} has schema version {version}, newer than this payrecon knows ({known}); use a newer payrecon",
+        path.display()
+    );
+    anyhow::ensure!(
+        version == known,
+        "database {} has schema version {version}, older than this payrecon's ({known}): the next `payrecon run` upgrades it (this command only reads)",
+        path.display()
+    );
+    Ok(conn)
 }
 
 #[cfg(test)]

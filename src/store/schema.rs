@@ -245,7 +245,35 @@ CREATE TABLE compacted_day (
 ) WITHOUT ROWID;
 ALTER TABLE refund_instruction ADD COLUMN archived INTEGER NOT NULL DEFAULT 0;
 "#,
+    r#"
+-- Every `payrecon run` (issue 12, `payrecon history`): recorded at its
+-- start in a small transaction of its own, before the run's one
+-- transaction, and its outcome after it ends, so a failed run (whose data
+-- changes roll back) is still in the history. outcome: 'running' (a row
+-- left so by a killed run: its pid is gone), 'committed' or 'failed'.
+-- inputs: JSON array of the files given (path, role, and for a committed
+-- run format, rows, sha256); counts: JSON object (new, open, resolved,
+-- refunds).
+CREATE TABLE run_log (
+    run_id       INTEGER PRIMARY KEY,
+    started_at   TEXT NOT NULL,
+    ended_at     TEXT,
+    pid          INTEGER NOT NULL,
+    version      TEXT NOT NULL,
+    business_day TEXT,
+    outcome      TEXT NOT NULL CHECK (outcome IN ('running', 'committed', 'failed')),
+    exit_status  INTEGER,
+    error        TEXT,
+    inputs       TEXT NOT NULL DEFAULT '[]',
+    counts       TEXT NOT NULL DEFAULT '{}'
+);
+"#,
 ];
+
+/// The schema version this payrecon writes (its number of migrations).
+pub fn version() -> usize {
+    MIGRATIONS.len()
+}
 
 /// Brings the database to the newest schema, one transaction per migration.
 /// Each takes the write lock first and reads the version under it, so two

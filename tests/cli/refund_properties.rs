@@ -415,6 +415,9 @@ impl<'w> Sim<'w> {
             orders,
             settlements,
             quiet: true,
+            // A simulated day may have no orders: its export is the
+            // header only (issue 12 refuses that without the flag).
+            allow_empty_orders: true,
             ..Config::default()
         };
         if let Err(e) = payrecon::run::run(&config) {

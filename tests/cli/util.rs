@@ -165,3 +165,37 @@ pub fn assert_csv_matches(actual: &str, expected: &str, what: &str) {
         "{what}: columns {columns:?}\nfull output:\n{actual}"
     );
 }
+
+/// Every row of every table of the database at `path`, but those of
+/// `except` (the run history, which records a failed run on purpose), for
+/// "a failed run changes nothing" checks.
+pub fn db_tables(path: &Path, except: &[&str]) -> Vec<String> {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    let tables: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .filter(|name: &String| !except.contains(&name.as_str()))
+        .collect();
+    let mut dump = Vec::new();
+    for table in tables {
+        let mut stmt = conn.prepare(&format!("SELECT * FROM \"{table}\"")).unwrap();
+        let columns = stmt.column_count();
+        let mut rows: Vec<String> = stmt
+            .query_map([], |r| {
+                let mut row = vec![table.clone()];
+                for i in 0..columns {
+                    row.push(format!("{:?}", r.get::<_, rusqlite::types::Value>(i)?));
+                }
+                Ok(row.join("|"))
+            })
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        rows.sort();
+        dump.extend(rows);
+    }
+    dump
+}

@@ -1,0 +1,447 @@
+//! `payrecon history`: the runs, from `run_log`. A run is recorded at its
+//! start in a small transaction of its own (before the run's one
+//! transaction) and its outcome after it ends, so a failed run is in the
+//! history although its data changes rolled back ([`RunRecord`]).
+
+use super::table::{Table, csv};
+use super::{DbArgs, OutputFormat};
+use crate::config::Config;
+use crate::run::RunOutcome;
+use anyhow::Result;
+use clap::Args;
+use rusqlite::{Connection, OptionalExtension};
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// Show the last N runs.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub last: usize,
+    /// table (fits 100 columns), json or csv.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+/// One input file of a run. `format`, `rows` and `sha256` (its first 12
+/// hex digits) are known for a committed run.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RunInput {
+    pub path: String,
+    pub role: String,
+    pub format: Option<String>,
+    pub rows: Option<i64>,
+    pub sha256: Option<String>,
+}
+
+/// What a run changed: items first seen, items open after it, items
+/// resolved by it, refund instructions it issued.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RunCounts {
+    pub new: i64,
+    pub open: i64,
+    pub resolved: i64,
+    pub refunds: i64,
+}
+
+/// One run, as `history --format json` prints it (stable field names).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct RunEntry {
+    pub run_id: i64,
+    pub started_at: String,
+    pub ended_at: Option<String>,
+    pub business_day: Option<String>,
+    /// committed, failed, running, or interrupted (a running row whose
+    /// process is gone: the run was killed; its changes rolled back).
+    pub outcome: String,
+    pub exit_status: Option<i64>,
+    pub error: Option<String>,
+    pub inputs: Vec<RunInput>,
+    pub counts: Option<RunCounts>,
+    pub version: String,
+    pub pid: i64,
+}
+
+/// A run being recorded.
+pub struct RunRecord {
+    run_id: Option<i64>,
+    started_at: String,
+    inputs: Vec<RunInput>,
+    refunds_before: Option<i64>,
+}
+
+fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// How long the history's own small writes wait for the database: never
+/// long (a run busy elsewhere must not be held up twice).
+fn log_timeout(config: &Config) -> Duration {
+    Duration::from_secs(config.lock_timeout_secs.min(2))
+}
+
+impl RunRecord {
+    /// Records the run's start; a database busy or unwritable now only
+    /// means the row is written at the end instead.
+    pub fn start(config: &Config) -> RunRecord {
+        let mut record = RunRecord {
+            run_id: None,
+            started_at: now(),
+            inputs: given_inputs(config),
+            refunds_before: None,
+        };
+        let started = (|| -> Result<(i64, i64)> {
+            let store =
+                crate::store::Store::open(&config.db, log_timeout(config), config.db_file_mode)?;
+            let conn = store.conn();
+            let refunds: i64 = conn.query_row(
+                "SELECT count(*) FROM refund_instruction WHERE business_day <> ''",
+                [],
+                |r| r.get(0),
+            )?;
+            insert(conn, &record, config)?;
+            Ok((conn.last_insert_rowid(), refunds))
+        })();
+        if let Ok((run_id, refunds)) = started {
+            record.run_id = Some(run_id);
+            record.refunds_before = Some(refunds);
+        }
+        record
+    }
+
+    /// Records how the run ended; returns a warning when that could not be
+    /// written.
+    pub fn finish(
+        &self,
+        config: &Config,
+        result: std::result::Result<(&RunOutcome, u8), &anyhow::Error>,
+    ) -> Option<String> {
+        let written = (|| -> Result<()> {
+            let store =
+                crate::store::Store::open(&config.db, log_timeout(config), config.db_file_mode)?;
+            let conn = store.conn();
+            let run_id = match self.run_id {
+                Some(id) => id,
+                None => {
+                    insert(conn, self, config)?;
+                    conn.last_insert_rowid()
+                }
+            };
+            match result {
+                Ok((outcome, status)) => {
+                    let inputs = described_inputs(conn, &self.inputs)?;
+                    let counts = counts(
+                        conn,
+                        &self.started_at,
+                        &outcome.business_day,
+                        self.refunds_before,
+                    )?;
+                    conn.execute(
+                        "UPDATE run_log SET ended_at = ?2, business_day = ?3, outcome = 'committed',
+                                exit_status = ?4, inputs = ?5, counts = ?6 WHERE run_id = ?1",
+                        rusqlite::params![
+                            run_id,
+                            now(),
+                            outcome.business_day,
+                            status,
+                            serde_json::to_string(&inputs)?,
+                            serde_json::to_string(&counts)?
+                        ],
+                    )?;
+                }
+                Err(err) => {
+                    conn.execute(
+                        "UPDATE run_log SET ended_at = ?2, outcome = 'failed', exit_status = ?3,
+                                error = ?4 WHERE run_id = ?1",
+                        rusqlite::params![
+                            run_id,
+                            now(),
+                            if super::is_usage_error(err) { 2 } else { 1 },
+                            format!("{err:#}")
+                        ],
+                    )?;
+                }
+            }
+            Ok(())
+        })();
+        written.err().map(|e| {
+            format!(
+                "warning: this run could not be recorded in the history of {} ({e:#})",
+                config.db.display()
+            )
+        })
+    }
+}
+
+fn insert(conn: &Connection, record: &RunRecord, config: &Config) -> Result<()> {
+    conn.execute(
+        "INSERT INTO run_log (started_at, pid, version, business_day, outcome, inputs)
+         VALUES (?1, ?2, ?3, ?4, 'running', ?5)",
+        rusqlite::params![
+            record.started_at,
+            std::process::id(),
+            env!("CARGO_PKG_VERSION"),
+            config.business_date.map(|d| d.to_string()),
+            serde_json::to_string(&record.inputs)?
+        ],
+    )?;
+    Ok(())
+}
+
+/// The files given to the run (a settlement folder's files, as the run
+/// reads them: hidden files skipped, in name order).
+fn given_inputs(config: &Config) -> Vec<RunInput> {
+    let input = |path: &PathBuf, role: &str| RunInput {
+        path: path.display().to_string(),
+        role: role.into(),
+        format: None,
+        rows: None,
+        sha256: None,
+    };
+    let mut inputs: Vec<RunInput> = config.orders.iter().map(|p| input(p, "orders")).collect();
+    for path in &config.settlements {
+        match std::fs::read_dir(path) {
+            Ok(entries) => {
+                let mut files: Vec<PathBuf> = entries
+                    .filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|p| {
+                        p.is_file()
+                            && !p
+                                .file_name()
+                                .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+                    })
+                    .collect();
+                files.sort();
+                inputs.extend(files.iter().map(|p| input(p, "settlement")));
+            }
+            Err(_) => inputs.push(input(path, "settlement")),
+        }
+    }
+    if let Some(results) = &config.refund_results {
+        inputs.push(input(results, "refund_results"));
+    }
+    inputs
+}
+
+/// The inputs with what the database knows of them (the latest file loaded
+/// from that path).
+fn described_inputs(conn: &Connection, inputs: &[RunInput]) -> Result<Vec<RunInput>> {
+    let mut stmt = conn.prepare(
+        "SELECT format, rows, sha256 FROM loaded_file WHERE path = ?1 ORDER BY file_id DESC LIMIT 1",
+    )?;
+    let mut described = Vec::new();
+    for input in inputs {
+        let known = stmt
+            .query_row([&input.path], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })
+            .optional()?;
+        let mut input = input.clone();
+        if let Some((format, rows, sha256)) = known {
+            input.format = Some(format);
+            input.rows = Some(rows);
+            input.sha256 = Some(sha256.chars().take(12).collect());
+        }
+        described.push(input);
+    }
+    Ok(described)
+}
+
+/// What the run changed, from the findings ledger's events since it
+/// started and the instructions it added.
+fn counts(
+    conn: &Connection,
+    started_at: &str,
+    business_day: &str,
+    refunds_before: Option<i64>,
+) -> Result<RunCounts> {
+    let events = |event: &str| -> rusqlite::Result<i64> {
+        conn.query_row(
+            "SELECT count(*) FROM finding_event
+             WHERE event = ?1 AND by_whom = 'data' AND recorded_at >= ?2 AND business_day = ?3",
+            rusqlite::params![event, started_at, business_day],
+            |r| r.get(0),
+        )
+    };
+    let refunds_now: i64 = conn.query_row(
+        "SELECT count(*) FROM refund_instruction WHERE business_day <> ''",
+        [],
+        |r| r.get(0),
+    )?;
+    Ok(RunCounts {
+        new: events("OPENED")?,
+        open: conn.query_row(
+            "SELECT count(*) FROM finding_item WHERE state = 'OPEN'",
+            [],
+            |r| r.get(0),
+        )?,
+        resolved: events("RESOLVED")?,
+        refunds: refunds_before.map_or(0, |before| refunds_now - before),
+    })
+}
+
+/// The last `last` runs, oldest first.
+pub fn entries(conn: &Connection, last: usize) -> Result<Vec<RunEntry>> {
+    let mut stmt = conn.prepare(
+        "SELECT run_id, started_at, ended_at, business_day, outcome, exit_status, error, inputs,
+                counts, version, pid
+         FROM (SELECT * FROM run_log ORDER BY run_id DESC LIMIT ?1) ORDER BY run_id",
+    )?;
+    let rows = stmt.query_map([last as i64], |r| {
+        let inputs: String = r.get(7)?;
+        let counts: String = r.get(8)?;
+        let outcome: String = r.get(4)?;
+        let pid: i64 = r.get(10)?;
+        let outcome = if outcome == "running"
+            && !(crate::store::LockHolder {
+                pid: pid as u32,
+                since: String::new(),
+                command: String::new(),
+            })
+            .alive()
+        {
+            "interrupted".to_string()
+        } else {
+            outcome
+        };
+        Ok(RunEntry {
+            run_id: r.get(0)?,
+            started_at: r.get(1)?,
+            ended_at: r.get(2)?,
+            business_day: r.get(3)?,
+            outcome,
+            exit_status: r.get(5)?,
+            error: r.get(6)?,
+            inputs: serde_json::from_str(&inputs).unwrap_or_default(),
+            counts: serde_json::from_str(&counts).ok(),
+            version: r.get(9)?,
+            pid,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+pub fn exec(args: &HistoryArgs) -> Result<String> {
+    let (_, conn) = args.db.open_read_only()?;
+    let runs = entries(&conn, args.last)?;
+    match args.format {
+        OutputFormat::Json => Ok(serde_json::to_string_pretty(&runs)? + "\n"),
+        OutputFormat::Csv => {
+            let rows: Vec<Vec<String>> = runs
+                .iter()
+                .map(|run| {
+                    let counts = run.counts.clone().unwrap_or_default();
+                    let inputs: Vec<String> = run
+                        .inputs
+                        .iter()
+                        .map(|i| {
+                            format!(
+                                "{} {} {}",
+                                i.role,
+                                i.path,
+                                i.sha256.as_deref().unwrap_or("")
+                            )
+                            .trim_end()
+                            .to_string()
+                        })
+                        .collect();
+                    vec![
+                        run.run_id.to_string(),
+                        run.started_at.clone(),
+                        run.ended_at.clone().unwrap_or_default(),
+                        run.business_day.clone().unwrap_or_default(),
+                        run.outcome.clone(),
+                        run.exit_status.map(|s| s.to_string()).unwrap_or_default(),
+                        counts.new.to_string(),
+                        counts.open.to_string(),
+                        counts.resolved.to_string(),
+                        counts.refunds.to_string(),
+                        inputs.join("; "),
+                        run.error.clone().unwrap_or_default(),
+                        run.version.clone(),
+                    ]
+                })
+                .collect();
+            csv(
+                &[
+                    "run_id",
+                    "started_at",
+                    "ended_at",
+                    "business_day",
+                    "outcome",
+                    "exit_status",
+                    "new",
+                    "open",
+                    "resolved",
+                    "refunds",
+                    "inputs",
+                    "error",
+                    "version",
+                ],
+                &rows,
+            )
+        }
+        OutputFormat::Table => Ok(table(&runs)),
+    }
+}
+
+fn table(runs: &[RunEntry]) -> String {
+    if runs.is_empty() {
+        return "no run recorded yet\n".into();
+    }
+    let mut text = String::new();
+    for run in runs {
+        let counts = run.counts.clone().unwrap_or_default();
+        text.push_str(&format!(
+            "run {}  {}  day {}  {}{}  payrecon {}\n",
+            run.run_id,
+            run.started_at,
+            run.business_day.as_deref().unwrap_or("-"),
+            run.outcome,
+            run.exit_status
+                .map(|s| format!(" (exit {s})"))
+                .unwrap_or_default(),
+            run.version
+        ));
+        text.push_str(&format!(
+            "  ended {}  new {}  open {}  resolved {}  refunds {}\n",
+            run.ended_at.as_deref().unwrap_or("-"),
+            counts.new,
+            counts.open,
+            counts.resolved,
+            counts.refunds
+        ));
+        if let Some(error) = &run.error {
+            text.push_str(&super::table::wrap(
+                &format!("  error: {error}"),
+                super::table::WIDTH,
+                4,
+            ));
+        }
+        let mut inputs = Table::new(&["  role", "format", "rows", "sha256", "file"]);
+        for input in &run.inputs {
+            inputs.row(vec![
+                format!("  {}", input.role),
+                input.format.clone().unwrap_or_else(|| "-".into()),
+                input
+                    .rows
+                    .map(|r| r.to_string())
+                    .unwrap_or_else(|| "-".into()),
+                input.sha256.clone().unwrap_or_else(|| "-".into()),
+                input.path.clone(),
+            ]);
+        }
+        if !inputs.is_empty() {
+            text.push_str(&inputs.render());
+        }
+        text.push('\n');
+    }
+    text
+}
