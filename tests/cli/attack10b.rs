@@ -348,3 +348,95 @@ fn a_reissue_of_an_instruction_the_channel_confirmed_never_over_refunds() {
         "W1b captured 10.00; published re-issue + channel refund = {refunded}\n{detail}"
     );
 }
+
+/// Runs one real-looking bill (`rel` under fixtures/formats, `edit`ed)
+/// alone, in `zone`, into a fresh database.
+fn bill_in_zone(rel: &str, name: &str, zone: &str, edit: impl Fn(String) -> String) -> Output {
+    let work = Workdir::new();
+    let config = work.write("payrecon.toml", &format!("timezone = \"{zone}\"\n"));
+    let bytes = std::fs::read(crate::util::fixtures().join("formats").join(rel)).unwrap();
+    let bill = work.path(name);
+    // Bills in GBK are written as shipped.
+    let bytes = match String::from_utf8(bytes) {
+        Ok(text) => edit(text).into_bytes(),
+        Err(e) => e.into_bytes(),
+    };
+    std::fs::write(&bill, bytes).unwrap();
+    run(
+        &work,
+        "out",
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "--settlement",
+            bill.to_str().unwrap(),
+        ],
+        None,
+    )
+}
+
+/// Break (false alarm): the shipped WeChat and Alipay bills of 2026-11-21
+/// (Beijing days, refund rows at 23:59) are refused when the merchant's
+/// zone is east of Beijing (Asia/Tokyo): their last hour is the 22nd there.
+/// The bill's day is a Beijing day whatever the merchant's zone.
+#[test]
+#[ignore = "attack10b: a real WeChat/Alipay bill is refused (row 'after the day') when timezone is east of Beijing (Asia/Tokyo)"]
+fn real_wechat_and_alipay_bills_load_in_tokyo() {
+    for (rel, name) in [
+        ("wechat/wechat-2026-11-21-all.csv", "wechat-2026-11-21.csv"),
+        (
+            "alipay/20880211096256330156_20261121_业务明细.csv",
+            "20880211096256330156_20261121_业务明细.csv",
+        ),
+    ] {
+        let out = bill_in_zone(rel, name, "Asia/Tokyo", |s| s);
+        assert!(out.status.success(), "{rel} in Asia/Tokyo: {}", text(&out));
+    }
+}
+
+/// Break (false alarm): a WeChat bill of the 21st whose trades all fall in
+/// the Beijing morning (before 13:00) is refused as "no row of that day"
+/// when the merchant's zone is America/New_York: every row is the 20th in
+/// New York. It is the 21st's bill (every row says 2026-11-21).
+#[test]
+#[ignore = "attack10b: a WeChat bill whose trades are all in the Beijing morning is refused as 'no row of that day' when timezone is America/New_York"]
+fn a_morning_only_wechat_bill_loads_in_new_york() {
+    let out = bill_in_zone(
+        "wechat/wechat-2026-11-21-all.csv",
+        "wechat-2026-11-21.csv",
+        "America/New_York",
+        |s| {
+            s.replace("2026-11-21 12:30:00", "2026-11-21 11:30:00")
+                .replace("2026-11-21 14:20:00", "2026-11-21 11:20:00")
+                .replace("2026-11-21 16:45:09", "2026-11-21 11:45:09")
+                .replace("2026-11-21 23:59:58", "2026-11-21 11:59:58")
+        },
+    );
+    assert!(out.status.success(), "{}", text(&out));
+}
+
+/// Held: the same real bills load in UTC and in America/New_York as
+/// shipped, and a bill of the 20th named for the 21st is still refused in
+/// UTC.
+#[test]
+fn real_wechat_and_alipay_bills_load_west_of_beijing() {
+    for zone in ["UTC", "America/New_York"] {
+        for (rel, name) in [
+            ("wechat/wechat-2026-11-21-all.csv", "wechat-2026-11-21.csv"),
+            (
+                "alipay/20880211096256330156_20261121_业务明细.csv",
+                "20880211096256330156_20261121_业务明细.csv",
+            ),
+        ] {
+            let out = bill_in_zone(rel, name, zone, |s| s);
+            assert!(out.status.success(), "{rel} in {zone}: {}", text(&out));
+        }
+    }
+    let out = bill_in_zone(
+        "wechat/wechat-2026-11-21-all.csv",
+        "wechat-2026-11-21.csv",
+        "UTC",
+        |s| s.replace("`2026-11-21 ", "`2026-11-20 "),
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+}
