@@ -440,3 +440,61 @@ fn real_wechat_and_alipay_bills_load_west_of_beijing() {
     );
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
 }
+
+/// Break (the first round's break again, through a symlink): day 14 is run
+/// with `--out link` (a symlink to `outbox`) and killed after its commit;
+/// day 15 is run with `--out outbox`. Its settle step writes day 14's
+/// refunds.csv at link/refunds.csv, which is outbox/refunds.csv ("submit
+/// it"), and the same run then renames day 15's refunds.csv over it: the
+/// collision check compares path strings, not files. W1b's committed
+/// instruction was never readable, and the database marks it published.
+#[test]
+#[ignore = "attack10b: a refund file republished through a symlinked --out is overwritten by the same run's own refunds.csv (instruction lost, marked published)"]
+fn a_refund_file_republished_through_a_symlink_is_not_overwritten() {
+    let work = Workdir::new();
+    two_duplicate_days(&work);
+    std::fs::create_dir_all(work.path("outbox")).unwrap();
+    std::os::unix::fs::symlink(work.path("outbox"), work.path("link")).unwrap();
+    let mut seen = Seen::default();
+    let first = run(
+        &work,
+        "link",
+        &[
+            "--orders",
+            "orders.csv",
+            "--settlement",
+            "set/wechat-2024-03-14.csv",
+            "--settlement",
+            "set/wechat-2024-03-15.csv",
+            "--date",
+            "2024-03-14",
+        ],
+        Some("after-commit"),
+    );
+    assert_eq!(first.status.code(), None, "killed: {}", text(&first));
+    seen.snap(&work);
+    let next = run(
+        &work,
+        "outbox",
+        &[
+            "--settlement",
+            "set/wechat-2024-03-16.csv",
+            "--date",
+            "2024-03-15",
+        ],
+        None,
+    );
+    seen.snap(&work);
+    let issued = instruction_ids(&work);
+    let lost: Vec<_> = issued
+        .iter()
+        .filter(|(id, _)| !seen.ids.contains(*id))
+        .collect();
+    let stderr = String::from_utf8_lossy(&next.stderr);
+    assert!(
+        lost.is_empty() || (next.status.code() == Some(4) && stderr.contains("2024-03-14")),
+        "committed instructions in no refund file ever readable, and no exit 4: {lost:?}\n{}\nrefund files now: {:?}",
+        text(&next),
+        refund_files_now(&work)
+    );
+}
