@@ -498,3 +498,57 @@ fn a_refund_file_republished_through_a_symlink_is_not_overwritten() {
         refund_files_now(&work)
     );
 }
+
+/// Break: the refund job first answers ACCEPTED for W1b's instruction, then
+/// (a later results file) REJECTED. The run that loads the rejection keeps
+/// the same count of answered instructions, so the state key is unchanged
+/// and the run reuses the outputs of the ACCEPTED state: its
+/// discrepancies.csv has no REFUND_REJECTED and the ledger does not record
+/// it, although the database now says REJECTED (the customer's refund
+/// waits for a person nobody told).
+#[test]
+#[ignore = "attack10b: a results file turning ACCEPTED into REJECTED does not change the state key; the run reuses the old outputs and reports no REFUND_REJECTED"]
+fn a_rejection_after_acceptance_is_reported_by_the_run_that_loads_it() {
+    let work = Workdir::new();
+    two_duplicate_days(&work);
+    let day = [
+        "--settlement",
+        "set/wechat-2024-03-14.csv",
+        "--settlement",
+        "set/wechat-2024-03-15.csv",
+        "--date",
+        "2024-03-14",
+    ];
+    let mut first = vec!["--orders", "orders.csv"];
+    first.extend(day);
+    ok(&run(&work, "d14", &first, None));
+    let ids = instruction_ids(&work);
+    let w1b = ids
+        .iter()
+        .find(|(_, (_, txn, _))| txn == "W1b")
+        .map(|(id, _)| id.clone())
+        .unwrap();
+    for (name, status) in [("accepted.csv", "ACCEPTED"), ("rejected.csv", "REJECTED")] {
+        let results = work.write(
+            name,
+            &format!("refund_request_id,status,message\n{w1b},{status},job\n"),
+        );
+        let mut args = day.to_vec();
+        args.extend(["--refund-results", results.to_str().unwrap()]);
+        ok(&run(&work, "d14", &args, None));
+    }
+    let conn = rusqlite::Connection::open(work.db()).unwrap();
+    let result: String = conn
+        .query_row(
+            "SELECT result FROM refund_instruction WHERE refund_request_id = ?1",
+            [&w1b],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(result, "REJECTED");
+    let report = work.read("d14/discrepancies.csv");
+    assert!(
+        report.contains("REFUND_REJECTED"),
+        "the database says {w1b} was REJECTED; the day's report does not:\n{report}"
+    );
+}
