@@ -667,3 +667,218 @@ fn a_finding_listed_twice_in_resolve_from_is_closed_once() {
         "one RESOLVED event for one closing"
     );
 }
+
+const POINTS: &[&str] = &[
+    "after-begin",
+    "after-load-1",
+    "after-load-2",
+    "after-classify",
+    "after-refunds",
+    "after-ledger",
+    "staged-1",
+    "staged-2",
+    "staged-3",
+    "staged-4",
+    "before-commit",
+    "after-commit",
+    "published-1",
+    "published-2",
+    "published-3",
+    "after-publish",
+];
+
+/// The ledger without timestamps: items, then events in order.
+fn ledger(work: &Workdir) -> (Vec<Vec<String>>, Vec<Vec<String>>) {
+    let conn = rusqlite::Connection::open(work.db()).unwrap();
+    let all = |sql: &str| -> Vec<Vec<String>> {
+        let mut stmt = conn.prepare(sql).unwrap();
+        let n = stmt.column_count();
+        stmt.query_map([], |r| {
+            (0..n)
+                .map(|i| {
+                    r.get::<_, rusqlite::types::Value>(i)
+                        .map(|v| format!("{v:?}"))
+                })
+                .collect::<rusqlite::Result<Vec<_>>>()
+        })
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap()
+    };
+    (
+        all(
+            "SELECT finding_id, kind, subject, state, first_seen, last_seen, resolved_on,
+                    resolved_by, refund_minor, detail, internal_amount, channel_amount
+             FROM finding_item ORDER BY finding_id",
+        ),
+        all(
+            "SELECT finding_id, business_day, event, by_whom, note FROM finding_event
+             ORDER BY finding_id, business_day, event, rowid",
+        ),
+    )
+}
+
+/// Three days into one shared outbox, a refund job taking every refund file
+/// out of it after each run (into taken/, numbered). The day `kill.0`
+/// (0, 1, 2) run is killed at `kill.1` and rerun. Returns, per refund id,
+/// the (file name, business day) it was taken in, the instructions, and
+/// the ledger.
+#[allow(clippy::type_complexity)]
+fn shared_outbox_days(
+    kill: Option<(usize, &str)>,
+    rerun_killed: bool,
+) -> (
+    BTreeMap<String, BTreeSet<(String, String)>>,
+    BTreeMap<String, (String, String, i64)>,
+    (Vec<Vec<String>>, Vec<Vec<String>>),
+) {
+    let work = Workdir::new();
+    two_duplicate_days(&work);
+    work.write(
+        "set/wechat-2024-03-16.csv",
+        &format!("{SH}wechat,W2b,C2b,REFUND,2.00,,CNY,2024-03-16 09:00:00,HAND1\n"),
+    );
+    work.write("set/wechat-2024-03-17.csv", SH);
+    let days: [Vec<&str>; 3] = [
+        vec![
+            "--orders",
+            "orders.csv",
+            "--settlement",
+            "set/wechat-2024-03-14.csv",
+            "--date",
+            "2024-03-14",
+        ],
+        vec![
+            "--settlement",
+            "set/wechat-2024-03-15.csv",
+            "--settlement",
+            "set/wechat-2024-03-16.csv",
+            "--date",
+            "2024-03-15",
+        ],
+        vec![
+            "--settlement",
+            "set/wechat-2024-03-17.csv",
+            "--date",
+            "2024-03-16",
+        ],
+    ];
+    let mut taken = 0;
+    let mut take = |work: &Workdir| {
+        let mut names: Vec<_> = std::fs::read_dir(work.path("outbox"))
+            .map(|d| d.flatten().map(|e| e.file_name()).collect())
+            .unwrap_or_default();
+        names.sort();
+        for name in names {
+            let name = name.to_string_lossy().into_owned();
+            if name.starts_with("refunds") && name.ends_with(".csv") {
+                taken += 1;
+                std::fs::create_dir_all(work.path("taken")).unwrap();
+                std::fs::rename(
+                    work.path(&format!("outbox/{name}")),
+                    work.path(&format!("taken/{taken:03}-{name}")),
+                )
+                .unwrap();
+            }
+        }
+    };
+    for (n, args) in days.iter().enumerate() {
+        if let Some((day, point)) = kill
+            && day == n
+        {
+            let out = run(&work, "outbox", args, Some(point));
+            assert!(
+                out.status.code().is_none() || out.status.success(),
+                "day {n} at {point}: {}",
+                text(&out)
+            );
+            take(&work);
+            if !rerun_killed {
+                continue;
+            }
+        }
+        let mut out = run(&work, "outbox", args, None);
+        if out.status.code() == Some(1) && !rerun_killed {
+            // Refused: another day's refund file is in place. The job
+            // takes it; the run is repeated.
+            take(&work);
+            out = run(&work, "outbox", args, None);
+        }
+        assert!(
+            out.status.success() || (!rerun_killed && out.status.code() == Some(4)),
+            "day {n}: {}",
+            text(&out)
+        );
+        take(&work);
+    }
+    let issued = instruction_ids(&work);
+    let mut seen: BTreeMap<String, BTreeSet<(String, String)>> = BTreeMap::new();
+    for entry in std::fs::read_dir(work.path("taken")).unwrap().flatten() {
+        let file = entry.file_name().to_string_lossy().into_owned();
+        let name = file[4..].to_string();
+        let (_, rows) = parse_csv(&std::fs::read_to_string(entry.path()).unwrap());
+        for row in rows {
+            let day = issued
+                .get(&row[0])
+                .map(|(d, _, _)| d.clone())
+                .unwrap_or_else(|| "not in the database".into());
+            seen.entry(row[0].clone())
+                .or_default()
+                .insert((name.clone(), day));
+        }
+    }
+    (seen, issued, ledger(&work))
+}
+
+/// Held: killed at every failpoint on each of three days sharing one
+/// outbox (a refund job emptying it after every run), then rerun: every
+/// instruction is taken in exactly one (file name, business day), none is
+/// lost, the instructions are those of a clean run, and so is the ledger.
+#[test]
+fn killed_anywhere_in_three_days_sharing_an_outbox_the_result_is_a_clean_runs() {
+    let (clean_seen, clean_issued, clean_ledger) = shared_outbox_days(None, true);
+    assert_eq!(clean_issued.len(), 2, "{clean_issued:?}");
+    for day in 0..3 {
+        for point in POINTS {
+            let (seen, issued, ledger) = shared_outbox_days(Some((day, point)), true);
+            let at = format!("day {day} killed at {point}");
+            assert_eq!(issued, clean_issued, "{at}: instructions");
+            for id in issued.keys() {
+                let places = seen.get(id).cloned().unwrap_or_default();
+                assert_eq!(places.len(), 1, "{at}: {id} taken in {places:?}");
+            }
+            assert_eq!(seen, clean_seen, "{at}: refund files taken");
+            pretty_assertions::assert_eq!(ledger.0, clean_ledger.0, "{at}: finding_item");
+            pretty_assertions::assert_eq!(ledger.1, clean_ledger.1, "{at}: finding_event");
+        }
+    }
+}
+
+/// Held: the same, but the killed day is never rerun by hand: the next
+/// day's run settles what it committed (refused while that file is still
+/// in the outbox, then repeated once the job took it). Every instruction is
+/// taken in exactly one (file name, business day), none is lost, and no
+/// transaction gets more than it captured (W1b 10.00; W2b 7.00 of which the
+/// channel refunded 2.00 by hand).
+#[test]
+fn killed_anywhere_and_never_rerun_the_next_day_publishes_what_was_committed() {
+    for day in 0..3 {
+        for point in POINTS {
+            let (seen, issued, _) = shared_outbox_days(Some((day, point)), false);
+            let at = format!("day {day} killed at {point}, not rerun");
+            for id in issued.keys() {
+                let places = seen.get(id).cloned().unwrap_or_default();
+                assert_eq!(places.len(), 1, "{at}: {id} taken in {places:?}");
+            }
+            let mut per_txn: BTreeMap<&str, i64> = BTreeMap::new();
+            for (_, txn, amount) in issued.values() {
+                *per_txn.entry(txn).or_default() += amount;
+            }
+            assert!(
+                per_txn.get("W1b").copied().unwrap_or(0) <= 1000
+                    && per_txn.get("W2b").copied().unwrap_or(0) <= 500,
+                "{at}: over-refund {issued:?}"
+            );
+        }
+    }
+}
