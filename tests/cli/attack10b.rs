@@ -244,12 +244,23 @@ fn published(work: &Workdir) -> BTreeMap<String, (String, i64)> {
 /// re-issues the rejected instruction; the next run publishes what it
 /// publishes. Returns the refunds published for W1b plus the channel's.
 fn reissue_after_a_channel_refund(refund_id: &str) -> (i64, String) {
+    reissue_after(
+        &format!("{SH}wechat,W1b,C1b,REFUND,10.00,,CNY,2024-03-16 11:00:00,{refund_id}\n"),
+        None,
+        1000,
+    )
+}
+
+/// The same flow, the day-15 run loading `day16` (the bill of the 16th)
+/// and `fix14` (a corrected bill of the 14th) if given; `gone` is what the
+/// channel returned or no longer holds of W1b's 10.00.
+fn reissue_after(day16: &str, fix14: Option<&str>, gone: i64) -> (i64, String) {
     let work = Workdir::new();
     two_duplicate_days(&work);
-    work.write(
-        "set/wechat-2024-03-16.csv",
-        &format!("{SH}wechat,W1b,C1b,REFUND,10.00,,CNY,2024-03-16 11:00:00,{refund_id}\n"),
-    );
+    work.write("set/wechat-2024-03-16.csv", day16);
+    if let Some(fix) = fix14 {
+        work.write("fix/wechat-2024-03-14.csv", fix);
+    }
     work.write("set/wechat-2024-03-17.csv", SH);
     ok(&run(
         &work,
@@ -279,19 +290,18 @@ fn reissue_after_a_channel_refund(refund_id: &str) -> (i64, String) {
             first[0]
         ),
     );
-    ok(&run(
-        &work,
-        "d15",
-        &[
-            "--settlement",
-            "set/wechat-2024-03-16.csv",
-            "--refund-results",
-            results.to_str().unwrap(),
-            "--date",
-            "2024-03-15",
-        ],
-        None,
-    ));
+    let mut day15 = vec![
+        "--settlement",
+        "set/wechat-2024-03-16.csv",
+        "--refund-results",
+        results.to_str().unwrap(),
+        "--date",
+        "2024-03-15",
+    ];
+    if fix14.is_some() {
+        day15.extend(["--settlement", "fix/wechat-2024-03-14.csv"]);
+    }
+    ok(&run(&work, "d15", &day15, None));
     let reissue = payrecon(&work, &["reissue", &first[0]]);
     let last = run(
         &work,
@@ -313,7 +323,7 @@ fn reissue_after_a_channel_refund(refund_id: &str) -> (i64, String) {
     // besides the channel's own 10.00.
     let first_rejected = 1000;
     (
-        ours - first_rejected + 1000,
+        ours - first_rejected + gone,
         format!(
             "reissue: {}\nlast run: {}\nd16 discrepancies:\n{}",
             text(&reissue),
@@ -321,6 +331,27 @@ fn reissue_after_a_channel_refund(refund_id: &str) -> (i64, String) {
             std::fs::read_to_string(work.path("d16/discrepancies.csv")).unwrap_or_default()
         ),
     )
+}
+
+/// Break (same cause): the refund job rejected W1b's instruction, then a
+/// corrected bill of the 14th shows no W1b at all (the duplicate charge was
+/// reversed by the channel); a person re-issues the rejected instruction
+/// and the next run publishes 10.00 for a payment the channel no longer
+/// holds.
+#[test]
+#[ignore = "attack10b: reissue of a rejected instruction whose payment a correction removed publishes a refund of nothing captured"]
+fn a_reissue_after_the_payment_was_corrected_away_is_not_published() {
+    let (refunded, detail) = reissue_after(
+        SH,
+        Some(&format!(
+            "{SH}wechat,W1a,C1a,PAYMENT,10.00,,CNY,2024-03-14 10:01:00,\n"
+        )),
+        1000,
+    );
+    assert!(
+        refunded <= 1000,
+        "W1b is gone from the channel; published re-issue + what is gone = {refunded}\n{detail}"
+    );
 }
 
 /// Break: re-issuing a rejected instruction after the channel refunded the
