@@ -940,3 +940,112 @@ fn a_stripe_report_of_the_next_day_is_refused_in_utc() {
         );
     }
 }
+
+/// Day 14 instructs W1b's 10.00 (attempt C1b) back; the refund job answers
+/// REJECTED; the day-15 run loads that answer, `day16` (the bill of the
+/// 16th) and a corrected bill of the 14th that gives the duplicate charge
+/// of attempt C1b another transaction id (W1c). Returns the instructions
+/// for attempt C1b issued after the rejected one, and the day-15 report.
+fn rejected_then_moved_to_another_txn(day16: &str) -> (Vec<(String, i64)>, String) {
+    let work = Workdir::new();
+    two_duplicate_days(&work);
+    ok(&run(
+        &work,
+        "d14",
+        &[
+            "--orders",
+            "orders.csv",
+            "--settlement",
+            "set/wechat-2024-03-14.csv",
+            "--settlement",
+            "set/wechat-2024-03-15.csv",
+            "--date",
+            "2024-03-14",
+        ],
+        None,
+    ));
+    let rejected = published(&work)
+        .into_iter()
+        .find(|(_, (txn, _))| txn == "W1b")
+        .map(|(id, _)| id)
+        .unwrap();
+    let results = work.write(
+        "results.csv",
+        &format!("refund_request_id,status,message\n{rejected},REJECTED,timeout\n"),
+    );
+    work.write(
+        "fix/wechat-2024-03-16.csv",
+        &day16.replace("{rejected}", &rejected),
+    );
+    work.write(
+        "fix/wechat-2024-03-14.csv",
+        &format!(
+            "{SH}wechat,W1a,C1a,PAYMENT,10.00,,CNY,2024-03-14 10:01:00,\n\
+             wechat,W1c,C1b,PAYMENT,10.00,,CNY,2024-03-14 10:02:00,\n"
+        ),
+    );
+    ok(&run(
+        &work,
+        "d15",
+        &[
+            "--settlement",
+            "fix/wechat-2024-03-16.csv",
+            "--settlement",
+            "fix/wechat-2024-03-14.csv",
+            "--refund-results",
+            results.to_str().unwrap(),
+            "--date",
+            "2024-03-15",
+        ],
+        None,
+    ));
+    let conn = rusqlite::Connection::open(work.db()).unwrap();
+    let mut stmt = conn
+        .prepare(
+            "SELECT channel_txn_id, amount_minor FROM refund_instruction
+             WHERE channel_order_id = 'C1b' AND refund_request_id <> ?1",
+        )
+        .unwrap();
+    let later = stmt
+        .query_map([&rejected], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    (later, work.read("d15/discrepancies.csv"))
+}
+
+/// Break (over-refund): the job answered REJECTED, but the channel did
+/// refund W1b (its REFUND row carries the rejected instruction's merchant
+/// refund number: the job timed out). A corrected bill then gives attempt
+/// C1b's charge the transaction id W1c. payrecon issues a new 10.00 for W1c
+/// automatically: the attempt cap leaves the channel's refund out of both
+/// "ours" (rejected) and "the channel's others" (it carries an id of ours),
+/// and the "a rejected instruction blocks re-issue" rule looks at the
+/// transaction id only. 20.00 back of a 10.00 charge, and no
+/// REFUND_EXCEEDS_PAYMENT names it.
+#[test]
+#[ignore = "attack10b: a channel refund under a REJECTED instruction's id is left out of the attempt cap; a corrected txn id gets a second, automatic 10.00"]
+fn a_refund_the_channel_made_under_a_rejected_id_caps_the_attempt() {
+    let (later, report) = rejected_then_moved_to_another_txn(&format!(
+        "{SH}wechat,W1b,C1b,REFUND,10.00,,CNY,2024-03-16 11:00:00,{{rejected}}\n"
+    ));
+    assert!(
+        later.is_empty() || report.contains("REFUND_EXCEEDS_PAYMENT"),
+        "attempt C1b captured 10.00 and the channel refunded 10.00; issued again: {later:?}\n{report}"
+    );
+}
+
+/// Break (a rejected refund re-issued by itself): the job rejected W1b's
+/// instruction and the channel shows no refund; a corrected bill gives the
+/// same attempt's charge the transaction id W1c, and payrecon issues a new
+/// 10.00 instruction for it automatically, although docs say a rejected
+/// instruction waits for a person (`payrecon reissue`).
+#[test]
+#[ignore = "attack10b: a rejected instruction is re-issued automatically once a corrected bill gives its charge another transaction id (the block is per transaction id)"]
+fn a_rejected_refund_is_not_reissued_automatically_under_a_corrected_txn_id() {
+    let (later, report) = rejected_then_moved_to_another_txn(SH);
+    assert!(
+        later.is_empty(),
+        "attempt C1b's refund was rejected; issued again without a person: {later:?}\n{report}"
+    );
+}
