@@ -1049,3 +1049,81 @@ fn a_rejected_refund_is_not_reissued_automatically_under_a_corrected_txn_id() {
         "attempt C1b's refund was rejected; issued again without a person: {later:?}\n{report}"
     );
 }
+
+/// Held: `payrecon resolve` while a run holds the database (parked after
+/// writing its ledger, before its commit) waits `lock_timeout_secs` and
+/// refuses, changing nothing; once the run is gone (killed: its ledger
+/// rolled back) the resolve goes through, and the next run reports the
+/// finding RESOLVED with the note.
+#[test]
+fn resolve_racing_a_run_waits_for_the_lock_and_changes_nothing() {
+    use std::io::BufRead;
+    let work = Workdir::new();
+    two_duplicate_days(&work);
+    let day = [
+        "--settlement",
+        "set/wechat-2024-03-14.csv",
+        "--settlement",
+        "set/wechat-2024-03-15.csv",
+        "--date",
+        "2024-03-14",
+    ];
+    let mut first = vec!["--orders", "orders.csv"];
+    first.extend(day);
+    ok(&run(&work, "d14", &first, None));
+    let dropped = crate::util::report_rows(&work, "d14")
+        .into_iter()
+        .find(|r| r["kind"] == "DROPPED_PAYMENT" && r["channel_txn_id"] == "W1b")
+        .unwrap()["finding_id"]
+        .clone();
+    let config = work.write("payrecon.toml", "lock_timeout_secs = 1\n");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_payrecon"))
+        .current_dir(work.dir.path())
+        .args(["run", "--db"])
+        .arg(work.db())
+        .args([
+            "--out",
+            "parked",
+            "--settlement",
+            "set/wechat-2024-03-16.csv",
+        ])
+        .env("PAYRECON_FAILPOINT", "after-ledger:sleep")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stderr.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(line.contains("sleeping"), "{line}");
+    let before = ledger(&work);
+    let config = config.to_str().unwrap();
+    let raced = payrecon(
+        &work,
+        &[
+            "resolve", &dropped, "--note", "fixed", "--by", "bob", "--config", config,
+        ],
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(raced.status.code(), Some(1), "{}", text(&raced));
+    assert_eq!(
+        ledger(&work),
+        before,
+        "a refused resolve changed the ledger"
+    );
+    ok(&payrecon(
+        &work,
+        &[
+            "resolve", &dropped, "--note", "fixed", "--by", "bob", "--config", config,
+        ],
+    ));
+    ok(&run(&work, "d14b", &day, None));
+    let row = crate::util::report_rows(&work, "d14b")
+        .into_iter()
+        .find(|r| r["finding_id"] == dropped)
+        .unwrap();
+    assert_eq!(row["status"], "RESOLVED", "{row:?}");
+    assert!(row["detail"].contains("fixed"), "{row:?}");
+}
