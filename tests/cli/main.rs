@@ -2,6 +2,7 @@
 
 mod accounting;
 mod attack10;
+mod attack10b;
 mod bad_input;
 mod cases;
 mod commands;
