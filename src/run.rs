@@ -255,6 +255,15 @@ fn settle_refund_files(
     Ok(still_out)
 }
 
+/// Where output `name` of folder `out_dir` is, as one spelling: the folder's
+/// canonical path (symlinks and `..` resolved; it exists once staged).
+fn place_of(out_dir: &Path, name: &str) -> Result<String> {
+    let folder = out_dir
+        .canonicalize()
+        .with_context(|| format!("failed to resolve output folder {}", out_dir.display()))?;
+    Ok(folder.join(name).display().to_string())
+}
+
 /// A refund file of another day (or batch) that is still where this run
 /// would publish one of its own: renaming over it would take it away from
 /// the refund job before it was read. The run is refused instead.
@@ -268,14 +277,15 @@ fn check_refund_file_places(
         let Some(batch) = refund_files::batch_of(name) else {
             continue;
         };
-        let path = std::path::absolute(out_dir.join(name))?;
-        for other in refund_files::at_path(conn, &path.display().to_string())? {
+        let place = place_of(out_dir, name)?;
+        let path = Path::new(&place);
+        for other in refund_files::at_path(conn, &place)? {
             if (other.business_day.as_str(), other.batch) == (business_day, batch)
                 || other.rows == 0
             {
                 continue;
             }
-            if load::file_sha256(&path).ok().as_deref() == Some(&other.sha256) {
+            if load::file_sha256(path).ok().as_deref() == Some(&other.sha256) {
                 anyhow::bail!(
                     "{} holds {} refund instruction(s) of {} that this run's {name} for {business_day} would replace: let the refund job take it (move it away), or publish each day in its own folder (out_root, or another --out)",
                     path.display(),
@@ -325,10 +335,10 @@ fn record_refund_files(
             &refund_files::RefundFile {
                 business_day: business_day.to_string(),
                 batch,
-                // Absolute: the run that settles it may start elsewhere.
-                path: std::path::absolute(out_dir.join(name))?
-                    .display()
-                    .to_string(),
+                // Canonical: the run that settles it may start elsewhere,
+                // and another spelling of the folder (a symlink, `..`) is
+                // the same place.
+                path: place_of(out_dir, name)?,
                 sha256: sha256.clone(),
                 rows,
             },
@@ -601,7 +611,7 @@ fn check_day(
                 "claims day {} ({}), but its rows show {shown} ({} time; {} rows may run {} h past the day). Is it another day's file, or misnamed? Rename it for the day its rows show, or set [day_tolerance_hours] {} = HOURS in the config if the channel cuts its day otherwise",
                 parsed.day,
                 parsed.day_source.describe(&parsed.format),
-                config.zone,
+                crate::ingest::day::RowSpan::shown_zone(tolerance, config.zone),
                 parsed.format,
                 tolerance.after_hours,
                 parsed.format,

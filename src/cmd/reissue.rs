@@ -1,7 +1,8 @@
-//! `payrecon reissue`: a person re-issues refund instructions the refund
-//! job rejected. Each gets a new id (derived from the old one) and waits
-//! for the next run, which files it under its business day and writes it
-//! into that day's refund file. payrecon never does this by itself.
+//! `payrecon reissue`: a person releases refund instructions the refund
+//! job rejected. The next run refunds what is still owed on each payment
+//! then (nothing, if the channel refunded it by hand meanwhile, or a
+//! correction removed it), under a new id filed under its business day.
+//! payrecon never does this by itself.
 
 use super::DbArgs;
 use anyhow::Result;
@@ -24,9 +25,9 @@ pub fn exec(args: &ReissueArgs) -> Result<String> {
     )?;
     let mut text = String::new();
     for id in &args.ids {
-        let new_id = crate::reconcile::refunds::reissue(&tx, id)?;
+        crate::reconcile::refunds::reissue(&tx, id)?;
         text.push_str(&format!(
-            "{id} re-issued as {new_id}: the next run files it and writes it to its refund file\n"
+            "{id} released for re-issue: the next run refunds what is still owed on its payment (if anything) under a new id, in its refund file\n"
         ));
     }
     tx.commit()?;

@@ -75,21 +75,35 @@ pub struct DayTolerance {
     /// transactions of their day: one whose rows all fall before it is
     /// another day's file.
     pub own_day: bool,
+    /// The zone the channel cuts its day in: Beijing for WeChat, Alipay
+    /// and UnionPay, whatever zone payrecon is configured with; else the
+    /// configured zone (and UTC too, for reports that may be in either).
+    pub day_zone: DayZone,
+}
+
+/// Where a channel's day starts and ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DayZone {
+    Beijing,
+    Configured,
+    /// The configured zone or UTC, whichever is more lenient.
+    ConfiguredOrUtc,
 }
 
 impl DayTolerance {
     /// The built-in tolerance of a format (`[day_tolerance_hours]` in the
     /// config overrides the hours).
     pub fn of_format(format: &str) -> DayTolerance {
-        let (after_hours, own_day) = match format {
-            "wechat" | "alipay" => (0, true),
-            "unionpay" => (24, true),
-            "stripe" | "adyen" => (14, false),
-            _ => (0, false),
+        let (after_hours, own_day, day_zone) = match format {
+            "wechat" | "alipay" => (0, true, DayZone::Beijing),
+            "unionpay" => (24, true, DayZone::Beijing),
+            "stripe" | "adyen" => (14, false, DayZone::ConfiguredOrUtc),
+            _ => (0, false, DayZone::Configured),
         };
         DayTolerance {
             after_hours,
             own_day,
+            day_zone,
         }
     }
 }
@@ -102,7 +116,8 @@ impl DayTolerance {
 pub struct RowSpan {
     /// Earliest and latest payment (UTC microseconds).
     payments: Option<(i64, i64)>,
-    latest_refund: Option<i64>,
+    /// Earliest and latest refund.
+    refunds: Option<(i64, i64)>,
 }
 
 impl RowSpan {
@@ -116,13 +131,16 @@ impl RowSpan {
                 });
             }
             crate::model::Kind::Refund => {
-                self.latest_refund = self.latest_refund.max(Some(at));
+                self.refunds = Some(match self.refunds {
+                    Some((low, high)) => (low.min(at), high.max(at)),
+                    None => (at, at),
+                });
             }
         }
     }
 
     /// Whether the rows fit `day` within `tolerance`; if not, what they
-    /// show instead, for the error.
+    /// show instead, for the error. `zone` is the configured zone.
     pub fn check(
         &self,
         day: NaiveDate,
@@ -130,27 +148,60 @@ impl RowSpan {
         tolerance: DayTolerance,
     ) -> Result<(), String> {
         const HOUR: i64 = 3_600_000_000;
-        let start = day_start(day, zone);
-        let end = day_start(day.succ_opt().unwrap_or(day), zone)
-            + i64::from(tolerance.after_hours) * HOUR;
-        let latest = self.payments.map(|(_, high)| high).max(self.latest_refund);
-        let shown = |at: i64| crate::timestamp::format(at, zone);
+        let zones: &[chrono_tz::Tz] = match tolerance.day_zone {
+            DayZone::Beijing => &[chrono_tz::Asia::Shanghai],
+            DayZone::Configured => &[zone],
+            DayZone::ConfiguredOrUtc => &[zone, chrono_tz::UTC],
+        };
+        let next = day.succ_opt().unwrap_or(day);
+        // The most lenient reading over the zones the day may be cut in.
+        let start = zones
+            .iter()
+            .map(|z| day_start(day, *z))
+            .min()
+            .unwrap_or_default();
+        let end = zones
+            .iter()
+            .map(|z| day_start(next, *z))
+            .max()
+            .unwrap_or_default();
+        let late_end = end + i64::from(tolerance.after_hours) * HOUR;
+        let earliest = self
+            .payments
+            .map(|(low, _)| low)
+            .into_iter()
+            .chain(self.refunds.map(|(low, _)| low))
+            .min();
+        let latest = self
+            .payments
+            .map(|(_, high)| high)
+            .max(self.refunds.map(|(_, high)| high));
+        let shown = |at: i64| crate::timestamp::format(at, zones[0]);
         let rows = || {
             let mut parts = Vec::new();
             if let Some((low, high)) = self.payments {
                 parts.push(format!("payments from {} to {}", shown(low), shown(high)));
             }
-            if let Some(at) = self.latest_refund {
-                parts.push(format!("the latest refund at {}", shown(at)));
+            if let Some((low, high)) = self.refunds {
+                parts.push(format!("refunds from {} to {}", shown(low), shown(high)));
             }
             parts.join(", ")
         };
-        match latest {
-            Some(at) if at >= end => Err(format!("a row at {} ({})", shown(at), rows())),
-            Some(at) if tolerance.own_day && at < start => {
+        match (earliest, latest) {
+            (_, Some(at)) if at >= late_end => Err(format!("a row at {} ({})", shown(at), rows())),
+            (Some(at), _) if at >= end => Err(format!("every row after that day ({})", rows())),
+            (_, Some(at)) if tolerance.own_day && at < start => {
                 Err(format!("no row of that day ({})", rows()))
             }
             _ => Ok(()),
+        }
+    }
+
+    /// The zone a file's times are shown in, for the error.
+    pub fn shown_zone(tolerance: DayTolerance, zone: chrono_tz::Tz) -> chrono_tz::Tz {
+        match tolerance.day_zone {
+            DayZone::Beijing => chrono_tz::Asia::Shanghai,
+            _ => zone,
         }
     }
 }

@@ -182,8 +182,12 @@ pub fn resolve_by_person(
     let mut state_of = conn.prepare("SELECT state FROM finding_item WHERE finding_id = ?1")?;
     let mut unknown = Vec::new();
     let mut outcome = Resolved::default();
-    let mut open = Vec::new();
+    let mut open: Vec<(&String, &String)> = Vec::new();
     for (id, note) in closing {
+        // The same id twice (two rows of a reviewed file): closed once.
+        if open.iter().any(|(seen, _)| *seen == id) || outcome.already.contains(id) {
+            continue;
+        }
         match state_of
             .query_row([id], |r| r.get::<_, String>(0))
             .optional()?

@@ -66,10 +66,10 @@ pub fn refund_request_id(
 /// into a refund file already committed with rows.
 pub fn issue(conn: &Connection, business_day: &str) -> Result<()> {
     let batch = crate::store::refund_files::open_batch(conn, business_day)?;
-    // Instructions a person re-issued since the last run are filed now.
-    conn.execute(
-        "UPDATE refund_instruction SET business_day = ?1, batch = ?2 WHERE business_day = ''",
-        rusqlite::params![business_day, batch],
+    let issued_before: i64 = conn.query_row(
+        "SELECT coalesce(max(rowid), 0) FROM refund_instruction",
+        [],
+        |r| r.get(0),
     )?;
     conn.create_scalar_function(
         "payrecon_refund_id",
@@ -108,13 +108,36 @@ pub fn issue(conn: &Connection, business_day: &str) -> Result<()> {
          JOIN temp.refundable p ON p.channel = f.channel AND p.channel_txn_id = f.channel_txn_id
                                AND p.channel_order_id = f.channel_order_id
          WHERE f.kind IN ('DUPLICATE_PAYMENT', 'PAID_AFTER_CLOSE') AND f.refund_minor > 0
-           -- A payment whose instruction the refund job rejected waits for a
-           -- person (`payrecon reissue`): never re-issued by itself.
+           -- A payment (or attempt) whose instruction the refund job
+           -- rejected waits for a person (`payrecon reissue`): never
+           -- refunded again by itself, whatever its transaction id now.
            AND NOT EXISTS (SELECT 1 FROM refund_instruction r
-                           WHERE r.channel = f.channel AND r.channel_txn_id = f.channel_txn_id
+                           WHERE r.channel = f.channel
+                             AND (r.channel_txn_id = f.channel_txn_id
+                                  OR r.channel_order_id = f.channel_order_id)
                              AND r.result = 'REJECTED' AND r.reissued_as IS NULL)
          ON CONFLICT (refund_request_id) DO NOTHING",
         rusqlite::params![business_day, batch],
+    )?;
+    // A rejected instruction a person released (`payrecon reissue`) is
+    // re-issued as what the rules found still owed on its attempt now:
+    // link the two.
+    conn.execute(
+        "UPDATE refund_instruction AS old
+         SET reissued_as = (SELECT min(new.refund_request_id) FROM refund_instruction new
+                            WHERE new.rowid > ?1 AND new.channel = old.channel
+                              AND new.channel_order_id = old.channel_order_id)
+         WHERE old.reissued_as = ''
+           AND EXISTS (SELECT 1 FROM refund_instruction new
+                       WHERE new.rowid > ?1 AND new.channel = old.channel
+                         AND new.channel_order_id = old.channel_order_id)",
+        [issued_before],
+    )?;
+    conn.execute(
+        "UPDATE refund_instruction AS new SET reissue_of = old.refund_request_id
+         FROM refund_instruction AS old
+         WHERE new.rowid > ?1 AND old.reissued_as = new.refund_request_id",
+        [issued_before],
     )?;
     // What the findings record is what is left to refund after this run:
     // the same whether the instruction was issued now or by a run that was
@@ -163,15 +186,6 @@ pub fn apply_results(
     Ok(results.len())
 }
 
-/// The id a re-issue of `refund_request_id` gets: derived from it, so
-/// re-issuing the same rejection twice is caught.
-pub fn reissue_id(refund_request_id: &str) -> String {
-    let digest = hex::encode(Sha256::digest(
-        format!("payrecon-reissue\u{1f}{refund_request_id}").as_bytes(),
-    ));
-    format!("PR{}", &digest[..30])
-}
-
 /// Why an instruction cannot be re-issued.
 #[derive(Debug, thiserror::Error)]
 pub enum ReissueError {
@@ -179,14 +193,16 @@ pub enum ReissueError {
     Unknown(String),
     #[error("{0} was not rejected by the refund job (only a REJECTED instruction is re-issued)")]
     NotRejected(String),
-    #[error("{0} was re-issued already, as {1}")]
+    #[error("{0} was re-issued already ({1})")]
     AlreadyReissued(String, String),
 }
 
-/// Re-issues a rejected instruction under a new id, for the same payment
-/// and amount. It waits, unfiled, for the next run, which files it under
-/// its business day and publishes it. Returns the new id.
-pub fn reissue(conn: &Connection, refund_request_id: &str) -> Result<String> {
+/// Releases a rejected instruction for re-issue. Nothing is issued here:
+/// the next run refunds what its rules find still owed on that payment now
+/// (after any refund the channel made by hand, a correction, or a payment
+/// gone), under a new deterministic id filed under its business day, and
+/// links the two (`reissued_as`, `reissue_of`).
+pub fn reissue(conn: &Connection, refund_request_id: &str) -> Result<()> {
     let found: Option<(Option<String>, Option<String>)> = conn
         .query_row(
             "SELECT result, reissued_as FROM refund_instruction WHERE refund_request_id = ?1",
@@ -197,28 +213,23 @@ pub fn reissue(conn: &Connection, refund_request_id: &str) -> Result<String> {
     match found {
         None => return Err(ReissueError::Unknown(refund_request_id.into()).into()),
         Some((_, Some(new))) => {
-            return Err(ReissueError::AlreadyReissued(refund_request_id.into(), new).into());
+            let what = if new.is_empty() {
+                "released, waiting for the next run".to_string()
+            } else {
+                format!("as {new}")
+            };
+            return Err(ReissueError::AlreadyReissued(refund_request_id.into(), what).into());
         }
         Some((result, None)) if result.as_deref() != Some("REJECTED") => {
             return Err(ReissueError::NotRejected(refund_request_id.into()).into());
         }
         Some(_) => {}
     }
-    let new_id = reissue_id(refund_request_id);
     conn.execute(
-        "INSERT INTO refund_instruction
-             (refund_request_id, business_day, channel, channel_txn_id, channel_order_id,
-              order_id, payment_id, amount_minor, currency, reason, batch, reissue_of)
-         SELECT ?2, '', channel, channel_txn_id, channel_order_id, order_id, payment_id,
-                amount_minor, currency, reason, 0, refund_request_id
-         FROM refund_instruction WHERE refund_request_id = ?1",
-        [refund_request_id, &new_id],
+        "UPDATE refund_instruction SET reissued_as = '' WHERE refund_request_id = ?1",
+        [refund_request_id],
     )?;
-    conn.execute(
-        "UPDATE refund_instruction SET reissued_as = ?2 WHERE refund_request_id = ?1",
-        [refund_request_id, &new_id],
-    )?;
-    Ok(new_id)
+    Ok(())
 }
 
 /// Where every instruction issued up to a business day stands.

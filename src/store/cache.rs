@@ -22,7 +22,10 @@ pub fn state_key(conn: &Connection, business_day: &str, settle_lag_days: u32) ->
              || ';' || (SELECT count(*) || '/' || coalesce(max(rowid), 0) FROM refund_instruction)
              || ';' || (SELECT count(*) || '/' || coalesce(max(rowid), 0) FROM finding_event)
              || ';' || (SELECT count(*) FROM finding_item WHERE resolved_on = '')
-             || ';' || (SELECT count(*) || '/' || coalesce(sum(result IS NOT NULL) + sum(reissued_as IS NOT NULL), 0)
+             || ';' || (SELECT count(*) || '/' || coalesce(sum(result = 'ACCEPTED'), 0)
+                               || '/' || coalesce(sum(result = 'REJECTED'), 0)
+                               || '/' || coalesce(sum(reissued_as IS NOT NULL), 0)
+                               || '/' || coalesce(sum(reissued_as = ''), 0)
                         FROM refund_instruction)",
         [],
         |r| r.get(0),

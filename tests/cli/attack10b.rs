@@ -1,7 +1,7 @@
 //! Second attack round on the issue 10 fixes (branch attack10b): the
 //! collision refusal under other spellings of one folder, refund ids,
 //! results and reissue, the ledger. Each test runs the real binary in a
-//! scratch folder. Tests marked `#[ignore = "attack10b: …"]` fail on the
+//! scratch folder. Tests marked `` fail on the
 //! current code (a break, reported); the others are attacks that held and
 //! add coverage.
 
@@ -187,7 +187,7 @@ fn same_folder_under_another_name(second: &str, setup: impl Fn(&Workdir)) {
 
 /// Break: `--out` through a symlink to the outbox of the day before.
 #[test]
-#[ignore = "attack10b: --out via a symlink to a folder holding another day's unread refunds.csv is not refused; the file is overwritten and its instruction lost"]
+
 fn a_symlinked_out_folder_does_not_overwrite_another_days_refund_file() {
     same_folder_under_another_name("link", |work| {
         std::os::unix::fs::symlink(work.path("outbox"), work.path("link")).unwrap();
@@ -196,7 +196,7 @@ fn a_symlinked_out_folder_does_not_overwrite_another_days_refund_file() {
 
 /// Break: `--out outbox/../outbox` (a `..` in the path).
 #[test]
-#[ignore = "attack10b: --out with a `..` component naming a folder holding another day's unread refunds.csv is not refused; the file is overwritten and its instruction lost"]
+
 fn a_dotdot_out_folder_does_not_overwrite_another_days_refund_file() {
     same_folder_under_another_name("sub/../outbox", |work| {
         std::fs::create_dir_all(work.path("sub")).unwrap();
@@ -339,7 +339,7 @@ fn reissue_after(day16: &str, fix14: Option<&str>, gone: i64) -> (i64, String) {
 /// and the next run publishes 10.00 for a payment the channel no longer
 /// holds.
 #[test]
-#[ignore = "attack10b: reissue of a rejected instruction whose payment a correction removed publishes a refund of nothing captured"]
+
 fn a_reissue_after_the_payment_was_corrected_away_is_not_published() {
     let (refunded, detail) = reissue_after(
         SH,
@@ -357,7 +357,7 @@ fn a_reissue_after_the_payment_was_corrected_away_is_not_published() {
 /// Break: re-issuing a rejected instruction after the channel refunded the
 /// payment by hand publishes a second 10.00 for a 10.00 payment.
 #[test]
-#[ignore = "attack10b: reissue of a rejected instruction after the channel refunded the payment by hand publishes a refund of money already returned"]
+
 fn a_reissue_after_a_manual_channel_refund_never_over_refunds() {
     let (refunded, detail) = reissue_after_a_channel_refund("");
     assert!(
@@ -370,7 +370,7 @@ fn a_reissue_after_a_manual_channel_refund_never_over_refunds() {
 /// did refund (its REFUND row carries the rejected instruction's own
 /// merchant refund number). The re-issue is still published.
 #[test]
-#[ignore = "attack10b: reissue of a rejected instruction the channel shows refunded under its own id publishes a second refund"]
+
 fn a_reissue_of_an_instruction_the_channel_confirmed_never_over_refunds() {
     let rejected = "PR80ff8d0fc1f9f50f3f84a81f357a7f";
     let (refunded, detail) = reissue_after_a_channel_refund(rejected);
@@ -411,7 +411,7 @@ fn bill_in_zone(rel: &str, name: &str, zone: &str, edit: impl Fn(String) -> Stri
 /// zone is east of Beijing (Asia/Tokyo): their last hour is the 22nd there.
 /// The bill's day is a Beijing day whatever the merchant's zone.
 #[test]
-#[ignore = "attack10b: a real WeChat/Alipay bill is refused (row 'after the day') when timezone is east of Beijing (Asia/Tokyo)"]
+
 fn real_wechat_and_alipay_bills_load_in_tokyo() {
     for (rel, name) in [
         ("wechat/wechat-2026-11-21-all.csv", "wechat-2026-11-21.csv"),
@@ -430,7 +430,7 @@ fn real_wechat_and_alipay_bills_load_in_tokyo() {
 /// when the merchant's zone is America/New_York: every row is the 20th in
 /// New York. It is the 21st's bill (every row says 2026-11-21).
 #[test]
-#[ignore = "attack10b: a WeChat bill whose trades are all in the Beijing morning is refused as 'no row of that day' when timezone is America/New_York"]
+
 fn a_morning_only_wechat_bill_loads_in_new_york() {
     let out = bill_in_zone(
         "wechat/wechat-2026-11-21-all.csv",
@@ -480,7 +480,7 @@ fn real_wechat_and_alipay_bills_load_west_of_beijing() {
 /// collision check compares path strings, not files. W1b's committed
 /// instruction was never readable, and the database marks it published.
 #[test]
-#[ignore = "attack10b: a refund file republished through a symlinked --out is overwritten by the same run's own refunds.csv (instruction lost, marked published)"]
+
 fn a_refund_file_republished_through_a_symlink_is_not_overwritten() {
     let work = Workdir::new();
     two_duplicate_days(&work);
@@ -538,7 +538,7 @@ fn a_refund_file_republished_through_a_symlink_is_not_overwritten() {
 /// it, although the database now says REJECTED (the customer's refund
 /// waits for a person nobody told).
 #[test]
-#[ignore = "attack10b: a results file turning ACCEPTED into REJECTED does not change the state key; the run reuses the old outputs and reports no REFUND_REJECTED"]
+
 fn a_rejection_after_acceptance_is_reported_by_the_run_that_loads_it() {
     let work = Workdir::new();
     two_duplicate_days(&work);
@@ -690,7 +690,7 @@ fn resolve_from_an_excel_edited_report_closes_once() {
 /// for one closing: `resolve_by_person` reads every state before closing
 /// any, and inserts the event unconditionally.
 #[test]
-#[ignore = "attack10b: a finding listed twice in resolve --from gets two RESOLVED events in finding_event"]
+
 fn a_finding_listed_twice_in_resolve_from_is_closed_once() {
     assert_eq!(
         resolve_from_an_excel_edited_report(true),
@@ -923,7 +923,7 @@ fn killed_anywhere_and_never_rerun_the_next_day_publishes_what_was_committed() {
 /// Loaded as the 20th it stands in for that day, and the right file of the
 /// 20th later becomes its "correction".
 #[test]
-#[ignore = "attack10b: a Stripe report of the next day (rows before 14:00 UTC) renamed for today loads in zone UTC: the 14 h tolerance admits it"]
+
 fn a_stripe_report_of_the_next_day_is_refused_in_utc() {
     for zone in ["UTC", "America/Los_Angeles"] {
         let out = bill_in_zone(
@@ -1024,7 +1024,7 @@ fn rejected_then_moved_to_another_txn(day16: &str) -> (Vec<(String, i64)>, Strin
 /// transaction id only. 20.00 back of a 10.00 charge, and no
 /// REFUND_EXCEEDS_PAYMENT names it.
 #[test]
-#[ignore = "attack10b: a channel refund under a REJECTED instruction's id is left out of the attempt cap; a corrected txn id gets a second, automatic 10.00"]
+
 fn a_refund_the_channel_made_under_a_rejected_id_caps_the_attempt() {
     let (later, report) = rejected_then_moved_to_another_txn(&format!(
         "{SH}wechat,W1b,C1b,REFUND,10.00,,CNY,2024-03-16 11:00:00,{{rejected}}\n"
@@ -1041,7 +1041,7 @@ fn a_refund_the_channel_made_under_a_rejected_id_caps_the_attempt() {
 /// 10.00 instruction for it automatically, although docs say a rejected
 /// instruction waits for a person (`payrecon reissue`).
 #[test]
-#[ignore = "attack10b: a rejected instruction is re-issued automatically once a corrected bill gives its charge another transaction id (the block is per transaction id)"]
+
 fn a_rejected_refund_is_not_reissued_automatically_under_a_corrected_txn_id() {
     let (later, report) = rejected_then_moved_to_another_txn(SH);
     assert!(

@@ -174,7 +174,10 @@ attempt_others AS (
            -- A refund in another currency cannot be compared: nothing is left.
            sum(CASE WHEN currency = channel_currency THEN amount_minor ELSE 1e18 END) AS others
     FROM attempt_channel_refund r
-    WHERE NOT EXISTS (SELECT 1 FROM refund_instruction i WHERE i.refund_request_id = r.refund_id)
+    -- Ours are counted above, but for a rejected one: a refund the channel
+    -- made under its id is money gone all the same.
+    WHERE NOT EXISTS (SELECT 1 FROM refund_instruction i
+                      WHERE i.refund_request_id = r.refund_id AND i.result IS NOT 'REJECTED')
     GROUP BY channel, channel_order_id, channel_currency
 ),
 attempt_left AS (

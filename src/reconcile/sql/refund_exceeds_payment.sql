@@ -14,7 +14,7 @@ WITH ours AS MATERIALIZED (
 others AS MATERIALIZED (
     SELECT r.channel, r.channel_txn_id, r.channel_order_id, r.currency, r.amount_minor
     FROM channel_refund r
-    WHERE NOT EXISTS (SELECT 1 FROM refund_instruction i WHERE i.refund_request_id = r.refund_id)
+    WHERE NOT EXISTS (SELECT 1 FROM ours i WHERE i.refund_request_id = r.refund_id)
       AND EXISTS (SELECT 1 FROM ours i
                   WHERE i.channel = r.channel
                     AND (i.channel_txn_id = r.channel_txn_id OR i.channel_order_id = r.channel_order_id))
