@@ -3,6 +3,7 @@
 mod accounting;
 mod attack10;
 mod attack10b;
+mod attack10c;
 mod bad_input;
 mod cases;
 mod commands;
