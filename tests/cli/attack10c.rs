@@ -446,3 +446,97 @@ fn a_correction_of_a_compacted_day_is_refused() {
     );
     assert_eq!(fix.status.code(), Some(1), "{}", text(&fix));
 }
+
+/// Break (stale report, invites a double refund): two duplicates refunded
+/// on the 14th (W1b of O1, W2b of O2). The day-15 run loads W1b REJECTED,
+/// W2b ACCEPTED; a rerun of the 15th loads the job's corrected answer, W1b
+/// ACCEPTED and W2b REJECTED. The database records the new results, but
+/// the rerun's report is the cached one: it still tells a person to
+/// "re-issue it or refund by hand" for W1b (which the job accepted: a
+/// refund by hand pays 10.00 twice), and says nothing of W2b's rejection.
+/// Cause: the state key counts results (ACCEPTED/REJECTED sums), so a
+/// swap between two instructions leaves it unchanged and the outputs are
+/// reused.
+#[test]
+#[ignore = "attack10c: results swapped between two instructions leave the state key unchanged; the rerun reuses a stale report"]
+fn swapped_results_on_a_rerun_are_reported() {
+    let work = Workdir::new();
+    duplicate_day(&work);
+    work.write(
+        "orders.csv",
+        &format!(
+            "{OH}O1,P1,C1a,wechat,10.00,CNY,PAID,SUCCESS,2024-03-14 10:00:00,,,2024-03-14 10:01:00\n\
+             O1,P1,C1b,wechat,10.00,CNY,PAID,SUCCESS,2024-03-14 10:00:00,,,2024-03-14 10:02:00\n\
+             O2,P2,C2a,wechat,7.00,CNY,PAID,SUCCESS,2024-03-14 11:00:00,,,2024-03-14 11:01:00\n\
+             O2,P2,C2b,wechat,7.00,CNY,PAID,SUCCESS,2024-03-14 11:00:00,,,2024-03-14 11:02:00\n"
+        ),
+    );
+    work.write(
+        "set/wechat-2024-03-14.csv",
+        &format!(
+            "{SH}wechat,W1a,C1a,PAYMENT,10.00,,CNY,2024-03-14 10:01:00,\n\
+             wechat,W1b,C1b,PAYMENT,10.00,,CNY,2024-03-14 10:02:00,\n\
+             wechat,W2a,C2a,PAYMENT,7.00,,CNY,2024-03-14 11:01:00,\n\
+             wechat,W2b,C2b,PAYMENT,7.00,,CNY,2024-03-14 11:02:00,\n"
+        ),
+    );
+    ok(&run_day(
+        &work,
+        14,
+        &["--orders", work.path("orders.csv").to_str().unwrap()],
+    ));
+    let all = instructions(&work);
+    let id = |txn: &str| all.iter().find(|i| i.1 == txn).unwrap().0.clone();
+    let (b1, b2) = (id("W1b"), id("W2b"));
+    let first = work.write(
+        "results-a.csv",
+        &format!("refund_request_id,status,message\n{b1},REJECTED,x\n{b2},ACCEPTED,\n"),
+    );
+    ok(&run_day(
+        &work,
+        15,
+        &["--refund-results", first.to_str().unwrap()],
+    ));
+    let second = work.write(
+        "results-b.csv",
+        &format!("refund_request_id,status,message\n{b1},ACCEPTED,\n{b2},REJECTED,y\n"),
+    );
+    let mut cmd = work.run("r15", &["-q", "--config"]);
+    cmd.arg(work.path("payrecon.toml"))
+        .args(["--refund-results", second.to_str().unwrap()])
+        .args(["--date", "2024-03-15"]);
+    let rerun = cmd.output().unwrap();
+    ok(&rerun);
+    let report = work.read("r15/discrepancies.csv");
+    let rejected_open: Vec<&str> = report
+        .lines()
+        .filter(|l| l.starts_with("REFUND_REJECTED") && !l.contains("RESOLVED"))
+        .collect();
+    assert!(
+        rejected_open.len() == 1 && rejected_open[0].contains("W2b"),
+        "after the swap, W2b is the one rejected: {rejected_open:?}\n{report}\n{:?}",
+        instructions(&work)
+    );
+}
+
+/// Held: released, then the next run loads the job's late answer that the
+/// original was ACCEPTED after all: nothing is re-issued (the accepted
+/// original covers the charge).
+#[test]
+fn a_release_then_a_late_acceptance_in_the_same_run_reissues_nothing() {
+    let work = Workdir::new();
+    let rejected = rejected_on_day_15(&work);
+    ok(&payrecon(&work, &["reissue", &rejected]));
+    let results = work.write(
+        "results-16.csv",
+        &format!("refund_request_id,status,message\n{rejected},ACCEPTED,late\n"),
+    );
+    ok(&run_day(
+        &work,
+        16,
+        &["--refund-results", results.to_str().unwrap()],
+    ));
+    ok(&run_day(&work, 17, &[]));
+    let all = instructions(&work);
+    assert_eq!(all.len(), 1, "{all:?}");
+}
