@@ -540,3 +540,104 @@ fn a_release_then_a_late_acceptance_in_the_same_run_reissues_nothing() {
     let all = instructions(&work);
     assert_eq!(all.len(), 1, "{all:?}");
 }
+
+/// Day 14 refunds W1b (10.00), the job ACCEPTS; the bill of the 15th shows
+/// a 10.00 REFUND of W1b without a refund number (taken as ours). The 14th
+/// is compacted (`compact` if `compact`); then the bill of the 23rd shows
+/// a second 10.00 REFUND of W1b, carrying our refund number: 20.00 went
+/// back of a 10.00 charge. Returns the d23 report.
+fn second_refund_after(compact: bool) -> String {
+    let work = Workdir::new();
+    duplicate_day(&work);
+    ok(&run_day(
+        &work,
+        14,
+        &["--orders", work.path("orders.csv").to_str().unwrap()],
+    ));
+    let id = instructions(&work)[0].0.clone();
+    let results = work.write(
+        "results-15.csv",
+        &format!("refund_request_id,status,message\n{id},ACCEPTED,\n"),
+    );
+    work.write(
+        "set/wechat-2024-03-15.csv",
+        &format!("{SH}wechat,W1b,C1b,REFUND,10.00,,CNY,2024-03-15 09:00:00,\n"),
+    );
+    ok(&run_day(
+        &work,
+        15,
+        &["--refund-results", results.to_str().unwrap()],
+    ));
+    for day in 16..=22 {
+        ok(&run_day(&work, day, &[]));
+    }
+    if compact {
+        ok(&payrecon(
+            &work,
+            &["compact", "--retention-days", "2", "--as-of", "2024-03-22"],
+        ));
+    }
+    work.write(
+        "set/wechat-2024-03-23.csv",
+        &format!("{SH}wechat,W1b,C1b,REFUND,10.00,,CNY,2024-03-23 09:00:00,{id}\n"),
+    );
+    ok(&run_day(&work, 23, &[]));
+    work.read("d23/discrepancies.csv")
+}
+
+/// Held: the second refund is flagged (REFUND_EXCEEDS_PAYMENT is open from
+/// the 15th on, as a refund without a number is not taken as ours, which
+/// also keeps the order from compaction).
+#[test]
+fn a_second_channel_refund_of_a_refunded_payment_is_flagged() {
+    let report = second_refund_after(false);
+    assert!(report.contains("W1b"), "{report}");
+}
+
+/// Held: the run after a release is killed at every crash point, then
+/// rerun: the release is re-issued exactly once, for 10.00, and every
+/// refund file of the day holds it at most once.
+#[test]
+fn a_run_after_a_release_killed_anywhere_reissues_once() {
+    for point in [
+        "after-begin",
+        "after-classify",
+        "after-refunds",
+        "after-ledger",
+        "staged-1",
+        "before-commit",
+        "after-commit",
+        "published-1",
+        "after-publish",
+    ] {
+        let work = Workdir::new();
+        let rejected = rejected_on_day_15(&work);
+        ok(&payrecon(&work, &["reissue", &rejected]));
+        let mut cmd = work.run("d16", &["-q", "--config"]);
+        cmd.arg(work.path("payrecon.toml"))
+            .arg("--settlement")
+            .arg(work.path("set/wechat-2024-03-16.csv"))
+            .args(["--date", "2024-03-16"])
+            .env("PAYRECON_FAILPOINT", point);
+        let killed = cmd.output().unwrap();
+        assert!(!killed.status.success(), "{point}: {}", text(&killed));
+        ok(&run_day(&work, 16, &[]));
+        ok(&run_day(&work, 17, &[]));
+        let all = instructions(&work);
+        let later: Vec<_> = all.iter().skip(1).collect();
+        assert!(
+            later.len() == 1 && later[0].2 == 1000 && all[0].4 == later[0].0,
+            "{point}: {all:?}"
+        );
+        let rows = published(&work);
+        let mut ids: Vec<&String> = rows.iter().map(|r| &r.0).collect();
+        let n = ids.len();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(n, ids.len(), "{point}: an id in two refund files: {rows:?}");
+        assert!(
+            ids.contains(&&later[0].0),
+            "{point}: re-issue never published: {rows:?}"
+        );
+    }
+}
