@@ -72,8 +72,11 @@ fn ok(output: &Output) {
     assert!(output.status.success(), "{}", text(output));
 }
 
-/// Every instruction: (id, txn, amount, result, reissued_as).
-fn instructions(work: &Workdir) -> Vec<(String, String, i64, String, String)> {
+/// One instruction: (id, txn, amount, result, reissued_as or '-').
+type Instruction = (String, String, i64, String, String);
+
+/// Every instruction, in the order issued.
+fn instructions(work: &Workdir) -> Vec<Instruction> {
     let conn = rusqlite::Connection::open(work.db()).unwrap();
     let mut stmt = conn
         .prepare(
@@ -141,11 +144,12 @@ fn published(work: &Workdir) -> Vec<(String, String, i64)> {
     rows
 }
 
-/// The rejected instruction's order is compacted away (retention), then a
-/// person releases the instruction: either the release is refused, or the
-/// next run re-issues the 10.00 still owed on W1b (a refund lost
-/// otherwise: the release is recorded and nothing ever pays).
-fn compacted_then_released() -> (Vec<(String, String, i64, String, String)>, String) {
+/// Days up to the 22nd pass and the days before the 20th are compacted
+/// (retention), then a person releases the rejected instruction: either the
+/// release is refused, or the next run re-issues the 10.00 still owed on
+/// W1b (a refund lost otherwise: the release is recorded and nothing ever
+/// pays).
+fn compacted_then_released() -> (Vec<Instruction>, String) {
     let work = Workdir::new();
     let rejected = rejected_on_day_15(&work);
     for day in 16..=22 {
@@ -720,4 +724,28 @@ fn moved_outbox(second: &str, mv: impl Fn(&Workdir)) {
         "day 14's unread W1b refund is gone: {rows:?}\n{}",
         text(&day15)
     );
+}
+
+/// Held: released, then the day of the rejection (the 15th) is rerun into
+/// its own folder: the re-issue is published once, and the refund file the
+/// 15th published before is not replaced by it.
+#[test]
+fn a_release_then_a_rerun_of_the_rejection_day_publishes_once() {
+    let work = Workdir::new();
+    let rejected = rejected_on_day_15(&work);
+    let before = std::fs::read_to_string(work.path("d15/refunds.csv")).unwrap_or_default();
+    ok(&payrecon(&work, &["reissue", &rejected]));
+    ok(&run_day(&work, 15, &[]));
+    ok(&run_day(&work, 16, &[]));
+    let all = instructions(&work);
+    assert_eq!(all.len(), 2, "{all:?}");
+    if !before.is_empty() {
+        assert_eq!(
+            std::fs::read_to_string(work.path("d15/refunds.csv")).unwrap(),
+            before
+        );
+    }
+    let rows = published(&work);
+    let n = rows.iter().filter(|r| r.0 == all[1].0).count();
+    assert_eq!(n, 1, "{rows:?}");
 }
