@@ -266,7 +266,9 @@ fn place_of(out_dir: &Path, name: &str) -> Result<String> {
 
 /// A refund file of another day (or batch) that is still where this run
 /// would publish one of its own: renaming over it would take it away from
-/// the refund job before it was read. The run is refused instead.
+/// the refund job before it was read. Known by its bytes, wherever it was
+/// first published (the folder may have been moved, or reached through
+/// another spelling since). The run is refused instead.
 fn check_refund_file_places(
     conn: &Connection,
     business_day: &str,
@@ -277,22 +279,22 @@ fn check_refund_file_places(
         let Some(batch) = refund_files::batch_of(name) else {
             continue;
         };
-        let place = place_of(out_dir, name)?;
-        let path = Path::new(&place);
-        for other in refund_files::at_path(conn, &place)? {
+        let path = out_dir.join(name);
+        let Ok(present) = load::file_sha256(&path) else {
+            continue;
+        };
+        for other in refund_files::with_sha(conn, &present)? {
             if (other.business_day.as_str(), other.batch) == (business_day, batch)
                 || other.rows == 0
             {
                 continue;
             }
-            if load::file_sha256(path).ok().as_deref() == Some(&other.sha256) {
-                anyhow::bail!(
-                    "{} holds {} refund instruction(s) of {} that this run's {name} for {business_day} would replace: let the refund job take it (move it away), or publish each day in its own folder (out_root, or another --out)",
-                    path.display(),
-                    other.rows,
-                    other.business_day
-                );
-            }
+            anyhow::bail!(
+                "{} holds {} refund instruction(s) of {} that this run's {name} for {business_day} would replace: let the refund job take it (move it away), or publish each day in its own folder (out_root, or another --out)",
+                path.display(),
+                other.rows,
+                other.business_day
+            );
         }
     }
     Ok(())

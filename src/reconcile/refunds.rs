@@ -122,11 +122,19 @@ pub fn issue(conn: &Connection, business_day: &str) -> Result<()> {
     // A rejected instruction a person released (`payrecon reissue`) is
     // re-issued as what the rules found still owed on its attempt now:
     // link the two.
+    // Matched by transaction; by attempt only when a correction gave the
+    // payment another transaction id.
     conn.execute(
         "UPDATE refund_instruction AS old
-         SET reissued_as = (SELECT min(new.refund_request_id) FROM refund_instruction new
-                            WHERE new.rowid > ?1 AND new.channel = old.channel
-                              AND new.channel_order_id = old.channel_order_id)
+         SET reissued_as = coalesce(
+                 (SELECT min(new.refund_request_id) FROM refund_instruction new
+                  WHERE new.rowid > ?1 AND new.channel = old.channel
+                    AND new.channel_txn_id = old.channel_txn_id),
+                 (SELECT min(new.refund_request_id) FROM refund_instruction new
+                  WHERE new.rowid > ?1 AND new.channel = old.channel
+                    AND new.channel_order_id = old.channel_order_id
+                    AND NOT EXISTS (SELECT 1 FROM refund_instruction taken
+                                    WHERE taken.reissued_as = new.refund_request_id)))
          WHERE old.reissued_as = ''
            AND EXISTS (SELECT 1 FROM refund_instruction new
                        WHERE new.rowid > ?1 AND new.channel = old.channel

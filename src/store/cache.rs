@@ -30,10 +30,24 @@ pub fn state_key(conn: &Connection, business_day: &str, settle_lag_days: u32) ->
         [],
         |r| r.get(0),
     )?;
+    // Which instruction has which answer from the refund job (counts alone
+    // miss two answers swapped).
+    let answers: String = conn.query_row(
+        "SELECT coalesce(group_concat(refund_request_id || '=' || coalesce(result, '')
+                                      || '>' || coalesce(reissued_as, '-'), ','), '')
+         FROM (SELECT * FROM refund_instruction
+               WHERE result IS NOT NULL OR reissued_as IS NOT NULL
+               ORDER BY refund_request_id)",
+        [],
+        |r| r.get(0),
+    )?;
+    use sha2::Digest;
+    let answers = hex::encode(sha2::Sha256::digest(answers.as_bytes()));
     Ok(format!(
-        "{} rules {};{business_day};lag {settle_lag_days};{state}",
+        "{} rules {};{business_day};lag {settle_lag_days};{state};answers {}",
         env!("CARGO_PKG_VERSION"),
-        crate::reconcile::rules_digest()
+        crate::reconcile::rules_digest(),
+        &answers[..16]
     ))
 }
 

@@ -93,9 +93,9 @@ pub fn unpublished(conn: &Connection) -> Result<Vec<RefundFile>> {
     )
 }
 
-/// The refund files recorded at `path` (absolute), of any day.
-pub fn at_path(conn: &Connection, path: &str) -> Result<Vec<RefundFile>> {
-    select(conn, "WHERE path = ?1", [path])
+/// The refund files recorded with these bytes (`sha256`), anywhere.
+pub fn with_sha(conn: &Connection, sha256: &str) -> Result<Vec<RefundFile>> {
+    select(conn, "WHERE sha256 = ?1", [sha256])
 }
 
 fn select(

@@ -1,7 +1,7 @@
 //! Third attack round on the issue 10 fixes (branch attack10c): releasing
 //! a rejected refund (`payrecon reissue`) against results that change their
 //! mind and against retention. Each test runs the real binary in a scratch
-//! folder. Tests marked `#[ignore = "attack10c: …"]` fail on the current
+//! folder. Tests marked `` fail on the current
 //! code (a break, reported); the others are attacks that held.
 
 use crate::util::{Workdir, parse_csv};
@@ -282,7 +282,7 @@ fn a_release_then_a_partial_channel_refund_reissues_only_what_is_owed() {
 /// made by attempt (`min(new id)` on the channel_order_id), not by
 /// transaction, and W1b's re-issue is `reissue_of` nothing.
 #[test]
-#[ignore = "attack10c: two released instructions of one attempt are both linked to one re-issue"]
+
 fn two_rejections_on_one_attempt_one_released() {
     let work = Workdir::new();
     duplicate_day(&work);
@@ -464,7 +464,7 @@ fn a_correction_of_a_compacted_day_is_refused() {
 /// swap between two instructions leaves it unchanged and the outputs are
 /// reused.
 #[test]
-#[ignore = "attack10c: results swapped between two instructions leave the state key unchanged; the rerun reuses a stale report"]
+
 fn swapped_results_on_a_rerun_are_reported() {
     let work = Workdir::new();
     duplicate_day(&work);
@@ -677,7 +677,7 @@ fn two_days(work: &Workdir) {
 /// by the canonical path recorded when day 14 published (outbox/), so a
 /// file that moved with its folder is not recognised.
 #[test]
-#[ignore = "attack10c: an unread refund file moved with its folder is overwritten by the next day"]
+
 fn an_unread_refund_file_moved_with_its_folder_is_not_overwritten() {
     moved_outbox("moved", |work| {
         std::fs::rename(work.path("outbox"), work.path("moved")).unwrap();
@@ -688,7 +688,7 @@ fn an_unread_refund_file_moved_with_its_folder_is_not_overwritten() {
 /// old name (outbox -> disk2/outbox); the next run, with the same --out,
 /// writes through the symlink over day 14's unread file.
 #[test]
-#[ignore = "attack10c: an outbox moved behind a symlink between runs loses the unread refund file"]
+
 fn an_unread_refund_file_behind_a_new_symlink_is_not_overwritten() {
     moved_outbox("outbox", |work| {
         std::fs::create_dir_all(work.path("disk2")).unwrap();
