@@ -97,6 +97,11 @@ pub struct RunArgs {
     /// REJECTED, message); a rejected instruction waits for `payrecon reissue`.
     #[arg(long, value_name = "FILE")]
     pub refund_results: Option<PathBuf>,
+    /// How discrepancies.csv is encoded: utf-8 (the default), utf-8-bom or
+    /// gbk, for Excel that opens CSV files in its locale's code page.
+    /// refunds.csv is always plain UTF-8.
+    #[arg(long, value_name = "ENCODING")]
+    pub csv_encoding: Option<String>,
     /// Exit with status 3 when any finding needs action (for cron alerts).
     #[arg(long)]
     pub fail_on_findings: bool,

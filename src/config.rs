@@ -48,6 +48,8 @@ pub struct ConfigFile {
     pub refund_confirm_days: Option<u32>,
     /// The refund job's results file, loaded by every run.
     pub refund_results: Option<PathBuf>,
+    /// discrepancies.csv's encoding: "utf-8", "utf-8-bom" or "gbk".
+    pub csv_encoding: Option<String>,
     /// Per finding kind: days an open item may age before it is overdue.
     #[serde(default)]
     pub aging: BTreeMap<String, u32>,
@@ -99,6 +101,8 @@ pub struct Config {
     pub refund_confirm_days: u32,
     /// `--refund-results` / `refund_results`.
     pub refund_results: Option<PathBuf>,
+    /// `--csv-encoding` / `csv_encoding`: the human-facing CSVs' encoding.
+    pub csv_encoding: crate::emit::encoding::CsvEncoding,
     pub aging: crate::reconcile::finding::Aging,
     pub lock_timeout_secs: u64,
     pub fail_on_findings: bool,
@@ -130,6 +134,7 @@ impl Default for Config {
             day_tolerance: BTreeMap::new(),
             refund_confirm_days: 3,
             refund_results: None,
+            csv_encoding: Default::default(),
             aging: Default::default(),
             lock_timeout_secs: 30,
             fail_on_findings: false,
@@ -178,6 +183,9 @@ impl Config {
                 ));
             }
             config.settlements = args.settlements.clone();
+        }
+        if let Some(name) = &args.csv_encoding {
+            config.csv_encoding = parse_csv_encoding(name)?;
         }
         if let Some(results) = &args.refund_results {
             config.refund_results = Some(results.clone());
@@ -270,6 +278,10 @@ impl Config {
                 .refund_confirm_days
                 .unwrap_or(defaults.refund_confirm_days),
             refund_results: file.refund_results.map(rel),
+            csv_encoding: match &file.csv_encoding {
+                Some(name) => parse_csv_encoding(name)?,
+                None => defaults.csv_encoding,
+            },
             aging: aging(&file.aging)?,
             ..defaults
         })
@@ -316,6 +328,16 @@ fn parse_day_flag(flag: &str, text: &str) -> Result<NaiveDate> {
         .with_context(|| format!("{flag} '{text}' is not a date (expected YYYY-MM-DD)"))
 }
 
+/// `csv_encoding` / `--csv-encoding`.
+fn parse_csv_encoding(name: &str) -> Result<crate::emit::encoding::CsvEncoding> {
+    crate::emit::encoding::CsvEncoding::parse(name).ok_or_else(|| {
+        anyhow::anyhow!(
+            "csv_encoding '{name}' is not one of {}",
+            crate::emit::encoding::CsvEncoding::NAMES.join(", ")
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -352,6 +374,7 @@ mod tests {
             "[day_tolerance_hours]",
             "refund_confirm_days =",
             "refund_results =",
+            "csv_encoding =",
             "[aging]",
             "lock_timeout_secs =",
         ] {
