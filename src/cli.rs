@@ -100,7 +100,7 @@ pub struct RunArgs {
     /// How discrepancies.csv is encoded: utf-8 (the default), utf-8-bom or
     /// gbk, for Excel that opens CSV files in its locale's code page.
     /// refunds.csv is always plain UTF-8.
-    #[arg(long, value_name = "ENCODING")]
+    #[arg(long, value_name = "ENCODING", value_parser = ["utf-8", "utf-8-bom", "gbk"])]
     pub csv_encoding: Option<String>,
     /// Exit with status 3 when any finding needs action (for cron alerts).
     #[arg(long)]
