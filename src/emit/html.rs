@@ -175,23 +175,21 @@ fn amounts(a: &Amounts) -> String {
         .join(" + ")
 }
 
-fn amount_bars(groups: &[(String, &Count)]) -> Vec<Bar> {
-    let mut bars = Vec::new();
+/// Bars of amounts at stake, one chart per currency (amounts in two
+/// currencies are not drawn on one scale).
+fn amount_bars(groups: &[(String, &Count)]) -> BTreeMap<String, Vec<Bar>> {
+    let mut charts: BTreeMap<String, Vec<Bar>> = BTreeMap::new();
     for (label, count) in groups {
         for (currency, minor) in &count.at_stake {
             let value = Decimal::new(*minor, exponent(currency));
-            bars.push(Bar {
-                label: if count.at_stake.len() > 1 {
-                    format!("{label} ({currency})")
-                } else {
-                    label.clone()
-                },
+            charts.entry(currency.clone()).or_default().push(Bar {
+                label: label.clone(),
                 value: value.try_into().unwrap_or(0.0),
                 shown: money(*minor, currency),
             });
         }
     }
-    bars
+    charts
 }
 
 fn count_bars(groups: &[(String, &Count)]) -> Vec<Bar> {
@@ -217,7 +215,8 @@ h1 { font-size: 24px; margin: 0 0 4px; }
 h2 { font-size: 18px; margin: 32px 0 10px; border-bottom: 1px solid #d5d9e0; padding-bottom: 4px; }
 h3 { font-size: 15px; margin: 22px 0 6px; }
 .sub { color: #5b6472; margin: 0 0 18px; }
-.cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(240px, 1fr)); gap: 12px; }
+.cards { display: grid; grid-template-columns: 1fr 1fr 1.6fr; gap: 12px; }
+@media (max-width: 800px) { .cards { grid-template-columns: 1fr; } }
 .card { background: #fff; border: 1px solid #d5d9e0; border-radius: 6px; padding: 12px 14px; }
 .card .label { color: #5b6472; font-size: 12px; text-transform: uppercase; letter-spacing: .04em; }
 .card .big { font-size: 26px; font-weight: 600; }
@@ -231,11 +230,15 @@ figcaption { font-weight: 600; margin-bottom: 6px; }
 svg.chart { font: inherit; font-size: 12px; max-width: 100%; height: auto; }
 svg.chart .num { font-variant-numeric: tabular-nums; }
 svg.chart .muted { fill: #5b6472; }
-table { border-collapse: collapse; background: #fff; width: 100%; border: 1px solid #d5d9e0; }
+table { border-collapse: collapse; background: #fff; width: 100%; border: 1px solid #d5d9e0; font-size: 13px; }
 th, td { padding: 5px 8px; border-bottom: 1px solid #e6e9ee; text-align: left; vertical-align: top; }
-th { background: #eef1f5; font-size: 12px; white-space: nowrap; }
-td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-td.id { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, "Noto Sans Mono CJK SC", monospace; font-size: 12px; word-break: break-all; }
+th { background: #eef1f5; font-size: 12px; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.num { white-space: nowrap; }
+td.fid { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 11px; word-break: break-all; min-width: 9em; }
+td.id { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, "Noto Sans Mono CJK SC", monospace; font-size: 12px; white-space: nowrap; }
+table.mini { border: 0; background: transparent; width: auto; margin-top: 4px; }
+table.mini td { border: 0; padding: 1px 10px 1px 0; }
 td.detail { color: #5b6472; font-size: 12px; max-width: 320px; }
 tr.overdue td.age { color: #c0392b; font-weight: 600; }
 .neg { color: #c0392b; }
@@ -275,7 +278,11 @@ impl Html {
                 .iter()
                 .filter_map(|(c, v)| Some((c.clone(), to_minor(v, c)?)))
                 .collect();
-            format!("{} · {}", f.count, amounts(&minor))
+            if minor.values().all(|m| *m == 0) {
+                String::new()
+            } else {
+                amounts(&minor)
+            }
         };
         html! {
             (DOCTYPE)
@@ -303,13 +310,15 @@ impl Html {
                                 div.amount { "total " (amounts(&refund_totals)) }
                             }
                             div.card.ledger #ledger {
-                                div.label { "Ledger" }
-                                div { "new today: " (figures(&ledger.new)) }
-                                @for (age, f) in &ledger.open_by_age {
-                                    div { "open " (age) " day(s): " (figures(f)) }
-                                }
-                                div { "overdue: " (figures(&ledger.overdue)) }
-                                div { "resolved today: " (figures(&ledger.resolved_today)) }
+                                div.label { "Ledger: items (at stake)" }
+                                table.mini { tbody {
+                                    tr { td { "new today" } td.num { (ledger.new.count) } td.num { (figures(&ledger.new)) } }
+                                    @for (age, f) in &ledger.open_by_age {
+                                        tr { td { "open, " (age) " day(s) old" } td.num { (f.count) } td.num { (figures(f)) } }
+                                    }
+                                    tr { td { "overdue" } td.num { (ledger.overdue.count) } td.num { (figures(&ledger.overdue)) } }
+                                    tr { td { "resolved today" } td.num { (ledger.resolved_today.count) } td.num { (figures(&ledger.resolved_today)) } }
+                                } }
                             }
                         }
                         h3 { "Control totals per channel" }
@@ -319,9 +328,15 @@ impl Html {
                         h2 { "Charts" }
                         div.charts {
                             figure { figcaption { "Open findings by kind" } (PreEscaped(svg::bars("Open findings by kind", &count_bars(&kinds)))) }
-                            figure { figcaption { "Amount at stake by kind" } (PreEscaped(svg::bars("Amount at stake by kind", &amount_bars(&kinds)))) }
+                            @for (currency, bars) in amount_bars(&kinds) {
+                                @let title = format!("Amount at stake by kind, {currency}");
+                                figure { figcaption { (title) } (PreEscaped(svg::bars(&title, &bars))) }
+                            }
                             figure { figcaption { "Open findings by channel" } (PreEscaped(svg::bars("Open findings by channel", &count_bars(&channels)))) }
-                            figure { figcaption { "Amount at stake by channel" } (PreEscaped(svg::bars("Amount at stake by channel", &amount_bars(&channels)))) }
+                            @for (currency, bars) in amount_bars(&channels) {
+                                @let title = format!("Amount at stake by channel, {currency}");
+                                figure { figcaption { (title) } (PreEscaped(svg::bars(&title, &bars))) }
+                            }
                             figure { figcaption { "Open items by age" } (PreEscaped(svg::bars("Open items by age", &ages))) }
                             figure { figcaption { "Last 30 days" } (PreEscaped(svg::trend(&day.trend))) }
                         }
@@ -333,14 +348,14 @@ impl Html {
                         } @else {
                             div.wide { table {
                                 thead { tr {
-                                    th { "file" } th { "refund_request_id" } th { "reason" } th { "channel" } th { "order_id" } th { "channel_txn_id" }
-                                    th.num { "captured" } th.num { "refunded by the channel" } th.num { "instructed by payrecon" } th.num { "refunded now" }
+                                    th { "refund_request_id" } th { "file" } th { "reason" } th { "channel" } th { "order_id" } th { "channel_txn_id" }
+                                    th.num { "captured" } th.num { "already refunded by the channel" } th.num { "already instructed by payrecon" } th.num { "refunded now" }
                                 } }
                                 tbody {
                                     @for file in &day.refund_files { @for i in &file.instructions {
                                         @let m = |minor: Option<i64>| minor.map(|m| money(m, &i.currency)).unwrap_or_default();
                                         tr title=(super::refunds::explanation(i)) {
-                                            td { (file.name) } td.id { (i.refund_request_id) } td { (i.reason) } td { (i.channel) }
+                                            td.id { (i.refund_request_id) } td { (file.name) } td { (i.reason) } td { (i.channel) }
                                             td.id { (i.order_id) } td.id { (i.channel_txn_id) }
                                             td.num { (m(i.captured_minor)) } td.num { (m(i.channel_refunded_minor)) }
                                             td.num { (m(i.instructed_before_minor)) } td.num { strong { (money(i.amount_minor, &i.currency)) } }
@@ -373,7 +388,7 @@ impl Html {
                                                     td.num { (r.internal) } td.num { (r.channel_amount) } td.num.at-stake { (r.at_stake) }
                                                     td { (r.action) @if !r.detail.is_empty() { div.detail { (r.detail) } } }
                                                     td.num.age { (r.age_days) @if r.overdue { " overdue" } }
-                                                    td.id { (r.finding_id) }
+                                                    td.fid { (r.finding_id) }
                                                 }
                                             }
                                         }
@@ -439,6 +454,44 @@ fn controls(controls: &[ControlTotals]) -> Markup {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn finding(n: i64) -> Finding {
+        Finding {
+            kind: FindingKind::MissingInChannel,
+            finding_id: format!("F{n:05}"),
+            status: Status::New,
+            age_days: 0,
+            overdue: false,
+            order_id: format!("O{n}"),
+            payment_id: String::new(),
+            channel_order_id: format!("C{n}"),
+            channel_txn_id: String::new(),
+            channel: "wechat".into(),
+            internal_amount: Some(n),
+            internal_currency: Some("CNY".into()),
+            channel_amount: None,
+            channel_currency: None,
+            refund_minor: 0,
+            detail: String::new(),
+            first_seen: "2026-11-21".into(),
+            refund_request_id: None,
+        }
+    }
+
+    /// A large day lists the largest LIST_CAP of a kind and says how many
+    /// more there are, whatever order the findings come in.
+    #[test]
+    fn a_kind_lists_its_largest_and_counts_the_rest() {
+        let mut html = Html::default();
+        for n in (1..=250).rev().chain(251..=300) {
+            html.finding(&finding(n)).unwrap();
+        }
+        let list = sorted(&html.lists[&FindingKind::MissingInChannel]);
+        assert_eq!(list.len(), LIST_CAP);
+        assert_eq!(list[0].at_stake, "3.00 CNY");
+        assert_eq!(list[LIST_CAP - 1].at_stake, "1.01 CNY");
+        assert_eq!(html.by_kind[&FindingKind::MissingInChannel].count, 300);
+    }
 
     #[test]
     fn thousands_are_grouped_on_exact_text() {

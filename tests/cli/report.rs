@@ -63,9 +63,16 @@ fn report_html_holds_the_days_figures_and_nothing_from_the_network() {
         "{}",
         text(&refunds[0])
     );
-    let ledger = text(&select(&page, "#ledger")[0]);
-    assert!(ledger.contains("new today: 25"), "{ledger}");
-    assert!(ledger.contains("resolved today: 0"), "{ledger}");
+    let ledger: Vec<Vec<String>> = select(&page, "#ledger tr")
+        .iter()
+        .map(select_cells)
+        .collect();
+    assert_eq!(
+        ledger[0],
+        ["new today", "25", "5,354.34 CNY + 3,753.82 USD"],
+        "{ledger:?}"
+    );
+    assert_eq!(ledger.last().unwrap()[..2], ["resolved today", "0"]);
     // Control totals per channel, money right-aligned and grouped.
     let controls: Vec<Vec<String>> = select(&page, "table#controls tbody tr")
         .iter()
@@ -414,4 +421,24 @@ fn report_files_are_deterministic() {
             "{name} of a rerun"
         );
     }
+}
+
+/// Chinese text arrives as text; big amounts get thousands separators and
+/// keep every decimal.
+#[test]
+fn report_html_shows_chinese_ids_and_grouped_exact_money() {
+    let work = Workdir::new();
+    let args = excel_day(&work);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    work.run("out", &args).assert().success();
+    let page = Html::parse_document(&work.read("out/report.html"));
+    let rows = kind_rows(&page, "DUPLICATE_PAYMENT");
+    assert_eq!(rows[0][2], "订单七号");
+    assert_eq!(rows[0][3], WECHAT_ID);
+    assert_eq!(rows[0][6], "1,234,567.89 CNY");
+    let at_stake = select(&page, "section#DUPLICATE_PAYMENT td.at-stake");
+    assert!(
+        at_stake[0].value().classes().any(|c| c == "num"),
+        "right-aligned"
+    );
 }
