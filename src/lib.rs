@@ -48,7 +48,16 @@ pub fn main_with(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             if !config.quiet {
                 eprintln!("wrote {}", outcome.out_dir.display());
-                print!("{}", outcome.summary_markdown);
+                if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+                    let colour =
+                        emit::terminal::use_colour(true, std::env::var_os("NO_COLOR").as_deref());
+                    print!(
+                        "{}",
+                        emit::terminal::short(&outcome.summary_json, &outcome.out_dir, colour)
+                    );
+                } else {
+                    print!("{}", outcome.summary_markdown);
+                }
             }
             if !outcome.unpublished.is_empty() {
                 eprintln!(

@@ -32,6 +32,8 @@ pub struct RunOutcome {
     pub out_dir: PathBuf,
     /// summary.md, for the terminal.
     pub summary_markdown: String,
+    /// summary.json, for the short summary on a terminal.
+    pub summary_json: Vec<u8>,
     /// Findings that need a person (for --fail-on-findings).
     pub needs_action: usize,
     /// One line per input file: loaded, skipped, replaced.
@@ -155,6 +157,7 @@ pub fn run(config: &Config) -> Result<RunOutcome> {
         business_day,
         out_dir,
         summary_markdown: summary.markdown,
+        summary_json: summary.json,
         needs_action: summary.needs_action,
         notices,
         unpublished,
@@ -265,6 +268,7 @@ fn record_refund_files(
 /// What the run prints of the day's summary.
 struct ShownSummary {
     markdown: String,
+    json: Vec<u8>,
     needs_action: usize,
 }
 
@@ -276,6 +280,7 @@ impl ShownSummary {
             .unwrap_or_default() as usize;
         ShownSummary {
             markdown,
+            json: json.to_vec(),
             needs_action,
         }
     }

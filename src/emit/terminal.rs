@@ -1,7 +1,7 @@
 //! The short summary printed at the end of a run on a terminal: the
 //! figures that matter, coloured (red: action needed; yellow: refunds to
-//! issue; green: nothing to do), unless `NO_COLOR` is set or stdout is not a
-//! terminal, where summary.md is printed as it always was.
+//! issue; green: nothing to do) unless `NO_COLOR` is set. When stdout is
+//! not a terminal (a pipe, cron) summary.md is printed as it always was.
 
 use serde_json::Value;
 
@@ -10,13 +10,16 @@ pub fn use_colour(is_terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool
     is_terminal && no_color.is_none_or(|v| v.is_empty())
 }
 
-/// A few coloured lines from summary.json's figures.
-pub fn short(json: &[u8], out_dir: &std::path::Path) -> String {
+/// A few lines from summary.json's figures, coloured if `colour`.
+pub fn short(json: &[u8], out_dir: &std::path::Path, colour: bool) -> String {
     let Ok(v) = serde_json::from_slice::<Value>(json) else {
         return String::new();
     };
-    let (red, yellow, green, bold, reset) =
-        ("\x1b[31m", "\x1b[33m", "\x1b[32m", "\x1b[1m", "\x1b[0m");
+    let (red, yellow, green, bold, reset) = if colour {
+        ("\x1b[31m", "\x1b[33m", "\x1b[32m", "\x1b[1m", "\x1b[0m")
+    } else {
+        ("", "", "", "", "")
+    };
     let totals = |t: &Value| {
         t.as_object()
             .map(|m| {
@@ -86,8 +89,10 @@ mod tests {
         let json = br#"{"business_day":"2026-11-21","needs_action":2,"findings_total":3,
             "ledger":{"new":{"count":1},"resolved_today":{"count":0}},
             "refunds":{"count":1,"totals":{"CNY":"495.58"}},"controls":[]}"#;
-        let text = short(json, std::path::Path::new("out"));
+        let text = short(json, std::path::Path::new("out"), true);
         assert!(text.contains("\x1b[31m2 finding(s) need action"), "{text}");
         assert!(text.contains("1 refund(s) to issue: 495.58 CNY"), "{text}");
+        let plain = short(json, std::path::Path::new("out"), false);
+        assert!(!plain.contains('\x1b') && plain.contains("2 finding(s) need action"));
     }
 }
