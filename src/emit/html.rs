@@ -408,7 +408,7 @@ impl Html {
 
 fn sorted(list: &BinaryHeap<Reverse<Ranked>>) -> Vec<&Row> {
     let mut ranked: Vec<&Ranked> = list.iter().map(|Reverse(r)| r).collect();
-    ranked.sort_by(|a, b| (b.amount, b.order).cmp(&(a.amount, a.order)));
+    ranked.sort_by_key(|r| Reverse((r.amount, r.order)));
     ranked.into_iter().map(|r| &r.row).collect()
 }
 

@@ -232,7 +232,7 @@ fn each_amount_has_its_own_currency() {
     let at = |name: &str| header.iter().position(|h| h == name).unwrap();
     let row = sheet
         .rows()
-        .find(|r| r[at("order_id")].to_string() == "O000000233")
+        .find(|r| r[at("order_id")] == Data::String("O000000233".into()))
         .unwrap();
     assert_eq!(row[at("internal_currency")], Data::String("EUR".into()));
     assert_eq!(row[at("channel_currency")], Data::String("USD".into()));
