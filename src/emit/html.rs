@@ -342,7 +342,7 @@ impl Html {
                         }
                     }
                     section #refunds {
-                        h2 { "Refunds to issue (" (summary.refunds.count) ")" }
+                        h2 { "Refunds to issue (" (summary.refunds.count) "), largest first" }
                         @if summary.refunds.count == 0 {
                             p { "None for this day." }
                         } @else {
@@ -352,17 +352,20 @@ impl Html {
                                     th.num { "captured" } th.num { "already refunded by the channel" } th.num { "already instructed by payrecon" } th.num { "refunded now" }
                                 } }
                                 tbody {
-                                    @for file in &day.refund_files { @for i in &file.instructions {
+                                    @for (file, i) in largest_refunds(day) {
                                         @let m = |minor: Option<i64>| minor.map(|m| money(m, &i.currency)).unwrap_or_default();
                                         tr title=(super::refunds::explanation(i)) {
-                                            td.id { (i.refund_request_id) } td { (file.name) } td { (i.reason) } td { (i.channel) }
+                                            td.id { (i.refund_request_id) } td { (file) } td { (i.reason) } td { (i.channel) }
                                             td.id { (i.order_id) } td.id { (i.channel_txn_id) }
                                             td.num { (m(i.captured_minor)) } td.num { (m(i.channel_refunded_minor)) }
                                             td.num { (m(i.instructed_before_minor)) } td.num { strong { (money(i.amount_minor, &i.currency)) } }
                                         }
-                                    } }
+                                    }
                                 }
                             } }
+                            @if summary.refunds.count > LIST_CAP {
+                                p.more { (summary.refunds.count - LIST_CAP) " more, smaller, in the refund files and report.xlsx." }
+                            }
                         }
                     }
                     section #findings {
@@ -404,6 +407,19 @@ impl Html {
             }
         }
     }
+}
+
+/// The day's [`LIST_CAP`] largest instructions, largest first (then in
+/// file order), each with its file's name.
+fn largest_refunds(day: &DayReport) -> Vec<(&str, &crate::reconcile::refunds::RefundInstruction)> {
+    let mut all: Vec<(&str, &crate::reconcile::refunds::RefundInstruction)> = day
+        .refund_files
+        .iter()
+        .flat_map(|f| f.instructions.iter().map(move |i| (f.name.as_str(), i)))
+        .collect();
+    all.sort_by_key(|(_, i)| Reverse(Decimal::new(i.amount_minor, exponent(&i.currency))));
+    all.truncate(LIST_CAP);
+    all
 }
 
 fn sorted(list: &BinaryHeap<Reverse<Ranked>>) -> Vec<&Row> {
