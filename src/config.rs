@@ -53,6 +53,8 @@ pub struct ConfigFile {
     pub refund_confirm_days: Option<u32>,
     /// The refund job's results file, loaded by every run.
     pub refund_results: Option<PathBuf>,
+    /// discrepancies.csv's encoding: "utf-8", "utf-8-bom" or "gbk".
+    pub csv_encoding: Option<String>,
     /// Per finding kind: days an open item may age before it is overdue.
     #[serde(default)]
     pub aging: BTreeMap<String, u32>,
@@ -151,6 +153,8 @@ pub struct Config {
     pub refund_confirm_days: u32,
     /// `--refund-results` / `refund_results`.
     pub refund_results: Option<PathBuf>,
+    /// `--csv-encoding` / `csv_encoding`: the human-facing CSVs' encoding.
+    pub csv_encoding: crate::emit::encoding::CsvEncoding,
     pub aging: crate::reconcile::finding::Aging,
     /// Rows of settlement days older than this many days before the
     /// business day, whose findings are all closed, are compacted after a
@@ -196,6 +200,7 @@ impl Default for Config {
             day_tolerance: BTreeMap::new(),
             refund_confirm_days: 3,
             refund_results: None,
+            csv_encoding: Default::default(),
             aging: Default::default(),
             retention_days: 90,
             lock_timeout_secs: 30,
@@ -256,6 +261,9 @@ impl Config {
                 ));
             }
             config.settlements = args.settlements.clone();
+        }
+        if let Some(name) = &args.csv_encoding {
+            config.csv_encoding = parse_csv_encoding(name)?;
         }
         if let Some(results) = &args.refund_results {
             config.refund_results = Some(results.clone());
@@ -382,6 +390,10 @@ impl Config {
                 .refund_confirm_days
                 .unwrap_or(defaults.refund_confirm_days),
             refund_results: file.refund_results.map(rel),
+            csv_encoding: match &file.csv_encoding {
+                Some(name) => parse_csv_encoding(name)?,
+                None => defaults.csv_encoding,
+            },
             aging: aging(&file.aging)?,
             retention_days: file.retention_days.unwrap_or(defaults.retention_days),
             ..defaults
@@ -526,6 +538,16 @@ fn substitute_date(text: &str, day: NaiveDate) -> Result<String, String> {
     Ok(out)
 }
 
+/// `csv_encoding` / `--csv-encoding`.
+fn parse_csv_encoding(name: &str) -> Result<crate::emit::encoding::CsvEncoding> {
+    crate::emit::encoding::CsvEncoding::parse(name).ok_or_else(|| {
+        anyhow::anyhow!(
+            "csv_encoding '{name}' is not one of {}",
+            crate::emit::encoding::CsvEncoding::NAMES.join(", ")
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -562,6 +584,7 @@ mod tests {
             "[day_tolerance_hours]",
             "refund_confirm_days =",
             "refund_results =",
+            "csv_encoding =",
             "[aging]",
             "retention_days =",
             "lock_timeout_secs =",

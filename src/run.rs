@@ -8,9 +8,9 @@
 //! `crate::failpoint` points mark each stage for the crash tests.
 
 use crate::config::Config;
-use crate::emit::report::ReportWriter;
 use crate::emit::{
     self, Staged,
+    day::DayReport,
     summary::{FileLine, Summary, Tally},
 };
 use crate::ingest::{orders, settlement};
@@ -32,6 +32,8 @@ pub struct RunOutcome {
     pub out_dir: PathBuf,
     /// summary.md, for the terminal.
     pub summary_markdown: String,
+    /// summary.json, for the short summary on a terminal.
+    pub summary_json: Vec<u8>,
     /// Findings that need a person (for --fail-on-findings).
     pub needs_action: usize,
     /// One line per input file: loaded, skipped, replaced.
@@ -105,9 +107,10 @@ pub fn run(config: &Config) -> Result<RunOutcome> {
     // to be published (the summary names them).
     let state_key = |conn: &Connection| -> Result<String> {
         Ok(format!(
-            "{};unpublished {}",
+            "{};unpublished {};{}",
             cache::state_key(conn, &business_day, config.settle_lag_days)?,
-            unpublished.join(",")
+            unpublished.join(","),
+            output_settings(config).key()
         ))
     };
     let key = state_key(&tx)?;
@@ -120,7 +123,9 @@ pub fn run(config: &Config) -> Result<RunOutcome> {
         Some(digests) => {
             let mut folders = vec![out_dir.clone()];
             folders.extend(cache::published_folder(&tx, &business_day)?);
-            cache::intact_outputs(&folders, &digests).map(|folder| (folder, digests))
+            cache::intact_outputs(&folders, &digests)
+                .filter(|_| emit::is_complete(&digests))
+                .map(|folder| (folder, digests))
         }
         None => None,
     };
@@ -182,6 +187,7 @@ pub fn run(config: &Config) -> Result<RunOutcome> {
         business_day,
         out_dir,
         summary_markdown: summary.markdown,
+        summary_json: summary.json,
         needs_action: summary.needs_action,
         notices,
         unpublished,
@@ -352,6 +358,7 @@ fn record_refund_files(
 /// What the run prints of the day's summary.
 struct ShownSummary {
     markdown: String,
+    json: Vec<u8>,
     needs_action: usize,
 }
 
@@ -363,6 +370,7 @@ impl ShownSummary {
             .unwrap_or_default() as usize;
         ShownSummary {
             markdown,
+            json: json.to_vec(),
             needs_action,
         }
     }
@@ -388,8 +396,16 @@ fn same_folder(a: &Path, b: &Path) -> bool {
     }
 }
 
+/// What decides the outputs' bytes beyond the day's state.
+fn output_settings(config: &Config) -> emit::Settings {
+    emit::Settings {
+        refund_file_mode: config.refund_file_mode,
+        csv_encoding: config.csv_encoding,
+    }
+}
+
 /// Classifies everything loaded, issues the day's refunds, records first
-/// sightings, and stages the day's four output files.
+/// sightings, and stages every output of the registry (`emit::outputs`).
 fn reconcile_day(
     conn: &Connection,
     business_day: &str,
@@ -411,38 +427,39 @@ fn reconcile_day(
     reconcile::lifecycle::record(conn, business_day, &now)?;
     crate::failpoint::hit("after-ledger");
     phases.mark("refunds and the findings ledger");
-    let mode = |name| emit::mode_of(name, config.refund_file_mode);
-    let mut report =
-        ReportWriter::new(staged.create("discrepancies.csv", mode("discrepancies.csv"))?)?;
+    let settings = output_settings(config);
+    let mut outputs = emit::outputs(staged, &settings)?;
+    let mut day = DayReport {
+        business_day: business_day.to_string(),
+        refund_files: emit::day::refund_batches(conn, business_day)?,
+        controls: emit::day::control_totals(conn, business_day)?,
+        trend: emit::day::trend(conn, business_day)?,
+        csv_encoding: settings.csv_encoding,
+        summary: None,
+    };
     let mut tally = Tally::default();
     reconcile::for_each_finding(conn, business_day, &config.aging, |finding| {
         tally.add(&finding);
-        report.push(&finding)
+        outputs
+            .iter_mut()
+            .try_for_each(|output| output.finding(&finding))
     })?;
-    let mut day_refunds = Vec::new();
-    for batch in refund_files::batches(conn, business_day)? {
-        let instructions = refunds::for_batch(conn, business_day, batch)?;
-        staged.bytes(
-            &refund_files::file_name(batch),
-            &emit::refunds::to_csv(&instructions)?,
-            mode("refunds.csv"),
-        )?;
-        day_refunds.extend(instructions);
-    }
-    let summary = Summary::new(
+    day.summary = Some(Summary::new(
         business_day,
         files_for_day(conn, business_day)?,
         tally,
-        &day_refunds,
+        &day.refund_files,
         refunds::states(conn, business_day, config.refund_confirm_days)?,
         reconcile::refunds_without_payment(conn)?,
         unpublished.to_vec(),
-    );
-    staged.add(report.finish()?)?;
-    let markdown = summary.to_markdown();
-    staged.bytes("summary.md", markdown.as_bytes(), mode("summary.md"))?;
-    let json = summary.to_json()?;
-    staged.bytes("summary.json", &json, mode("summary.json"))?;
+        &day.controls,
+    ));
+    let mut sink = emit::Sink { staged, settings };
+    for output in outputs {
+        output.finish(&day, &mut sink)?;
+    }
+    let markdown = day.summary().to_markdown();
+    let json = day.summary().to_json()?;
     phases.mark("build outputs");
     Ok(ShownSummary::new(markdown, &json))
 }

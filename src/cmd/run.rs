@@ -61,6 +61,11 @@ pub struct RunArgs {
     /// REJECTED, message); a rejected instruction waits for `payrecon reissue`.
     #[arg(long, value_name = "FILE")]
     pub refund_results: Option<PathBuf>,
+    /// How discrepancies.csv is encoded: utf-8 (the default), utf-8-bom or
+    /// gbk, for Excel that opens CSV files in its locale's code page.
+    /// refunds.csv is always plain UTF-8.
+    #[arg(long, value_name = "ENCODING", value_parser = ["utf-8", "utf-8-bom", "gbk"])]
+    pub csv_encoding: Option<String>,
     /// Exit with status 3 when any finding needs action (for cron alerts).
     #[arg(long)]
     pub fail_on_findings: bool,
@@ -190,7 +195,18 @@ pub fn exec(args: &RunArgs) -> Result<ExitCode> {
         log.step(notice);
     }
     if !config.quiet {
-        print!("{}", outcome.summary_markdown);
+        // On a terminal, a short coloured summary (NO_COLOR respected); in a
+        // pipe or cron, summary.md as written.
+        if std::io::stdout().is_terminal() {
+            let colour =
+                crate::emit::terminal::use_colour(true, std::env::var_os("NO_COLOR").as_deref());
+            print!(
+                "{}",
+                crate::emit::terminal::short(&outcome.summary_json, &outcome.out_dir, colour)
+            );
+        } else {
+            print!("{}", outcome.summary_markdown);
+        }
         log.step(&format!(
             "wrote {} (business day {})",
             outcome.out_dir.display(),

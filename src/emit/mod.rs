@@ -9,23 +9,113 @@
 //! same bytes); no reader ever sees half a file.
 
 pub mod csv_safe;
+pub mod day;
+pub mod encoding;
+pub mod html;
 pub mod refunds;
 pub mod report;
 pub mod summary;
+pub mod svg;
+pub mod terminal;
+pub mod xlsx;
 
+use crate::reconcile::finding::Finding;
 use anyhow::{Context, Result};
+use day::DayReport;
 use sha2::{Digest, Sha256};
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-/// Every file a run writes, in the order they are staged.
-pub const OUTPUT_NAMES: [&str; 4] = [
+/// Every file a run writes, in the order they are staged: the registry's
+/// names ([`outputs`]). `refunds.csv` stands for the day's refund files,
+/// `refunds-2.csv`… when a later run for the day issued more.
+pub const OUTPUT_NAMES: [&str; 6] = [
     "refunds.csv",
     "discrepancies.csv",
     "summary.md",
     "summary.json",
+    "report.html",
+    "report.xlsx",
 ];
+
+/// Whether `name` is one of a run's output files (a refund file of any
+/// batch included).
+pub fn is_output(name: &str) -> bool {
+    OUTPUT_NAMES.contains(&name) || crate::store::refund_files::batch_of(name).is_some()
+}
+
+/// Whether a stored set of outputs (name and SHA-256) has every file the
+/// registry writes now: outputs a run of an older payrecon published lack
+/// the newer ones, and are computed again rather than reused.
+pub fn is_complete(digests: &[(String, String)]) -> bool {
+    OUTPUT_NAMES
+        .iter()
+        .all(|name| digests.iter().any(|(n, _)| n == name))
+}
+
+/// What decides the bytes of the outputs beyond the day's state.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Settings {
+    pub refund_file_mode: u32,
+    pub csv_encoding: encoding::CsvEncoding,
+}
+
+impl Settings {
+    /// For the cache key: outputs written with other settings differ.
+    pub fn key(&self) -> String {
+        format!("csv {}", self.csv_encoding.name())
+    }
+}
+
+/// One output file (or, for refunds, the day's refund files), made from the
+/// day's report: it sees every finding in report order, then stages its
+/// file(s). A new output is one new module and one line in [`outputs`].
+pub trait Output {
+    /// The name in [`OUTPUT_NAMES`].
+    fn name(&self) -> &'static str;
+
+    /// Sees one finding of the day (in report order).
+    fn finding(&mut self, _finding: &Finding) -> Result<()> {
+        Ok(())
+    }
+
+    /// Stages the file(s), now that the whole day is known.
+    fn finish(self: Box<Self>, day: &DayReport, sink: &mut Sink) -> Result<()>;
+}
+
+/// The registry: every output, in staging order.
+pub fn outputs(staged: &Staged, settings: &Settings) -> Result<Vec<Box<dyn Output>>> {
+    let mode = mode_of("discrepancies.csv", settings.refund_file_mode);
+    Ok(vec![
+        Box::new(refunds::RefundFiles),
+        Box::new(report::Discrepancies::new(
+            staged.create("discrepancies.csv", mode)?,
+            settings.csv_encoding,
+        )?),
+        Box::new(summary::Markdown),
+        Box::new(summary::Json),
+        Box::new(html::Html::default()),
+        Box::new(xlsx::Xlsx::new()?),
+    ])
+}
+
+/// Where outputs stage their files, with the permission bits each gets.
+pub struct Sink<'a> {
+    pub staged: &'a mut Staged,
+    pub settings: Settings,
+}
+
+impl Sink<'_> {
+    pub fn bytes(&mut self, name: &str, bytes: &[u8]) -> Result<()> {
+        let mode = mode_of(name, self.settings.refund_file_mode);
+        self.staged.bytes(name, bytes, mode)
+    }
+
+    pub fn add(&mut self, file: StagedFile) -> Result<()> {
+        self.staged.add(file)
+    }
+}
 
 /// Permission bits of an output: refund instructions are for the refund
 /// job's eyes (`refund_file_mode`), the rest for anyone.
@@ -225,9 +315,7 @@ fn remove_stale_temporaries(dir: &Path) {
             .strip_prefix('.')
             .and_then(|rest| rest.split_once(".tmp-"))
             .map(|(output, _)| output);
-        if output.is_some_and(|output| {
-            OUTPUT_NAMES.contains(&output) || crate::store::refund_files::batch_of(output).is_some()
-        }) {
+        if output.is_some_and(is_output) {
             let _ = std::fs::remove_file(entry.path());
         }
     }
@@ -250,6 +338,20 @@ fn create_new(path: &Path, mode: u32) -> std::io::Result<File> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The registry and the list of names agree, in staging order.
+    #[test]
+    fn the_registry_names_every_output_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let staged = Staged::new(dir.path()).unwrap();
+        let names: Vec<&str> = outputs(&staged, &Settings::default())
+            .unwrap()
+            .iter()
+            .map(|o| o.name())
+            .collect();
+        assert_eq!(names, OUTPUT_NAMES);
+        assert!(is_output("refunds-3.csv") && !is_output("notes.txt"));
+    }
 
     #[test]
     fn nothing_is_visible_until_published() {

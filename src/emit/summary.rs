@@ -4,9 +4,11 @@
 //! the day, findings, the day's instructions), never from this process's
 //! circumstances, so a rerun writes the same bytes.
 
+use super::day::{ControlShown, ControlTotals, DayReport, RefundBatch, RefundFileFigures};
+use super::{Output, Sink};
 use crate::money::format_minor;
 use crate::reconcile::finding::{Finding, FindingKind, Status};
-use crate::reconcile::refunds::{RefundInstruction, RefundStates};
+use crate::reconcile::refunds::RefundStates;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -132,6 +134,9 @@ pub struct Summary {
     pub findings: Vec<Group>,
     pub ledger: LedgerFigures,
     pub refunds: Refunds,
+    /// Per channel and currency: the day's settlement files against the
+    /// internal export.
+    pub controls: Vec<ControlShown>,
     /// Channel refunds whose payment is in no file loaded yet: kept, and
     /// matched when the payment's file arrives.
     pub refunds_without_payment: usize,
@@ -156,23 +161,29 @@ pub struct Refunds {
     /// Issued for this day (in its refund files).
     pub count: usize,
     pub totals: BTreeMap<String, String>,
+    /// Each refund file of the day: rows, amount per currency, SHA-256.
+    pub files: Vec<RefundFileFigures>,
     /// Every instruction issued up to this day, by where it stands.
     pub states: RefundStates,
 }
 
 impl Summary {
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         business_day: &str,
         files: Vec<FileLine>,
         tally: Tally,
-        refunds: &[RefundInstruction],
+        refund_files: &[RefundBatch],
         refund_states: RefundStates,
         refunds_without_payment: usize,
         unpublished_days: Vec<String>,
+        controls: &[ControlTotals],
     ) -> Summary {
         let mut refund_totals: BTreeMap<String, i64> = BTreeMap::new();
-        for r in refunds {
+        let mut count = 0;
+        for r in refund_files.iter().flat_map(|f| &f.instructions) {
             *refund_totals.entry(r.currency.clone()).or_default() += r.amount_minor;
+            count += 1;
         }
         Summary {
             business_day: business_day.to_string(),
@@ -201,10 +212,12 @@ impl Summary {
                 })
                 .collect(),
             refunds: Refunds {
-                count: refunds.len(),
+                count,
                 totals: formatted(refund_totals),
+                files: refund_files.iter().map(RefundBatch::figures).collect(),
                 states: refund_states,
             },
+            controls: controls.iter().map(ControlTotals::shown).collect(),
             refunds_without_payment,
             unpublished_days,
         }
@@ -236,6 +249,43 @@ impl Summary {
             "- refunds so far: {} confirmed by the channel, {} awaiting confirmation, {} overdue, {} rejected, {} re-issued\n",
             states.confirmed, states.awaiting, states.overdue, states.rejected, states.reissued
         );
+        if !self.refunds.files.is_empty() {
+            md.push_str(
+                "## Refund files (check before submitting)\n\n| file | rows | amount | SHA-256 |\n|---|---:|---:|---|\n",
+            );
+            for f in &self.refunds.files {
+                let _ = writeln!(
+                    md,
+                    "| {} | {} | {} | `{}` |",
+                    f.name,
+                    f.rows,
+                    totals_text(&f.totals).trim_start_matches(": "),
+                    f.sha256
+                );
+            }
+            md.push('\n');
+        }
+        if !self.controls.is_empty() {
+            md.push_str("## Control totals\n\n| channel | currency | rows matched | amount matched | gross | fees | net settled | internal total | difference | match rate |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+            for c in &self.controls {
+                let _ = writeln!(
+                    md,
+                    "| {} | {} | {} / {} | {} | {} | {} | {} | {} | {} | {} |",
+                    c.channel,
+                    c.currency,
+                    c.matched_rows,
+                    c.payment_rows,
+                    c.matched_amount,
+                    c.gross,
+                    c.fees,
+                    c.net_settled,
+                    c.internal_total,
+                    c.difference,
+                    c.match_rate
+                );
+            }
+            md.push('\n');
+        }
         let ledger = &self.ledger;
         let figures = |f: &Figures| format!("{}{}", f.count, totals_text(&f.at_stake));
         md.push_str("## Ledger\n\n| | items (at stake) |\n|---|---|\n");
@@ -340,4 +390,30 @@ fn totals_text(totals: &BTreeMap<String, String>) -> String {
     }
     let parts: Vec<String> = totals.iter().map(|(c, v)| format!("{v} {c}")).collect();
     format!(": {}", parts.join(", "))
+}
+
+/// summary.md.
+pub struct Markdown;
+
+impl Output for Markdown {
+    fn name(&self) -> &'static str {
+        "summary.md"
+    }
+
+    fn finish(self: Box<Self>, day: &DayReport, sink: &mut Sink) -> anyhow::Result<()> {
+        sink.bytes("summary.md", day.summary().to_markdown().as_bytes())
+    }
+}
+
+/// summary.json.
+pub struct Json;
+
+impl Output for Json {
+    fn name(&self) -> &'static str {
+        "summary.json"
+    }
+
+    fn finish(self: Box<Self>, day: &DayReport, sink: &mut Sink) -> anyhow::Result<()> {
+        sink.bytes("summary.json", &day.summary().to_json()?)
+    }
 }

@@ -24,6 +24,15 @@ pub struct RefundInstruction {
     pub amount_minor: i64,
     pub currency: String,
     pub reason: String,
+    /// What explains the amount, as the rule saw it when issuing it (None
+    /// for an instruction issued before payrecon kept it): the payment
+    /// captured, the channel's refunds of it, and payrecon's earlier
+    /// instructions the channel had not reported. `amount_minor` is what
+    /// is refunded now: captured − both, or less when what is left of the
+    /// payment's attempt is less.
+    pub captured_minor: Option<i64>,
+    pub channel_refunded_minor: Option<i64>,
+    pub instructed_before_minor: Option<i64>,
 }
 
 /// The merchant refund number: `PR` and 30 hex digits of a SHA-256 over the
@@ -90,7 +99,8 @@ pub fn issue(conn: &Connection, business_day: &str) -> Result<()> {
     conn.execute(
         "INSERT INTO refund_instruction
              (refund_request_id, business_day, channel, channel_txn_id, channel_order_id,
-              order_id, payment_id, amount_minor, currency, reason, batch)
+              order_id, payment_id, amount_minor, currency, reason, batch,
+              captured_minor, channel_refunded_minor, instructed_before_minor)
          SELECT payrecon_refund_id(f.channel, f.channel_txn_id,
                                    CASE WHEN EXISTS (SELECT 1 FROM temp.paid q
                                                      WHERE q.channel = f.channel
@@ -103,7 +113,8 @@ pub fn issue(conn: &Connection, business_day: &str) -> Result<()> {
                                     WHERE e.channel = f.channel
                                       AND e.channel_txn_id = f.channel_txn_id)),
                 ?1, f.channel, f.channel_txn_id, f.channel_order_id, f.order_id, f.payment_id,
-                f.refund_minor, f.channel_currency, f.kind, ?2
+                f.refund_minor, f.channel_currency, f.kind, ?2,
+                p.channel_amount, p.refunded_by_channel, p.pending_ours
          FROM temp.finding f
          JOIN temp.refundable p ON p.channel = f.channel AND p.channel_txn_id = f.channel_txn_id
                                AND p.channel_order_id = f.channel_order_id
@@ -301,7 +312,8 @@ pub fn for_batch(
 ) -> Result<Vec<RefundInstruction>> {
     let mut stmt = conn.prepare_cached(
         "SELECT refund_request_id, business_day, channel, channel_txn_id, channel_order_id,
-                order_id, payment_id, amount_minor, currency, reason
+                order_id, payment_id, amount_minor, currency, reason,
+                captured_minor, channel_refunded_minor, instructed_before_minor
          FROM refund_instruction WHERE business_day = ?1 AND batch = ?2
          ORDER BY channel, channel_txn_id, refund_request_id",
     )?;
@@ -317,6 +329,9 @@ pub fn for_batch(
             amount_minor: r.get(7)?,
             currency: r.get(8)?,
             reason: r.get(9)?,
+            captured_minor: r.get(10)?,
+            channel_refunded_minor: r.get(11)?,
+            instructed_before_minor: r.get(12)?,
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)

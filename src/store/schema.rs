@@ -268,6 +268,15 @@ CREATE TABLE run_log (
     counts       TEXT NOT NULL DEFAULT '{}'
 );
 "#,
+    r#"
+-- What explains an instruction's amount, as the rule saw it when issuing
+-- it: the payment captured, what the channel had refunded of it, and what
+-- payrecon had instructed for it that the channel had not reported yet.
+-- NULL for instructions issued before payrecon kept them.
+ALTER TABLE refund_instruction ADD COLUMN captured_minor INTEGER;
+ALTER TABLE refund_instruction ADD COLUMN channel_refunded_minor INTEGER;
+ALTER TABLE refund_instruction ADD COLUMN instructed_before_minor INTEGER;
+"#,
 ];
 
 /// The schema version this payrecon writes (its number of migrations).

@@ -15,12 +15,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const OUTPUTS: [&str; 4] = [
-    "refunds.csv",
-    "discrepancies.csv",
-    "summary.md",
-    "summary.json",
-];
+/// Every output of a run (issue 13 added report.html and report.xlsx).
+const OUTPUTS: [&str; 6] = payrecon::emit::OUTPUT_NAMES;
 
 /// The generated day's size: about 3,600 attempts and 3,000 settlement rows
 /// in one export and six settlement files (7 files in all).

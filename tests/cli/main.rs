@@ -26,6 +26,7 @@ mod permissions;
 mod refund_attack;
 mod refund_properties;
 mod regression;
+mod report;
 mod rerun;
 mod util;
 mod zones;

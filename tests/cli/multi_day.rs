@@ -105,9 +105,8 @@ fn morning(work: &Workdir, n: usize, out: &str) {
 
 fn refund_files(work: &Workdir, out: &str) -> String {
     let rows = crate::util::refund_rows(work, out);
-    let mut text = String::from(
-        "refund_request_id,channel,channel_txn_id,channel_order_id,order_id,payment_id,amount,currency,reason\n",
-    );
+    let mut text = payrecon::emit::refunds::HEADER.join(",");
+    text.push('\n');
     for row in rows {
         text.push_str(&row.join(","));
         text.push('\n');

