@@ -157,43 +157,29 @@ pub fn status(
     })
 }
 
-/// Where the instructions filed up to `day` stand (as `refunds::states`,
-/// but from the settlement rows themselves: a read-only connection has no
-/// run's working tables).
+/// Where the instructions filed up to `day` stand (`refunds::states`, from
+/// the settlement rows themselves: a read-only connection has no run's
+/// working tables).
 fn refunds(conn: &Connection, day: &str, confirm_days: u32) -> Result<RefundCounts> {
-    let mut stmt = conn.prepare(
-        "SELECT CASE
-                  WHEN i.reissued_as IS NOT NULL THEN 'reissued'
-                  WHEN i.result IS 'REJECTED' THEN 'rejected'
-                  WHEN EXISTS (SELECT 1 FROM settlement_row r
-                               WHERE r.kind = 'REFUND' AND r.channel = i.channel
-                                 AND r.channel_txn_id = i.channel_txn_id
-                                 AND (r.refund_id = i.refund_request_id
-                                      OR (r.refund_id = '' AND r.amount_minor = i.amount_minor)))
-                       THEN 'confirmed'
-                  WHEN i.business_day <= date(?1, '-' || ?2 || ' days') THEN 'overdue'
-                  ELSE 'awaiting' END AS state,
-                count(*)
-         FROM refund_instruction i
-         WHERE i.business_day <> '' AND i.business_day <= ?1
-         GROUP BY state",
+    let states = crate::reconcile::refunds::states_from(
+        conn,
+        day,
+        confirm_days,
+        crate::reconcile::refunds::RefundRows::Loaded,
     )?;
-    let mut counts = RefundCounts::default();
-    let rows = stmt.query_map(rusqlite::params![day, confirm_days], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
-    })?;
-    for row in rows {
-        let (state, n) = row?;
-        counts.issued += n;
-        match state.as_str() {
-            "confirmed" => counts.confirmed = n,
-            "overdue" => counts.overdue = n,
-            "rejected" => counts.rejected = n,
-            "reissued" => counts.reissued = n,
-            _ => counts.awaiting = n,
-        }
-    }
-    Ok(counts)
+    let n = |count: usize| count as i64;
+    Ok(RefundCounts {
+        issued: n(states.confirmed
+            + states.awaiting
+            + states.overdue
+            + states.rejected
+            + states.reissued),
+        confirmed: n(states.confirmed),
+        awaiting: n(states.awaiting),
+        overdue: n(states.overdue),
+        rejected: n(states.rejected),
+        reissued: n(states.reissued),
+    })
 }
 
 /// Each channel's days, from its first (attempt or file) through

@@ -267,15 +267,38 @@ pub struct RefundStates {
     pub reissued: usize,
 }
 
-/// Counts the instructions issued up to `business_day` by where they stand
-/// (needs the run's classification: `temp.channel_refund`).
+/// Where the channel's refund rows are read from for [`states`].
+#[derive(Debug, Clone, Copy)]
+pub enum RefundRows {
+    /// The run's working table (`temp.channel_refund`).
+    Run,
+    /// The loaded settlement rows (a read-only connection has no working
+    /// tables).
+    Loaded,
+}
+
+/// Counts the instructions issued up to `business_day` by where they stand.
 pub fn states(conn: &Connection, business_day: &str, confirm_days: u32) -> Result<RefundStates> {
-    let mut stmt = conn.prepare(
+    states_from(conn, business_day, confirm_days, RefundRows::Run)
+}
+
+/// [`states`], with the channel's refund rows read from `rows`.
+pub fn states_from(
+    conn: &Connection,
+    business_day: &str,
+    confirm_days: u32,
+    rows: RefundRows,
+) -> Result<RefundStates> {
+    let refunds = match rows {
+        RefundRows::Run => "temp.channel_refund r WHERE true",
+        RefundRows::Loaded => "settlement_row r WHERE r.kind = 'REFUND'",
+    };
+    let mut stmt = conn.prepare(&format!(
         "SELECT CASE
                   WHEN i.reissued_as IS NOT NULL THEN 'reissued'
                   WHEN i.result IS 'REJECTED' THEN 'rejected'
-                  WHEN EXISTS (SELECT 1 FROM temp.channel_refund r
-                               WHERE r.channel = i.channel AND r.channel_txn_id = i.channel_txn_id
+                  WHEN EXISTS (SELECT 1 FROM {refunds}
+                                 AND r.channel = i.channel AND r.channel_txn_id = i.channel_txn_id
                                  AND (r.refund_id = i.refund_request_id
                                       OR (r.refund_id = '' AND r.amount_minor = i.amount_minor)))
                        THEN 'confirmed'
@@ -284,8 +307,8 @@ pub fn states(conn: &Connection, business_day: &str, confirm_days: u32) -> Resul
                 count(*)
          FROM refund_instruction i
          WHERE i.business_day <> '' AND i.business_day <= ?1
-         GROUP BY state",
-    )?;
+         GROUP BY state"
+    ))?;
     let mut states = RefundStates::default();
     let rows = stmt.query_map(rusqlite::params![business_day, confirm_days], |r| {
         Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as usize))
