@@ -1,20 +1,21 @@
 //! Attack round on the issue 10 fixes (branch attack10): refund files under
 //! crashes and shared folders, mislabeled bills, the per-attempt cap and
 //! repeated transaction ids. Each test runs the real binary in a scratch
-//! folder. Tests marked `#[ignore = "attack10: …"]` fail on the current code
-//! (a break, reported); the others are attacks that held and add coverage.
+//! folder. Each break it found is a test that failed before its fix; the
+//! others are attacks that held and add coverage. The helpers here serve
+//! the later rounds (attack10b, attack10c) too.
 
 use crate::util::{Workdir, parse_csv};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::Output;
 
-const OH: &str = "order_id,payment_id,channel_order_id,channel,amount,currency,order_status,payment_status,created_at,expires_at,closed_at,paid_at\n";
-const SH: &str =
+pub(crate) const OH: &str = "order_id,payment_id,channel_order_id,channel,amount,currency,order_status,payment_status,created_at,expires_at,closed_at,paid_at\n";
+pub(crate) const SH: &str =
     "channel,channel_txn_id,channel_order_id,kind,amount,fee,currency,transacted_at,refund_id\n";
 
 /// Two days, each with an order paid twice (C?a kept, C?b refunded).
-fn two_duplicate_days(work: &Workdir) {
+pub(crate) fn two_duplicate_days(work: &Workdir) {
     work.write(
         "orders.csv",
         &format!(
@@ -50,7 +51,7 @@ fn run(work: &Workdir, out: &str, args: &[&str], failpoint: Option<&str>) -> Out
     cmd.output().unwrap()
 }
 
-fn text(output: &Output) -> String {
+pub(crate) fn text(output: &Output) -> String {
     format!(
         "exit {:?}\nstdout: {}\nstderr: {}",
         output.status.code(),
@@ -60,7 +61,7 @@ fn text(output: &Output) -> String {
 }
 
 #[track_caller]
-fn ok(output: &Output) {
+pub(crate) fn ok(output: &Output) {
     assert!(output.status.success(), "{}", text(output));
 }
 
@@ -120,7 +121,7 @@ impl Seen {
     }
 }
 
-fn instruction_ids(work: &Workdir) -> BTreeMap<String, (String, String, i64)> {
+pub(crate) fn instruction_ids(work: &Workdir) -> BTreeMap<String, (String, String, i64)> {
     let conn = rusqlite::Connection::open(work.db()).unwrap();
     let mut stmt = conn
         .prepare("SELECT refund_request_id, business_day, channel_txn_id, amount_minor FROM refund_instruction")

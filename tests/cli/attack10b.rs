@@ -1,46 +1,14 @@
 //! Second attack round on the issue 10 fixes (branch attack10b): the
 //! collision refusal under other spellings of one folder, refund ids,
 //! results and reissue, the ledger. Each test runs the real binary in a
-//! scratch folder. Tests marked `` fail on the
-//! current code (a break, reported); the others are attacks that held and
-//! add coverage.
+//! scratch folder. Each break it found is a test that failed before its fix; the
+//! others are attacks that held and add coverage.
 
+use crate::attack10::{SH, instruction_ids, ok, text, two_duplicate_days};
 use crate::util::{Workdir, parse_csv};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::Output;
-
-const OH: &str = "order_id,payment_id,channel_order_id,channel,amount,currency,order_status,payment_status,created_at,expires_at,closed_at,paid_at\n";
-const SH: &str =
-    "channel,channel_txn_id,channel_order_id,kind,amount,fee,currency,transacted_at,refund_id\n";
-
-/// Two days, each with an order paid twice (C?a kept, C?b refunded).
-fn two_duplicate_days(work: &Workdir) {
-    work.write(
-        "orders.csv",
-        &format!(
-            "{OH}O1,P1,C1a,wechat,10.00,CNY,PAID,SUCCESS,2024-03-14 10:00:00,,,2024-03-14 10:01:00\n\
-             O1,P1,C1b,wechat,10.00,CNY,PAID,FAILED,2024-03-14 10:00:00,,,\n\
-             O2,P2,C2a,wechat,7.00,CNY,PAID,SUCCESS,2024-03-15 10:00:00,,,2024-03-15 10:01:00\n\
-             O2,P2,C2b,wechat,7.00,CNY,PAID,FAILED,2024-03-15 10:00:00,,,\n"
-        ),
-    );
-    work.write(
-        "set/wechat-2024-03-14.csv",
-        &format!(
-            "{SH}wechat,W1a,C1a,PAYMENT,10.00,,CNY,2024-03-14 10:01:00,\n\
-             wechat,W1b,C1b,PAYMENT,10.00,,CNY,2024-03-14 10:02:00,\n"
-        ),
-    );
-    work.write(
-        "set/wechat-2024-03-15.csv",
-        &format!(
-            "{SH}wechat,W2a,C2a,PAYMENT,7.00,,CNY,2024-03-15 10:01:00,\n\
-             wechat,W2b,C2b,PAYMENT,7.00,,CNY,2024-03-15 10:02:00,\n"
-        ),
-    );
-    work.write("set/wechat-2024-03-16.csv", SH);
-}
 
 /// `payrecon run -q` with `--out` exactly as given (not made absolute),
 /// from the scratch folder.
@@ -56,20 +24,6 @@ fn run(work: &Workdir, out: &str, args: &[&str], failpoint: Option<&str>) -> Out
         cmd.env("PAYRECON_FAILPOINT", point);
     }
     cmd.output().unwrap()
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
-
-#[track_caller]
-fn ok(output: &Output) {
-    assert!(output.status.success(), "{}", text(output));
 }
 
 /// Every refund file under the scratch folder now: (path, rows). Symlinks
@@ -116,17 +70,6 @@ impl Seen {
             }
         }
     }
-}
-
-fn instruction_ids(work: &Workdir) -> BTreeMap<String, (String, String, i64)> {
-    let conn = rusqlite::Connection::open(work.db()).unwrap();
-    let mut stmt = conn
-        .prepare("SELECT refund_request_id, business_day, channel_txn_id, amount_minor FROM refund_instruction")
-        .unwrap();
-    stmt.query_map([], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?, r.get(3)?))))
-        .unwrap()
-        .collect::<rusqlite::Result<_>>()
-        .unwrap()
 }
 
 /// Day 14 publishes into `outbox`; the refund job has not taken its

@@ -1,15 +1,12 @@
 //! Third attack round on the issue 10 fixes (branch attack10c): releasing
 //! a rejected refund (`payrecon reissue`) against results that change their
 //! mind and against retention. Each test runs the real binary in a scratch
-//! folder. Tests marked `` fail on the current
-//! code (a break, reported); the others are attacks that held.
+//! folder. Each break it found is a test that failed before its fix; the
+//! others are attacks that held.
 
+use crate::attack10::{OH, SH, ok, text};
 use crate::util::{Workdir, parse_csv};
 use std::process::Output;
-
-const OH: &str = "order_id,payment_id,channel_order_id,channel,amount,currency,order_status,payment_status,created_at,expires_at,closed_at,paid_at\n";
-const SH: &str =
-    "channel,channel_txn_id,channel_order_id,kind,amount,fee,currency,transacted_at,refund_id\n";
 
 /// Order O1 paid twice on the 14th: attempt C1a kept, C1b (W1b) refunded.
 fn duplicate_day(work: &Workdir) {
@@ -56,20 +53,6 @@ fn run_day(work: &Workdir, day: u32, extra: &[&str]) -> Output {
         .arg(work.path(&format!("set/wechat-2024-03-{day}.csv")))
         .args(["--date", &format!("2024-03-{day}")]);
     cmd.output().unwrap()
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
-
-#[track_caller]
-fn ok(output: &Output) {
-    assert!(output.status.success(), "{}", text(output));
 }
 
 /// One instruction: (id, txn, amount, result, reissued_as or '-').
