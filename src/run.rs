@@ -201,7 +201,7 @@ fn compact_after(
     config: &Config,
     business_day: &str,
 ) -> Result<crate::store::retention::Compacted> {
-    let cutoff = cutoff_day(business_day, config.retention_days)?;
+    let cutoff = crate::store::retention::cutoff_day(business_day, config.retention_days)?;
     if !crate::store::retention::is_due(store.conn(), &cutoff)? {
         return Ok(Default::default());
     }
@@ -210,13 +210,6 @@ fn compact_after(
     let done = crate::store::retention::compact(&tx, &cutoff, config.settle_lag_days)?;
     tx.commit()?;
     Ok(done)
-}
-
-/// The first day kept: `retention_days` before `business_day`.
-pub fn cutoff_day(business_day: &str, retention_days: u32) -> Result<String> {
-    let day = crate::timestamp::parse_day(business_day)
-        .with_context(|| format!("'{business_day}' is not a day"))?;
-    Ok((day - chrono::Duration::days(i64::from(retention_days))).to_string())
 }
 
 /// Settles the refund files earlier runs committed but did not see into
@@ -337,7 +330,7 @@ fn record_refund_files(
         let Some(batch) = refund_files::batch_of(name) else {
             continue;
         };
-        let rows = refunds::for_batch(conn, business_day, batch)?.len() as i64;
+        let rows = refunds::count_in_batch(conn, business_day, batch)?;
         refund_files::record(
             conn,
             &refund_files::RefundFile {
@@ -630,7 +623,7 @@ fn check_day(
                 "claims day {} ({}), but its rows show {shown} ({} time; {} rows may run {} h past the day). Is it another day's file, or misnamed? Rename it for the day its rows show, or set [day_tolerance_hours] {} = HOURS in the config if the channel cuts its day otherwise",
                 parsed.day,
                 parsed.day_source.describe(&parsed.format),
-                crate::ingest::day::RowSpan::shown_zone(tolerance, config.zone),
+                tolerance.shown_zone(config.zone),
                 parsed.format,
                 tolerance.after_hours,
                 parsed.format,

@@ -36,7 +36,7 @@ pub fn exec(args: &CompactArgs) -> Result<String> {
             })?
             .context("no run has published a day yet: give --as-of YYYY-MM-DD")?,
     };
-    let cutoff = crate::run::cutoff_day(&as_of, retention)?;
+    let cutoff = crate::store::retention::cutoff_day(&as_of, retention)?;
     let tx = store.begin(
         &config.db,
         std::time::Duration::from_secs(config.lock_timeout_secs),

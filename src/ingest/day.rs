@@ -91,6 +91,20 @@ pub enum DayZone {
 }
 
 impl DayTolerance {
+    /// The zones the channel's day may be cut in, given the configured one.
+    fn zones(self, configured: chrono_tz::Tz) -> Vec<chrono_tz::Tz> {
+        match self.day_zone {
+            DayZone::Beijing => vec![chrono_tz::Asia::Shanghai],
+            DayZone::Configured => vec![configured],
+            DayZone::ConfiguredOrUtc => vec![configured, chrono_tz::UTC],
+        }
+    }
+
+    /// The zone a file's times are shown in, for the error.
+    pub fn shown_zone(self, configured: chrono_tz::Tz) -> chrono_tz::Tz {
+        self.zones(configured)[0]
+    }
+
     /// The built-in tolerance of a format (`[day_tolerance_hours]` in the
     /// config overrides the hours).
     pub fn of_format(format: &str) -> DayTolerance {
@@ -148,11 +162,7 @@ impl RowSpan {
         tolerance: DayTolerance,
     ) -> Result<(), String> {
         const HOUR: i64 = 3_600_000_000;
-        let zones: &[chrono_tz::Tz] = match tolerance.day_zone {
-            DayZone::Beijing => &[chrono_tz::Asia::Shanghai],
-            DayZone::Configured => &[zone],
-            DayZone::ConfiguredOrUtc => &[zone, chrono_tz::UTC],
-        };
+        let zones = tolerance.zones(zone);
         let next = day.succ_opt().unwrap_or(day);
         // The most lenient reading over the zones the day may be cut in.
         let start = zones
@@ -176,7 +186,7 @@ impl RowSpan {
             .payments
             .map(|(_, high)| high)
             .max(self.refunds.map(|(_, high)| high));
-        let shown = |at: i64| crate::timestamp::format(at, zones[0]);
+        let shown = |at: i64| crate::timestamp::format(at, tolerance.shown_zone(zone));
         let rows = || {
             let mut parts = Vec::new();
             if let Some((low, high)) = self.payments {
@@ -194,14 +204,6 @@ impl RowSpan {
                 Err(format!("no row of that day ({})", rows()))
             }
             _ => Ok(()),
-        }
-    }
-
-    /// The zone a file's times are shown in, for the error.
-    pub fn shown_zone(tolerance: DayTolerance, zone: chrono_tz::Tz) -> chrono_tz::Tz {
-        match tolerance.day_zone {
-            DayZone::Beijing => chrono_tz::Asia::Shanghai,
-            _ => zone,
         }
     }
 }

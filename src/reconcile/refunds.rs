@@ -326,6 +326,15 @@ pub fn states_from(
     Ok(states)
 }
 
+/// How many instructions `business_day`'s `batch` holds.
+pub fn count_in_batch(conn: &Connection, business_day: &str, batch: i64) -> Result<i64> {
+    Ok(conn.query_row(
+        "SELECT count(*) FROM refund_instruction WHERE business_day = ?1 AND batch = ?2",
+        rusqlite::params![business_day, batch],
+        |r| r.get(0),
+    )?)
+}
+
 /// The instructions issued for `business_day` in `batch`: one of that
 /// day's refund files (`store::refund_files::file_name`).
 pub fn for_batch(

@@ -10,7 +10,7 @@
 //! open, since the rules judge an order's payments together. Attempts of
 //! compacted channel days go with them (those of kept orders stay).
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use rusqlite::Connection;
 
 /// What one compaction removed.
@@ -176,4 +176,11 @@ pub fn is_compacted(conn: &Connection, channel: &str, day: &str) -> Result<bool>
         [channel, day],
         |r| r.get(0),
     )?)
+}
+
+/// The first day kept: `retention_days` before `business_day`.
+pub fn cutoff_day(business_day: &str, retention_days: u32) -> Result<String> {
+    let day = crate::timestamp::parse_day(business_day)
+        .with_context(|| format!("'{business_day}' is not a day"))?;
+    Ok((day - chrono::Duration::days(i64::from(retention_days))).to_string())
 }
