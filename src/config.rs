@@ -162,6 +162,9 @@ pub struct Config {
     pub retention_days: u32,
     pub lock_timeout_secs: u64,
     pub fail_on_findings: bool,
+    /// `--full`: judge everything loaded, not only what the run's files can
+    /// change.
+    pub full: bool,
     pub quiet: bool,
     pub verbose: bool,
     pub timings: bool,
@@ -205,6 +208,7 @@ impl Default for Config {
             retention_days: 90,
             lock_timeout_secs: 30,
             fail_on_findings: false,
+            full: false,
             quiet: false,
             verbose: false,
             timings: false,
@@ -279,6 +283,7 @@ impl Config {
         }
         config.format = args.format.clone();
         config.fail_on_findings = args.fail_on_findings;
+        config.full = args.full;
         config.quiet = args.quiet;
         config.verbose = args.verbose;
         config.timings = args.timings;

@@ -66,6 +66,11 @@ pub fn run(config: &Config) -> Result<RunOutcome> {
     let settlements = identify(&settlement_files(&config.settlements)?, |path| {
         load::FileIdentity::of_settlement(path, config.settlement_day)
     })?;
+    // Coverage before the loads: the days they newly cover wake the
+    // attempts waiting for them (incremental judgement).
+    crate::store::changes::track(&tx)?;
+    reconcile::coverage(&tx, config.settle_lag_days)?;
+    reconcile::scope::remember_coverage(&tx)?;
     let aside = SetAside::for_load(&tx, new_bytes(&tx, orders.iter().chain(&settlements))?)?;
     for (path, identity) in &orders {
         load_orders(&tx, config, path, identity, &mut notices, &mut loaded)?;
@@ -119,7 +124,12 @@ pub fn run(config: &Config) -> Result<RunOutcome> {
         .clone()
         .unwrap_or_else(|| config.out_root.join(&business_day));
     let mut staged = Staged::new(&out_dir)?;
-    let reusable = match cache::digests(&tx, &business_day, &key)? {
+    // `--full` judges again, whatever was stored.
+    let stored = match config.full {
+        true => None,
+        false => cache::digests(&tx, &business_day, &key)?,
+    };
+    let reusable = match stored {
         Some(digests) => {
             let mut folders = vec![out_dir.clone()];
             folders.extend(cache::published_folder(&tx, &business_day)?);
@@ -412,12 +422,23 @@ fn reconcile_day(
         business_day,
         refund_confirm_days: config.refund_confirm_days,
     };
+    let reach = reconcile::scope::prepare(conn, &judgement, config.full)?;
+    phases.mark(format!(
+        "scope: {} attempt(s) to judge{}",
+        reconcile::scope::attempts_judged(conn)?,
+        if reach == reconcile::scope::Reach::Everything {
+            " (everything)"
+        } else {
+            ""
+        }
+    ));
     reconcile::classify(conn, &judgement, phases)?;
     crate::failpoint::hit("after-classify");
     refunds::issue(conn, business_day)?;
     crate::failpoint::hit("after-refunds");
     let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     reconcile::lifecycle::record(conn, business_day, &now)?;
+    reconcile::scope::record(conn, &judgement, reach)?;
     crate::failpoint::hit("after-ledger");
     phases.mark("refunds and the findings ledger");
     let settings = output_settings(config);

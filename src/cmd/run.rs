@@ -69,6 +69,11 @@ pub struct RunArgs {
     /// Exit with status 3 when any finding needs action (for cron alerts).
     #[arg(long)]
     pub fail_on_findings: bool,
+    /// Judge everything loaded again, not only what this run's files (and
+    /// the day's deadlines) can change. The outputs are the same; use it to
+    /// check, or after restoring a database by hand.
+    #[arg(long)]
+    pub full: bool,
     /// Print the time each phase took to stderr.
     #[arg(long)]
     pub timings: bool,

@@ -157,16 +157,9 @@ pub fn status(
     })
 }
 
-/// Where the instructions filed up to `day` stand (`refunds::states`, from
-/// the settlement rows themselves: a read-only connection has no run's
-/// working tables).
+/// Where the instructions filed up to `day` stand (`refunds::states`).
 fn refunds(conn: &Connection, day: &str, confirm_days: u32) -> Result<RefundCounts> {
-    let states = crate::reconcile::refunds::states_from(
-        conn,
-        day,
-        confirm_days,
-        crate::reconcile::refunds::RefundRows::Loaded,
-    )?;
+    let states = crate::reconcile::refunds::states(conn, day, confirm_days)?;
     let n = |count: usize| count as i64;
     Ok(RefundCounts {
         issued: n(states.confirmed

@@ -11,7 +11,9 @@
 //! - judged, RESOLVED by the data: REOPENED; RESOLVED by a person: REOPENED
 //!   only when its amounts changed (the person decided on other facts);
 //! - judged, OPEN, other facts: CHANGED (the id and first_seen stay);
-//! - OPEN, no longer judged: RESOLVED by the data;
+//! - OPEN, in the run's scope (`reconcile::scope`), no longer judged:
+//!   RESOLVED by the data (an item out of scope keeps its state: nothing
+//!   it was decided on changed);
 //! - resolved by a person (`payrecon resolve`): reported by the next run.
 //!
 //! first_seen is set once and never moves, so rerunning an earlier day, or
@@ -98,15 +100,17 @@ const TRANSITIONS: &[(&str, &str)] = &[
     ),
     (
         "resolved by the data",
-        "INSERT INTO finding_event (finding_id, business_day, recorded_at, event, by_whom)
-         SELECT i.finding_id, :day, :now, 'RESOLVED', 'data' FROM finding_item i
-         WHERE i.state = 'OPEN'
-           AND NOT EXISTS (SELECT 1 FROM temp.judged_item j WHERE j.finding_id = i.finding_id);
+        "DROP TABLE IF EXISTS temp.resolved;
+         CREATE TEMP TABLE resolved AS
+         SELECT s.finding_id FROM temp.scoped_item s
+         WHERE NOT EXISTS (SELECT 1 FROM temp.judged_item j WHERE j.finding_id = s.finding_id);
+         INSERT INTO finding_event (finding_id, business_day, recorded_at, event, by_whom)
+         SELECT i.finding_id, :day, :now, 'RESOLVED', 'data'
+         FROM temp.resolved r JOIN finding_item i USING (finding_id)
+         WHERE i.state = 'OPEN';
          UPDATE finding_item SET state = 'RESOLVED', resolved_on = :day, resolved_by = 'data',
                                  resolved_at = :now
-         WHERE state = 'OPEN'
-           AND NOT EXISTS (SELECT 1 FROM temp.judged_item j
-                           WHERE j.finding_id = finding_item.finding_id);",
+         WHERE state = 'OPEN' AND finding_id IN (SELECT finding_id FROM temp.resolved);",
     ),
     (
         "resolved by a person, reported today",

@@ -8,6 +8,7 @@
 pub mod finding;
 pub mod lifecycle;
 pub mod refunds;
+pub mod scope;
 
 use crate::phases::Phases;
 use anyhow::{Context, Result};
@@ -195,12 +196,19 @@ fn register_money_function(conn: &Connection) -> Result<()> {
 }
 
 /// Channel refunds (each once) whose payment is in no loaded file: they
-/// wait for it, and the summary says how many.
+/// wait for it, and the summary says how many. Over everything loaded,
+/// whatever the run judged: the refunds are few (a partial index).
 pub fn refunds_without_payment(conn: &Connection) -> Result<usize> {
     let n: i64 = conn.query_row(
-        "SELECT count(*) FROM temp.channel_refund r
-         WHERE NOT EXISTS (SELECT 1 FROM temp.paid p
-                           WHERE p.channel = r.channel AND p.channel_txn_id = r.channel_txn_id)",
+        "SELECT count(*) FROM (
+             SELECT DISTINCT r.channel, r.channel_txn_id,
+                    CASE WHEN r.refund_id = '' THEN 'row ' || r.file_id || ':' || r.line
+                         ELSE r.refund_id END
+             FROM main.settlement_row r INDEXED BY settlement_row_refunds
+             WHERE r.kind = 'REFUND'
+               AND NOT EXISTS (SELECT 1 FROM main.settlement_row p
+                               WHERE p.channel = r.channel AND p.channel_txn_id = r.channel_txn_id
+                                 AND p.kind = 'PAYMENT'))",
         [],
         |r| r.get(0),
     )?;

@@ -189,6 +189,7 @@ pub fn apply_results(
     )?;
     for r in results {
         let status = if r.rejected { "REJECTED" } else { "ACCEPTED" };
+        crate::store::changes::rejudge_instruction(conn, &r.refund_request_id)?;
         if update.execute(rusqlite::params![r.refund_request_id, status, r.message])? == 0 {
             return Err(crate::error::InputError {
                 path: path.to_path_buf(),
@@ -248,6 +249,7 @@ pub fn reissue(conn: &Connection, refund_request_id: &str) -> Result<()> {
         "UPDATE refund_instruction SET reissued_as = '' WHERE refund_request_id = ?1",
         [refund_request_id],
     )?;
+    crate::store::changes::rejudge_instruction(conn, refund_request_id)?;
     Ok(())
 }
 
@@ -267,32 +269,10 @@ pub struct RefundStates {
     pub reissued: usize,
 }
 
-/// Where the channel's refund rows are read from for [`states`].
-#[derive(Debug, Clone, Copy)]
-pub enum RefundRows {
-    /// The run's working table (`temp.channel_refund`).
-    Run,
-    /// The loaded settlement rows (a read-only connection has no working
-    /// tables).
-    Loaded,
-}
-
-/// Counts the instructions issued up to `business_day` by where they stand.
+/// Counts the instructions issued up to `business_day` by where they stand,
+/// against every loaded refund row (whatever the run judged).
 pub fn states(conn: &Connection, business_day: &str, confirm_days: u32) -> Result<RefundStates> {
-    states_from(conn, business_day, confirm_days, RefundRows::Run)
-}
-
-/// [`states`], with the channel's refund rows read from `rows`.
-pub fn states_from(
-    conn: &Connection,
-    business_day: &str,
-    confirm_days: u32,
-    rows: RefundRows,
-) -> Result<RefundStates> {
-    let refunds = match rows {
-        RefundRows::Run => "temp.channel_refund r WHERE true",
-        RefundRows::Loaded => "settlement_row r WHERE r.kind = 'REFUND'",
-    };
+    let refunds = "main.settlement_row r WHERE r.kind = 'REFUND'";
     let mut stmt = conn.prepare(&format!(
         "SELECT CASE
                   WHEN i.reissued_as IS NOT NULL THEN 'reissued'

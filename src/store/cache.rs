@@ -22,6 +22,8 @@ pub fn state_key(conn: &Connection, business_day: &str, settle_lag_days: u32) ->
              || ';' || (SELECT count(*) || '/' || coalesce(max(rowid), 0) FROM refund_instruction)
              || ';' || (SELECT count(*) || '/' || coalesce(max(rowid), 0) FROM finding_event)
              || ';' || (SELECT count(*) FROM finding_item WHERE resolved_on = '')
+             -- Compaction removes rows without loading a file.
+             || ';' || (SELECT count(*) FROM compacted_day)
              || ';' || (SELECT count(*) || '/' || coalesce(sum(result = 'ACCEPTED'), 0)
                                || '/' || coalesce(sum(result = 'REJECTED'), 0)
                                || '/' || coalesce(sum(reissued_as IS NOT NULL), 0)

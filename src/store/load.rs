@@ -127,6 +127,8 @@ pub fn register_file(
 /// by one, in file order, to name the line.
 pub struct AttemptLoader<'c> {
     upsert_batch: Statement<'c>,
+    /// Notes the chunk's attempts as changed (`store::changes`).
+    note_batch: Statement<'c>,
     file_id: i64,
     /// Parsed batches gathered for the next chunk.
     pending: Vec<Vec<(Attempt, u64)>>,
@@ -288,7 +290,9 @@ impl batch::Rows for SortedAttempts {
 
 impl<'c> AttemptLoader<'c> {
     pub fn new(conn: &'c Connection, file_id: i64) -> Result<Self> {
+        crate::store::changes::track(conn)?;
         Ok(AttemptLoader {
+            note_batch: conn.prepare(crate::store::changes::NOTE_ATTEMPT_BATCH)?,
             pending: Vec::new(),
             pending_rows: 0,
             upsert_batch: conn.prepare(&format!(
@@ -328,7 +332,11 @@ impl<'c> AttemptLoader<'c> {
         let chunk = SortedAttempts::new(std::mem::take(&mut self.pending));
         let (result, chunk) = run_batch(&mut self.upsert_batch, chunk, self.file_id);
         match result {
-            Ok(_) => Ok(chunk.batches),
+            Ok(_) => {
+                let (noted, chunk) = run_batch(&mut self.note_batch, chunk, self.file_id);
+                noted?;
+                Ok(chunk.batches)
+            }
             Err(e) if is_constraint(&e) => {
                 // The failed statement changed nothing: row by row in file
                 // order, the first bad row names itself.
@@ -475,6 +483,7 @@ pub fn finish_settlement_file(
         )
         .optional()?;
     if let Some((old, _)) = &previous {
+        crate::store::changes::note_settlement_file(conn, *old)?;
         conn.execute("DELETE FROM settlement_row WHERE file_id = ?1", [old])?;
         conn.execute(
             "UPDATE loaded_file SET replaced_by = ?1 WHERE file_id = ?2",
@@ -493,6 +502,7 @@ pub fn finish_settlement_file(
             file_id
         ],
     )?;
+    crate::store::changes::note_settlement_file(conn, file_id)?;
     Ok(previous.map(|(_, path)| path))
 }
 

@@ -7,6 +7,7 @@
 pub mod batch;
 pub mod bulk;
 pub mod cache;
+pub mod changes;
 pub mod load;
 pub mod refund_files;
 pub mod retention;

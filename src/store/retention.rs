@@ -132,7 +132,8 @@ pub fn compact(conn: &Connection, cutoff: &str, settle_lag_days: u32) -> Result<
            AND (channel, channel_txn_id) IN (SELECT s.channel, s.channel_txn_id
                                              FROM settlement_row s
                                              JOIN temp.compacting c ON c.file_id = s.file_id);
-         INSERT OR IGNORE INTO compacted_day SELECT channel, day FROM temp.compacting;",
+         INSERT OR IGNORE INTO compacted_day
+         SELECT channel, day, (SELECT max(file_id) FROM loaded_file) FROM temp.compacting;",
     )?;
     let settlement_rows = conn.execute(
         "DELETE FROM settlement_row WHERE file_id IN (SELECT file_id FROM temp.compacting)",

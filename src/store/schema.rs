@@ -277,6 +277,46 @@ ALTER TABLE refund_instruction ADD COLUMN captured_minor INTEGER;
 ALTER TABLE refund_instruction ADD COLUMN channel_refunded_minor INTEGER;
 ALTER TABLE refund_instruction ADD COLUMN instructed_before_minor INTEGER;
 "#,
+    r#"
+-- Incremental judgement (issue 11): a run judges only what its changes can
+-- reach. The keys it follows from a changed row to everything judged with
+-- it: an attempt's order, an order's attempts, an attempt's settlement rows
+-- and instructions, a transaction's rows and instructions, a day's attempts.
+CREATE INDEX attempt_by_order ON attempt(order_id);
+CREATE INDEX attempt_by_day ON attempt(created_day, channel);
+CREATE INDEX settlement_row_by_order ON settlement_row(channel_order_id);
+CREATE INDEX settlement_row_by_txn ON settlement_row(channel, channel_txn_id);
+-- The channel refunds, for the count of those still waiting for their payment.
+CREATE INDEX settlement_row_refunds ON settlement_row(channel, channel_txn_id, refund_id)
+    WHERE kind = 'REFUND';
+CREATE INDEX refund_instruction_by_order ON refund_instruction(channel_order_id);
+CREATE INDEX finding_item_by_order ON finding_item(channel_order_id) WHERE state = 'OPEN';
+CREATE INDEX finding_item_by_txn ON finding_item(channel, channel_txn_id) WHERE state = 'OPEN';
+-- What the last judgement was made with: a run whose rules or settings
+-- differ judges everything again. business_day: the day it judged as of.
+CREATE TABLE judgement_basis (
+    one                 INTEGER PRIMARY KEY CHECK (one = 1),
+    rules               TEXT NOT NULL,
+    settle_lag_days     INTEGER NOT NULL,
+    refund_confirm_days INTEGER NOT NULL,
+    business_day        TEXT NOT NULL
+);
+-- Attempts whose judgement changes when their day becomes covered (no
+-- payment yet, or a refund that waits for the day): judged again then.
+CREATE TABLE awaiting_coverage (
+    channel_order_id TEXT PRIMARY KEY,
+    created_day      TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX awaiting_coverage_by_day ON awaiting_coverage(created_day);
+-- Attempts a command outside a run changed (a refund re-issued, a refund
+-- job's results): the next run judges them again.
+CREATE TABLE rejudge (channel_order_id TEXT PRIMARY KEY) WITHOUT ROWID;
+-- The last file loaded when a day was compacted: attempts loaded later for
+-- that day are not judged (their payments may be compacted away); those it
+-- kept are judged as before, so compacting changes no decision. Days
+-- compacted before this column: every attempt counts as later, as then.
+ALTER TABLE compacted_day ADD COLUMN through_file_id INTEGER NOT NULL DEFAULT 0;
+"#,
 ];
 
 /// The schema version this payrecon writes (its number of migrations).

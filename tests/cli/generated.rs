@@ -45,7 +45,17 @@ fn generated_day_findings_match_what_was_planted() {
         .unwrap()
         .collect::<rusqlite::Result<_>>()
         .unwrap();
-    assert_eq!(indexes, ["attempt_undecided"]);
+    assert_eq!(
+        indexes,
+        [
+            "attempt_by_day",
+            "attempt_by_order",
+            "attempt_undecided",
+            "settlement_row_by_order",
+            "settlement_row_by_txn",
+            "settlement_row_refunds"
+        ]
+    );
     let summary: serde_json::Value = serde_json::from_str(&work.read("out/summary.json")).unwrap();
     let mut found = std::collections::BTreeMap::new();
     for group in summary["findings"].as_array().unwrap() {

@@ -542,3 +542,65 @@ fn closed_days_are_compacted_away() {
         crate::util::report_rows(&work, "resent")
     );
 }
+
+/// Found by the incremental-equals-full property: a rerun whose only change
+/// since the last one is a compaction (after that run's commit) reused the
+/// outputs of before it. Here the compaction took a payment whose channel
+/// refund arrived later: the rerun must count that refund as waiting for
+/// its payment, as a run judging everything again does.
+#[test]
+fn a_rerun_after_a_compaction_reports_what_it_removed() {
+    let work = Workdir::new();
+    let config = work.write("payrecon.toml", "retention_days = 1\n");
+    const OH: &str = "order_id,payment_id,channel_order_id,channel,amount,currency,order_status,payment_status,created_at,expires_at,closed_at,paid_at\n";
+    const SH: &str = "channel,channel_txn_id,channel_order_id,kind,amount,fee,currency,transacted_at,refund_id\n";
+    let mut files = Vec::new();
+    for (n, day) in DAYS.iter().enumerate() {
+        let (order, payment, refund) = match n {
+            0 => (
+                "O0,P0,C0,wechat,0.01,CNY,OPEN,SUCCESS,2026-11-21 10:00:00,,,2026-11-21 10:00:05\n",
+                "wechat,T0,C0,PAYMENT,0.01,,CNY,2026-11-21 10:00:05,\n",
+                "",
+            ),
+            2 => (
+                "",
+                "",
+                "wechat,T0,C0,REFUND,0.01,,CNY,2026-11-23 20:00:01,CS1\n",
+            ),
+            _ => ("", "", ""),
+        };
+        let orders = work.write(&format!("d{n}/orders-{day}.csv"), &format!("{OH}{order}"));
+        let wechat = work.write(
+            &format!("d{n}/wechat-{day}.csv"),
+            &format!("{SH}{payment}{refund}"),
+        );
+        let alipay = work.write(&format!("d{n}/alipay-{day}.csv"), SH);
+        files.extend([
+            ("--orders", orders),
+            ("--settlement", wechat),
+            ("--settlement", alipay),
+        ]);
+    }
+    let everything = |out: &str| {
+        let mut cmd = work.run(
+            out,
+            &["--config", config.to_str().unwrap(), "--allow-empty-orders"],
+        );
+        for (flag, path) in &files {
+            cmd.arg(flag).arg(path);
+        }
+        cmd.assert().success();
+        serde_json::from_str::<serde_json::Value>(&work.read(&format!("{out}/summary.json")))
+            .unwrap()["refunds_without_payment"]
+            .clone()
+    };
+    // The first run compacts 2026-11-21 (its payment included) after its
+    // commit; the payment's refund is loaded and still there.
+    assert_eq!(everything("first"), 0);
+    let compacted: i64 = Connection::open(work.db())
+        .unwrap()
+        .query_row("SELECT count(*) FROM compacted_day", [], |r| r.get(0))
+        .unwrap();
+    assert!(compacted > 0, "nothing was compacted");
+    assert_eq!(everything("again"), 1);
+}

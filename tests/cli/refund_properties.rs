@@ -26,7 +26,14 @@
 //!   by customer service and that one too), a closed order keeps none, a
 //!   single payment of an open order and a payment no export knows are
 //!   never refunded;
-//! - a further run over everything issues nothing.
+//! - a further run over everything issues nothing;
+//! - incremental judgement equals a full one (issue 11): every run is made
+//!   twice, on two databases, the second with `--full` (everything loaded
+//!   judged again); after each, the outputs and the ledgers must be equal.
+//!
+//! The refund job rejects some instructions (a day's `reject` plan), which
+//! the next run loads as its results file; a person re-issues them on a
+//! day whose plan says so, and at the end.
 //!
 //! `PROPTEST_CASES=2000 cargo test --test cli refund_properties` runs more
 //! worlds (64 by default).
@@ -75,6 +82,11 @@ struct DayPlan {
     rerun_previous: bool,
     reload_renamed: bool,
     export_late: bool,
+    /// The refund job rejects the instructions it submits that day whose id
+    /// hashes odd.
+    reject: bool,
+    /// A person re-issues the rejected instructions before the day's runs.
+    reissue: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -82,6 +94,9 @@ struct World {
     days: usize,
     orders: Vec<OrderSpec>,
     plans: Vec<DayPlan>,
+    /// `retention_days`: 0 keeps everything, 1 compacts the days before
+    /// yesterday whose findings are all closed after every run.
+    retention_days: u32,
 }
 
 fn attempt(days: usize) -> impl Strategy<Value = AttemptSpec> {
@@ -131,9 +146,21 @@ fn world() -> impl Strategy<Value = World> {
             prop::bool::weighted(0.3),
             prop::bool::weighted(0.3),
             prop::bool::weighted(0.2),
+            prop::bool::weighted(0.3),
+            prop::bool::weighted(0.5),
         )
             .prop_map(
-                |(split, order_seed, dated, rerun, rerun_previous, reload_renamed, export_late)| {
+                |(
+                    split,
+                    order_seed,
+                    dated,
+                    rerun,
+                    rerun_previous,
+                    reload_renamed,
+                    export_late,
+                    reject,
+                    reissue,
+                )| {
                     DayPlan {
                         split,
                         order_seed,
@@ -142,6 +169,8 @@ fn world() -> impl Strategy<Value = World> {
                         rerun_previous,
                         reload_renamed,
                         export_late,
+                        reject,
+                        reissue,
                     }
                 },
             );
@@ -149,11 +178,13 @@ fn world() -> impl Strategy<Value = World> {
             Just(days),
             prop::collection::vec(order, 1..=5),
             prop::collection::vec(plan, days),
+            0..=1u32,
         )
-            .prop_map(|(days, orders, plans)| World {
+            .prop_map(|(days, orders, plans, retention_days)| World {
                 days,
                 orders,
                 plans,
+                retention_days,
             })
     })
 }
@@ -187,12 +218,21 @@ struct Sim<'w> {
     world: &'w World,
     dir: PathBuf,
     db: PathBuf,
+    /// The twin database every run is repeated on with `--full`.
+    full_db: PathBuf,
     payments: BTreeMap<Key, Payment>,
     /// Refunds the channel executed, per payment (payrecon's and others').
     executed: BTreeMap<Key, i64>,
     service_executed: BTreeMap<Key, i64>,
     executed_ours: BTreeSet<String>,
     rejected: Vec<String>,
+    /// Instructions the refund job rejected, and the day it did.
+    job_rejected: BTreeMap<String, usize>,
+    /// The job's rejections the runs have loaded (payrecon knows them).
+    reported: BTreeSet<String>,
+    /// The day's results file, once written.
+    results: Option<PathBuf>,
+    reissued: BTreeSet<String>,
     issued: BTreeMap<String, Instruction>,
     /// Refund rows of each settlement file written so far.
     file_refunds: BTreeMap<PathBuf, Vec<RefundRow>>,
@@ -226,11 +266,16 @@ impl<'w> Sim<'w> {
             world,
             dir: dir.to_path_buf(),
             db: dir.join("state.db"),
+            full_db: dir.join("state-full.db"),
             payments: BTreeMap::new(),
             executed: BTreeMap::new(),
             service_executed: BTreeMap::new(),
             executed_ours: BTreeSet::new(),
             rejected: Vec::new(),
+            job_rejected: BTreeMap::new(),
+            reported: BTreeSet::new(),
+            results: None,
+            reissued: BTreeSet::new(),
             issued: BTreeMap::new(),
             file_refunds: BTreeMap::new(),
             file_payments: BTreeMap::new(),
@@ -330,10 +375,16 @@ impl<'w> Sim<'w> {
                     i.key.0 == *channel_name
                         && !self.executed_ours.contains(*id)
                         && !self.rejected.contains(id)
+                        && !self.job_rejected.contains_key(*id)
                 })
                 .map(|(id, i)| (id.clone(), i.clone()))
                 .collect();
+            let rejecting = day < self.world.days && self.world.plans[day].reject;
             for (id, instruction) in pending {
+                if rejecting && id.bytes().map(u64::from).sum::<u64>() % 2 == 1 {
+                    self.job_rejected.insert(id, day);
+                    continue;
+                }
                 let captured = self.payments[&instruction.key].captured;
                 let done = self.executed.entry(instruction.key.clone()).or_default();
                 if *done + instruction.amount > captured {
@@ -393,6 +444,35 @@ impl<'w> Sim<'w> {
             self.file_payments.insert(path.clone(), payments);
             self.written.insert(path);
         }
+        let rejected_today: Vec<&String> = self
+            .job_rejected
+            .iter()
+            .filter(|(_, d)| **d == day)
+            .map(|(id, _)| id)
+            .collect();
+        self.results = None;
+        if !rejected_today.is_empty() {
+            let mut text = String::from("refund_request_id,status,message\n");
+            for id in rejected_today {
+                text += &format!("{id},REJECTED,account closed\n");
+            }
+            let path = self.dir.join(format!("d{day}/results.csv"));
+            std::fs::write(&path, text).unwrap();
+            self.results = Some(path);
+        }
+    }
+
+    /// A person re-issues every rejection payrecon knows of, on both
+    /// databases.
+    fn reissue_rejected(&mut self) {
+        let ids: Vec<String> = self.reported.difference(&self.reissued).cloned().collect();
+        for db in [&self.db, &self.full_db] {
+            let conn = Connection::open(db).unwrap();
+            for id in &ids {
+                payrecon::reconcile::refunds::reissue(&conn, id).unwrap();
+            }
+        }
+        self.reissued.extend(ids);
     }
 
     /// One in-process `payrecon run` over `files`, then the per-run check.
@@ -414,17 +494,44 @@ impl<'w> Sim<'w> {
             business_date: date.map(|d| day_name(d).parse().unwrap()),
             orders,
             settlements,
+            refund_results: self.results.clone(),
             quiet: true,
             // A simulated day may have no orders: its export is the
             // header only (issue 12 refuses that without the flag).
             allow_empty_orders: true,
+            // Deadlines pass within the simulated days.
+            refund_confirm_days: 1,
+            retention_days: self.world.retention_days,
             ..Config::default()
         };
-        if let Err(e) = payrecon::run::run(&config) {
+        let full = Config {
+            db: self.full_db.clone(),
+            out: Some(self.dir.join(format!("out-full/{}", self.runs))),
+            full: true,
+            ..config.clone()
+        };
+        let incremental = payrecon::run::run(&config);
+        let everything = payrecon::run::run(&full);
+        prop_assert_eq!(
+            incremental.is_ok(),
+            everything.is_ok(),
+            "run {}: the incremental and the full run disagree on failing",
+            self.runs
+        );
+        if let Err(e) = incremental {
             // Only header-only files, no --date: a documented refusal.
             let nothing = format!("{e:#}").contains("nothing is loaded yet");
             prop_assert!(nothing, "run {} failed: {e:#}", self.runs);
             return Ok(());
+        }
+        self.same_as_full()?;
+        if let Some(results) = &self.results {
+            let text = std::fs::read_to_string(results).unwrap();
+            self.reported.extend(
+                text.lines()
+                    .skip(1)
+                    .map(|l| l.split(',').next().unwrap().to_string()),
+            );
         }
         for f in files {
             let canonical = self.original(f);
@@ -437,6 +544,31 @@ impl<'w> Sim<'w> {
         }
         self.check_decision(&fresh)?;
         self.issued.extend(fresh);
+        Ok(())
+    }
+
+    /// The incremental run decided what the full one did: the same outputs
+    /// and the same ledgers.
+    fn same_as_full(&self) -> Result<(), TestCaseError> {
+        let out = self.dir.join(format!("out/{}", self.runs));
+        let full = self.dir.join(format!("out-full/{}", self.runs));
+        for name in ["discrepancies.csv", "refunds.csv", "summary.json"] {
+            let a = std::fs::read_to_string(out.join(name)).unwrap_or_default();
+            let b = std::fs::read_to_string(full.join(name)).unwrap_or_default();
+            prop_assert_eq!(
+                a,
+                b,
+                "run {}: {} differs from a full judgement's",
+                self.runs,
+                name
+            );
+        }
+        prop_assert_eq!(
+            ledger(&self.db),
+            ledger(&self.full_db),
+            "run {}: the ledgers differ from a full judgement's",
+            self.runs
+        );
         Ok(())
     }
 
@@ -499,7 +631,11 @@ impl<'w> Sim<'w> {
             let pending: i64 = self
                 .issued
                 .iter()
-                .filter(|(id, i)| &i.key == k && !channel_refunds.contains_key(id.as_str()))
+                .filter(|(id, i)| {
+                    &i.key == k
+                        && !channel_refunds.contains_key(id.as_str())
+                        && !self.reported.contains(*id)
+                })
                 .map(|(_, i)| i.amount)
                 .sum();
             let seen: i64 = channel_refunds.values().sum();
@@ -513,13 +649,47 @@ impl<'w> Sim<'w> {
         Ok(())
     }
 
+    /// What payrecon's instructions the refund job did not reject refund.
     fn instructed(&self, k: &Key) -> i64 {
         self.issued
-            .values()
-            .filter(|i| &i.key == k)
+            .iter()
+            .filter(|(id, i)| &i.key == k && !self.job_rejected.contains_key(*id))
+            .map(|(_, i)| i)
             .map(|i| i.amount)
             .sum()
     }
+}
+
+/// The findings ledger (but when an item was last re-judged, and the clock
+/// times) and the refund instructions, as text.
+fn ledger(db: &Path) -> Vec<String> {
+    let conn = Connection::open(db).unwrap();
+    let mut rows = Vec::new();
+    for sql in [
+        "SELECT finding_id, kind, subject, order_id, payment_id, channel_order_id, channel_txn_id,
+                channel, internal_amount, internal_currency, channel_amount, channel_currency,
+                refund_minor, detail, first_seen, state, resolved_on, resolved_by
+         FROM finding_item ORDER BY finding_id",
+        "SELECT finding_id, business_day, event, by_whom, note FROM finding_event
+         ORDER BY finding_id, rowid",
+        "SELECT refund_request_id, business_day, channel, channel_txn_id, channel_order_id,
+                amount_minor, result, reissued_as, reissue_of, batch
+         FROM refund_instruction ORDER BY refund_request_id",
+    ] {
+        let mut stmt = conn.prepare(sql).unwrap();
+        let columns = stmt.column_count();
+        rows.extend(
+            stmt.query_map([], |r| {
+                (0..columns)
+                    .map(|i| Ok(format!("{:?}", r.get::<_, rusqlite::types::Value>(i)?)))
+                    .collect::<rusqlite::Result<Vec<_>>>()
+                    .map(|v| v.join("|"))
+            })
+            .unwrap()
+            .map(Result::unwrap),
+        );
+    }
+    rows
 }
 
 fn shuffled(mut files: Vec<PathBuf>, seed: u64) -> Vec<PathBuf> {
@@ -549,8 +719,11 @@ fn simulate(world: &World) -> Result<(), TestCaseError> {
     let mut sim = Sim::new(world, dir.path());
     let mut late_exports: Vec<PathBuf> = Vec::new();
     for day in 0..world.days {
-        sim.write_day(day);
         let plan = &world.plans[day];
+        if plan.reissue {
+            sim.reissue_rejected();
+        }
+        sim.write_day(day);
         let mut exports = std::mem::take(&mut late_exports);
         if plan.export_late && day + 1 < world.days {
             late_exports.push(sim.export_path(day));
@@ -592,7 +765,9 @@ fn simulate(world: &World) -> Result<(), TestCaseError> {
             sim.run(&previous, Some(day - 1))?;
         }
     }
-    // One more day of files, so the last day's payments are settled too.
+    // One more day of files, so the last day's payments are settled too;
+    // every rejection is re-issued first.
+    sim.reissue_rejected();
     sim.write_day(world.days);
     let everything: Vec<PathBuf> = sim.written.iter().cloned().collect();
     sim.run(&everything, None)?;

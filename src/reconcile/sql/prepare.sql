@@ -1,5 +1,6 @@
--- Working tables for one classification, rebuilt by every run from what is
--- loaded so far. `paid` is the heart: one row per channel payment, joined to
+-- Working tables for one classification, rebuilt by every run from what it
+-- judges: the `judged_*` views (reconcile/scope.rs) are everything loaded, or
+-- the scope the run's changes reach, closed under the keys joined here. `paid` is the heart: one row per channel payment, joined to
 -- its attempt (if any); `refundable` adds what is already refunded to the
 -- few payments the refund rules judge.
 DROP TABLE IF EXISTS temp.payment;
@@ -21,8 +22,9 @@ INSERT INTO closed_order
 SELECT order_id, order_status
 FROM (SELECT order_id, order_status,
              max((order_status <> 'OPEN') * 4611686018427387904 + file_id * 4294967296 + line)
-      FROM attempt
-      WHERE order_id IN (SELECT order_id FROM attempt WHERE order_status IN ('CLOSED', 'CANCELLED'))
+      FROM judged_attempt
+      WHERE order_id IN (SELECT order_id FROM judged_attempt
+                         WHERE order_status IN ('CLOSED', 'CANCELLED'))
       GROUP BY order_id)
 WHERE order_status IN ('CLOSED', 'CANCELLED');
 
@@ -36,9 +38,10 @@ CREATE TEMP TABLE payment AS
 SELECT channel, channel_txn_id, channel_order_id, amount_minor, currency, transacted_at,
        min(file_id * 4294967296 + line) AS first_position,
        count(DISTINCT amount_minor || ' ' || currency) AS variants
-FROM settlement_row
+FROM judged_settlement_row
 WHERE kind = 'PAYMENT'
-GROUP BY channel, channel_txn_id, channel_order_id;
+-- (+channel: sorted, not walked through an index and its table lookups.)
+GROUP BY +channel, channel_txn_id, channel_order_id;
 CREATE INDEX temp.payment_by_order ON payment(channel_order_id);
 
 -- Refunds the channel reports, each refund once (by its refund_id; a row
@@ -46,9 +49,9 @@ CREATE INDEX temp.payment_by_order ON payment(channel_order_id);
 CREATE TEMP TABLE channel_refund AS
 SELECT channel, channel_txn_id, refund_id, currency, max(amount_minor) AS amount_minor,
        channel_order_id
-FROM settlement_row
+FROM judged_settlement_row
 WHERE kind = 'REFUND'
-GROUP BY channel, channel_txn_id,
+GROUP BY +channel, channel_txn_id,
          CASE WHEN refund_id = '' THEN 'row ' || file_id || ':' || line ELSE refund_id END;
 CREATE INDEX temp.channel_refund_key ON channel_refund(channel, channel_txn_id, refund_id);
 CREATE INDEX temp.channel_refund_by_order ON channel_refund(channel, channel_order_id);
@@ -66,7 +69,7 @@ FROM (SELECT channel, channel_txn_id, amount_minor AS refunded, currency, 0 AS p
       FROM channel_refund
       UNION ALL
       SELECT i.channel, i.channel_txn_id, 0, NULL, i.amount_minor
-      FROM refund_instruction i
+      FROM judged_instruction i
       -- A rejected instruction moved no money.
       WHERE i.result IS NOT 'REJECTED'
         AND NOT EXISTS (

@@ -8,7 +8,7 @@ SELECT i.order_id, i.payment_id, i.channel_order_id, i.channel_txn_id, i.channel
            || ', the channel refunded ' || payrecon_money(r.amount_minor, r.currency) || ' '
            || r.currency,
        i.refund_request_id
-FROM refund_instruction i
+FROM judged_instruction i
 JOIN channel_refund r ON r.channel = i.channel AND r.channel_txn_id = i.channel_txn_id
                      AND r.refund_id = i.refund_request_id
 WHERE (r.amount_minor <> i.amount_minor OR r.currency <> i.currency) AND i.archived = 0

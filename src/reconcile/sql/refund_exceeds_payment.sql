@@ -7,7 +7,7 @@
 -- not know. Stop or recall the excess. (An instruction whose transaction is
 -- in no loaded file at all is REFUND_WITHOUT_PAYMENT instead.)
 WITH ours AS MATERIALIZED (
-    SELECT * FROM refund_instruction WHERE result IS NOT 'REJECTED' AND archived = 0
+    SELECT * FROM judged_instruction WHERE result IS NOT 'REJECTED' AND archived = 0
 ),
 -- The channel's refunds that are not instructions of ours, of the
 -- transactions and attempts we instructed.

@@ -10,7 +10,7 @@ SELECT i.order_id, i.payment_id, i.channel_order_id, i.channel_txn_id, i.channel
            || payrecon_money(i.amount_minor, i.currency) || ' ' || i.currency
            || ') is not confirmed by any channel file after ?confirm_days day(s)',
        i.refund_request_id
-FROM refund_instruction i
+FROM judged_instruction i
 WHERE i.business_day <> '' AND i.business_day <= date('?day', '-?confirm_days days')
   AND i.result IS NOT 'REJECTED' AND i.reissued_as IS NULL AND i.archived = 0
   AND NOT EXISTS (SELECT 1 FROM channel_refund r

@@ -10,5 +10,5 @@ SELECT i.order_id, i.payment_id, i.channel_order_id, i.channel_txn_id, i.channel
                    ELSE ': ' || i.result_message END
            || '; re-issue it with: payrecon reissue ' || i.refund_request_id,
        i.refund_request_id
-FROM refund_instruction i
+FROM judged_instruction i
 WHERE i.result = 'REJECTED' AND i.reissued_as IS NULL

@@ -8,7 +8,7 @@ SELECT i.order_id, i.payment_id, i.channel_order_id, i.channel_txn_id, i.channel
            || payrecon_money(i.amount_minor, i.currency) || ' ' || i.currency
            || ' of a payment no loaded file shows any more: stop or recall the refund',
        i.refund_request_id
-FROM refund_instruction i
+FROM judged_instruction i
 WHERE i.result IS NOT 'REJECTED' AND i.archived = 0
   AND NOT EXISTS (SELECT 1 FROM paid p
                   WHERE p.channel = i.channel AND p.channel_txn_id = i.channel_txn_id)
