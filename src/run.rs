@@ -66,11 +66,22 @@ pub fn run(config: &Config) -> Result<RunOutcome> {
     let settlements = identify(&settlement_files(&config.settlements)?, |path| {
         load::FileIdentity::of_settlement(path, config.settlement_day)
     })?;
-    // Coverage before the loads: the days they newly cover wake the
-    // attempts waiting for them (incremental judgement).
-    crate::store::changes::track(&tx)?;
-    reconcile::coverage(&tx, config.settle_lag_days)?;
-    reconcile::scope::remember_coverage(&tx)?;
+    // The day the last judgement was made as of, when this run can build on
+    // it: its loads then note what they change, and coverage before them
+    // is kept (the days they newly cover wake the attempts waiting for them).
+    let last_judged = match config.full {
+        true => None,
+        false => reconcile::scope::last_judged_day(
+            &tx,
+            config.settle_lag_days,
+            config.refund_confirm_days,
+        )?,
+    };
+    if last_judged.is_some() {
+        crate::store::changes::track(&tx)?;
+        reconcile::coverage(&tx, config.settle_lag_days)?;
+        reconcile::scope::remember_coverage(&tx)?;
+    }
     let aside = SetAside::for_load(&tx, new_bytes(&tx, orders.iter().chain(&settlements))?)?;
     for (path, identity) in &orders {
         load_orders(&tx, config, path, identity, &mut notices, &mut loaded)?;
@@ -155,6 +166,7 @@ pub fn run(config: &Config) -> Result<RunOutcome> {
             let summary = reconcile_day(
                 &tx,
                 &business_day,
+                last_judged.as_deref(),
                 config,
                 &unpublished,
                 &mut phases,
@@ -412,6 +424,7 @@ fn output_settings(config: &Config) -> emit::Settings {
 fn reconcile_day(
     conn: &Connection,
     business_day: &str,
+    last_judged: Option<&str>,
     config: &Config,
     unpublished: &[String],
     phases: &mut Phases,
@@ -422,7 +435,7 @@ fn reconcile_day(
         business_day,
         refund_confirm_days: config.refund_confirm_days,
     };
-    let reach = reconcile::scope::prepare(conn, &judgement, config.full)?;
+    let reach = reconcile::scope::prepare(conn, &judgement, last_judged, phases)?;
     phases.mark(format!(
         "scope: {} attempt(s) to judge{}",
         reconcile::scope::attempts_judged(conn)?,
@@ -436,11 +449,13 @@ fn reconcile_day(
     crate::failpoint::hit("after-classify");
     refunds::issue(conn, business_day)?;
     crate::failpoint::hit("after-refunds");
+    phases.mark("issue refunds");
     let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    reconcile::lifecycle::record(conn, business_day, &now)?;
-    reconcile::scope::record(conn, &judgement, reach)?;
-    crate::failpoint::hit("after-ledger");
+    reconcile::lifecycle::record(conn, business_day, &now, phases)?;
     phases.mark("refunds and the findings ledger");
+    reconcile::scope::record(conn, &judgement, reach)?;
+    phases.mark("record what the next run starts from");
+    crate::failpoint::hit("after-ledger");
     let settings = output_settings(config);
     let mut outputs = emit::outputs(staged, &settings)?;
     let mut day = DayReport {

@@ -140,7 +140,12 @@ pub fn register_functions(conn: &Connection) -> Result<()> {
 
 /// Records the run's judgement (`temp.finding`) in the ledger for
 /// `business_day`, at `now`.
-pub fn record(conn: &Connection, business_day: &str, now: &str) -> Result<()> {
+pub fn record(
+    conn: &Connection,
+    business_day: &str,
+    now: &str,
+    phases: &mut crate::phases::Phases,
+) -> Result<()> {
     register_functions(conn)?;
     for (name, sql) in TRANSITIONS {
         let sql = sql.replace("AMOUNTS_DIFFER", AMOUNTS_DIFFER);
@@ -162,6 +167,7 @@ pub fn record(conn: &Connection, business_day: &str, now: &str) -> Result<()> {
             stmt.raw_execute()
                 .with_context(|| format!("recording the ledger step '{name}'"))?;
         }
+        phases.mark(format!("ledger: {name}"));
     }
     Ok(())
 }

@@ -44,53 +44,59 @@ pub fn remember_coverage(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
-/// The last judgement's basis, if it was made with this run's rules and
-/// settings: its business day.
-fn last_judged_day(conn: &Connection, judgement: &Judgement) -> Result<Option<String>> {
+/// The business day of the last judgement, if it was made with these
+/// rules and settings (a run can then judge only what changed since).
+pub fn last_judged_day(
+    conn: &Connection,
+    settle_lag_days: u32,
+    refund_confirm_days: u32,
+) -> Result<Option<String>> {
     Ok(conn
         .query_row(
             "SELECT business_day FROM judgement_basis
              WHERE rules = ?1 AND settle_lag_days = ?2 AND refund_confirm_days = ?3",
-            rusqlite::params![
-                super::rules_digest(),
-                judgement.settle_lag_days,
-                judgement.refund_confirm_days
-            ],
+            rusqlite::params![super::rules_digest(), settle_lag_days, refund_confirm_days],
             |r| r.get(0),
         )
         .optional()?)
 }
 
-/// Decides how much this run judges and builds the views the rules read.
-/// Needs `store::changes` tracked, [`remember_coverage`] before the loads
-/// and `reconcile::coverage` after them.
-pub fn prepare(conn: &Connection, judgement: &Judgement, full: bool) -> Result<Reach> {
-    let last_day = match full {
-        true => None,
-        false => last_judged_day(conn, judgement)?,
-    };
+/// Builds the views the rules read: over everything without `last_day`,
+/// else over what changed since the judgement made as of `last_day`
+/// ([`last_judged_day`]; the run's loads were tracked by `store::changes`,
+/// with [`remember_coverage`] before them and `reconcile::coverage` after).
+pub fn prepare(
+    conn: &Connection,
+    judgement: &Judgement,
+    last_day: Option<&str>,
+    phases: &mut crate::phases::Phases,
+) -> Result<Reach> {
     let Some(last_day) = last_day else {
         conn.execute_batch(EVERYTHING)
             .context("preparing a full judgement")?;
         return Ok(Reach::Everything);
     };
-    crate::store::changes::track(conn)?;
     conn.execute_batch(SCOPE_TABLES)?;
     conn.execute(
         SEEDS,
         rusqlite::named_params! {
-            ":low": judgement.business_day.min(last_day.as_str()),
-            ":high": judgement.business_day.max(last_day.as_str()),
+            ":low": judgement.business_day.min(last_day),
+            ":high": judgement.business_day.max(last_day),
             ":confirm": format!("-{} days", judgement.refund_confirm_days),
         },
     )
     .context("seeding the judgement's scope")?;
-    conn.execute(
-        "INSERT OR IGNORE INTO temp.scope_txn SELECT channel, channel_txn_id, 0 FROM temp.changed_txn",
-        [],
+    phases.mark("scope: seeds");
+    conn.execute_batch(
+        "INSERT OR IGNORE INTO temp.scope_txn SELECT channel, channel_txn_id, 0 FROM temp.changed_txn;
+         INSERT OR IGNORE INTO temp.scope_order
+         SELECT order_id, 0 FROM temp.changed_attempt WHERE order_id IS NOT NULL
+         UNION ALL
+         SELECT order_id, 0 FROM temp.changed_order;",
     )?;
-    close(conn)?;
+    close(conn, phases)?;
     conn.execute_batch(SCOPED_VIEWS)?;
+    phases.mark("scope: its rows, and the open items about it");
     Ok(Reach::Changed)
 }
 
@@ -115,9 +121,11 @@ const SCOPE_TABLES: &str = "
 DROP TABLE IF EXISTS temp.scope_attempt;
 DROP TABLE IF EXISTS temp.scope_order;
 DROP TABLE IF EXISTS temp.scope_txn;
-CREATE TEMP TABLE scope_attempt (channel_order_id TEXT PRIMARY KEY, round INTEGER NOT NULL)
-    WITHOUT ROWID;
-CREATE INDEX temp.scope_attempt_round ON scope_attempt(round);
+-- order_known: its order is in scope_order already (an attempt an export
+-- gave: the loader noted its order), so round 0 need not look it up.
+CREATE TEMP TABLE scope_attempt (channel_order_id TEXT PRIMARY KEY, round INTEGER NOT NULL,
+    order_known INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
+CREATE INDEX temp.scope_attempt_round ON scope_attempt(round, order_known);
 CREATE TEMP TABLE scope_order (order_id TEXT PRIMARY KEY, round INTEGER NOT NULL) WITHOUT ROWID;
 CREATE INDEX temp.scope_order_round ON scope_order(round);
 CREATE TEMP TABLE scope_txn (channel TEXT NOT NULL, channel_txn_id TEXT NOT NULL,
@@ -129,16 +137,16 @@ CREATE INDEX temp.scope_txn_round ON scope_txn(round);";
 /// whose day lies between the last judged day's deadline and this one's
 /// change (whichever way the business day moved).
 const SEEDS: &str = "
-INSERT OR IGNORE INTO temp.scope_attempt
-SELECT channel_order_id, 0 FROM temp.changed_attempt
+INSERT OR IGNORE INTO temp.scope_attempt (channel_order_id, round, order_known)
+SELECT channel_order_id, 0, order_id IS NOT NULL FROM temp.changed_attempt
 UNION ALL
-SELECT channel_order_id, 0 FROM main.rejudge
+SELECT channel_order_id, 0, 0 FROM main.rejudge
 UNION ALL
-SELECT w.channel_order_id, 0 FROM main.awaiting_coverage w
+SELECT w.channel_order_id, 0, 0 FROM main.awaiting_coverage w
 WHERE w.created_day IN (SELECT day FROM (SELECT channel, day FROM temp.covered_day
                                          EXCEPT SELECT channel, day FROM temp.covered_before))
 UNION ALL
-SELECT channel_order_id, 0 FROM main.refund_instruction
+SELECT channel_order_id, 0, 0 FROM main.refund_instruction
 WHERE business_day BETWEEN date(:low, :confirm) AND date(:high, :confirm)";
 
 /// One closure round (:round): from the attempts the previous round added
@@ -149,7 +157,7 @@ const CLOSURE_ROUND: &[&str] = &[
     "INSERT OR IGNORE INTO temp.scope_order
      SELECT a.order_id, :round FROM temp.scope_attempt k
      CROSS JOIN main.attempt a ON a.channel_order_id = k.channel_order_id
-     WHERE k.round = :round",
+     WHERE k.round = :round AND k.order_known = 0",
     "INSERT OR IGNORE INTO temp.scope_txn
      SELECT s.channel, s.channel_txn_id, :round FROM temp.scope_attempt k
      CROSS JOIN main.settlement_row s ON s.channel_order_id = k.channel_order_id
@@ -158,22 +166,22 @@ const CLOSURE_ROUND: &[&str] = &[
      SELECT i.channel, i.channel_txn_id, :round FROM temp.scope_attempt k
      CROSS JOIN main.refund_instruction i ON i.channel_order_id = k.channel_order_id
      WHERE k.round = :round",
-    "INSERT OR IGNORE INTO temp.scope_attempt
+    "INSERT OR IGNORE INTO temp.scope_attempt (channel_order_id, round)
      SELECT a.channel_order_id, :round + 1 FROM temp.scope_order o
      CROSS JOIN main.attempt a ON a.order_id = o.order_id
      WHERE o.round = :round",
-    "INSERT OR IGNORE INTO temp.scope_attempt
+    "INSERT OR IGNORE INTO temp.scope_attempt (channel_order_id, round)
      SELECT s.channel_order_id, :round + 1 FROM temp.scope_txn t
      CROSS JOIN main.settlement_row s ON s.channel = t.channel AND s.channel_txn_id = t.channel_txn_id
      WHERE t.round = :round AND s.channel_order_id <> ''",
-    "INSERT OR IGNORE INTO temp.scope_attempt
+    "INSERT OR IGNORE INTO temp.scope_attempt (channel_order_id, round)
      SELECT i.channel_order_id, :round + 1 FROM temp.scope_txn t
      CROSS JOIN main.refund_instruction i ON i.channel = t.channel AND i.channel_txn_id = t.channel_txn_id
      WHERE t.round = :round",
 ];
 
 /// Rounds until one adds no attempt: the scope is then closed.
-fn close(conn: &Connection) -> Result<()> {
+fn close(conn: &Connection, phases: &mut crate::phases::Phases) -> Result<()> {
     let mut statements = CLOSURE_ROUND
         .iter()
         .map(|sql| conn.prepare(sql))
@@ -187,6 +195,7 @@ fn close(conn: &Connection) -> Result<()> {
             if step >= 3 {
                 added += n;
             }
+            phases.mark(format!("scope: round {round} step {step}: {n} key(s)"));
         }
         if added == 0 {
             return Ok(());
@@ -195,37 +204,39 @@ fn close(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
-/// Views over the scope (CROSS JOIN: the scope drives, the tables are
-/// looked up by their indexes). A transaction's rows with a channel_order_id are
-/// reached through it (the closure put it in scope); the others by the
-/// transaction.
+/// The scope's rows (CROSS JOIN: the scope drives, the tables are looked up
+/// by their indexes). Attempts and settlement rows are copied once: the
+/// rules then scan them, as a full judgement scans the tables. A
+/// transaction's rows with a channel_order_id are reached through it (the
+/// closure put it in scope); the others by the transaction.
 const SCOPED_VIEWS: &str = "
-DROP VIEW IF EXISTS temp.judged_attempt;
-DROP VIEW IF EXISTS temp.judged_settlement_row;
+DROP TABLE IF EXISTS temp.judged_attempt;
+DROP TABLE IF EXISTS temp.judged_settlement_row;
 DROP VIEW IF EXISTS temp.judged_instruction;
-CREATE TEMP VIEW judged_attempt AS
+CREATE TEMP TABLE judged_attempt AS
 SELECT a.* FROM temp.scope_attempt k CROSS JOIN main.attempt a ON a.channel_order_id = k.channel_order_id;
-CREATE TEMP VIEW judged_settlement_row AS
+CREATE TEMP TABLE judged_settlement_row AS
 SELECT s.* FROM temp.scope_attempt k
 CROSS JOIN main.settlement_row s ON s.channel_order_id = k.channel_order_id
 UNION ALL
-SELECT s.* FROM temp.scope_txn t
-CROSS JOIN main.settlement_row s ON s.channel = t.channel AND s.channel_txn_id = t.channel_txn_id
+SELECT s.* FROM main.settlement_row s INDEXED BY settlement_row_without_order
+CROSS JOIN temp.scope_txn t ON t.channel = s.channel AND t.channel_txn_id = s.channel_txn_id
 WHERE s.channel_order_id = '';
 CREATE TEMP VIEW judged_instruction AS
 SELECT i.* FROM temp.scope_attempt k
 CROSS JOIN main.refund_instruction i ON i.channel_order_id = k.channel_order_id;
 -- The open ledger items about the scope: only they can be resolved by it.
+-- (Driven by the open items, each looked up in the scope: there are fewer
+-- of them than keys in a day's scope once a team works its queue.)
 DROP TABLE IF EXISTS temp.scoped_item;
 CREATE TEMP TABLE scoped_item (finding_id TEXT PRIMARY KEY) WITHOUT ROWID;
-INSERT OR IGNORE INTO scoped_item
-SELECT i.finding_id FROM temp.scope_attempt k
-CROSS JOIN main.finding_item i ON i.channel_order_id = k.channel_order_id AND i.state = 'OPEN'
-UNION ALL
-SELECT i.finding_id FROM temp.scope_txn t
-CROSS JOIN main.finding_item i ON i.channel = t.channel AND i.channel_txn_id = t.channel_txn_id
-                        AND i.state = 'OPEN'
-WHERE t.channel_txn_id <> '';";
+INSERT INTO scoped_item
+SELECT i.finding_id FROM main.finding_item i
+WHERE i.state = 'OPEN'
+  AND (EXISTS (SELECT 1 FROM temp.scope_attempt k WHERE k.channel_order_id = i.channel_order_id)
+       OR (i.channel_txn_id <> ''
+           AND EXISTS (SELECT 1 FROM temp.scope_txn t
+                       WHERE t.channel = i.channel AND t.channel_txn_id = i.channel_txn_id)));";
 
 /// After the rules: records what the next incremental run starts from. The
 /// judged attempts whose decision waits for their day to be covered (no
@@ -236,7 +247,8 @@ pub fn record(conn: &Connection, judgement: &Judgement, reach: Reach) -> Result<
         Reach::Everything => "DELETE FROM awaiting_coverage",
         Reach::Changed => {
             "DELETE FROM awaiting_coverage
-             WHERE channel_order_id IN (SELECT channel_order_id FROM temp.scope_attempt)"
+             WHERE EXISTS (SELECT 1 FROM temp.scope_attempt k
+                           WHERE k.channel_order_id = awaiting_coverage.channel_order_id)"
         }
     };
     conn.execute_batch(&format!(

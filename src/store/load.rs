@@ -127,8 +127,9 @@ pub fn register_file(
 /// by one, in file order, to name the line.
 pub struct AttemptLoader<'c> {
     upsert_batch: Statement<'c>,
-    /// Notes the chunk's attempts as changed (`store::changes`).
-    note_batch: Statement<'c>,
+    /// Notes the chunk's attempts as changed, when the run tracks changes
+    /// (`store::changes`).
+    note_batch: Option<Statement<'c>>,
     file_id: i64,
     /// Parsed batches gathered for the next chunk.
     pending: Vec<Vec<(Attempt, u64)>>,
@@ -290,9 +291,12 @@ impl batch::Rows for SortedAttempts {
 
 impl<'c> AttemptLoader<'c> {
     pub fn new(conn: &'c Connection, file_id: i64) -> Result<Self> {
-        crate::store::changes::track(conn)?;
+        let note_batch = match crate::store::changes::is_tracking(conn)? {
+            true => Some(conn.prepare(crate::store::changes::NOTE_ATTEMPT_BATCH)?),
+            false => None,
+        };
         Ok(AttemptLoader {
-            note_batch: conn.prepare(crate::store::changes::NOTE_ATTEMPT_BATCH)?,
+            note_batch,
             pending: Vec::new(),
             pending_rows: 0,
             upsert_batch: conn.prepare(&format!(
@@ -332,11 +336,14 @@ impl<'c> AttemptLoader<'c> {
         let chunk = SortedAttempts::new(std::mem::take(&mut self.pending));
         let (result, chunk) = run_batch(&mut self.upsert_batch, chunk, self.file_id);
         match result {
-            Ok(_) => {
-                let (noted, chunk) = run_batch(&mut self.note_batch, chunk, self.file_id);
-                noted?;
-                Ok(chunk.batches)
-            }
+            Ok(_) => match &mut self.note_batch {
+                Some(note) => {
+                    let (noted, chunk) = run_batch(note, chunk, self.file_id);
+                    noted?;
+                    Ok(chunk.batches)
+                }
+                None => Ok(chunk.batches),
+            },
             Err(e) if is_constraint(&e) => {
                 // The failed statement changed nothing: row by row in file
                 // order, the first bad row names itself.

@@ -281,17 +281,19 @@ ALTER TABLE refund_instruction ADD COLUMN instructed_before_minor INTEGER;
 -- Incremental judgement (issue 11): a run judges only what its changes can
 -- reach. The keys it follows from a changed row to everything judged with
 -- it: an attempt's order, an order's attempts, an attempt's settlement rows
--- and instructions, a transaction's rows and instructions, a day's attempts.
+-- and instructions, a transaction's rows and instructions.
 CREATE INDEX attempt_by_order ON attempt(order_id);
-CREATE INDEX attempt_by_day ON attempt(created_day, channel);
-CREATE INDEX settlement_row_by_order ON settlement_row(channel_order_id);
-CREATE INDEX settlement_row_by_txn ON settlement_row(channel, channel_txn_id);
+-- Each with the other key, so following one key to the other reads the
+-- index alone.
+CREATE INDEX settlement_row_by_order ON settlement_row(channel_order_id, channel, channel_txn_id);
+CREATE INDEX settlement_row_by_txn ON settlement_row(channel, channel_txn_id, channel_order_id);
+-- The few rows no attempt key reaches (refunds without an order id).
+CREATE INDEX settlement_row_without_order ON settlement_row(channel, channel_txn_id)
+    WHERE channel_order_id = '';
 -- The channel refunds, for the count of those still waiting for their payment.
 CREATE INDEX settlement_row_refunds ON settlement_row(channel, channel_txn_id, refund_id)
     WHERE kind = 'REFUND';
 CREATE INDEX refund_instruction_by_order ON refund_instruction(channel_order_id);
-CREATE INDEX finding_item_by_order ON finding_item(channel_order_id) WHERE state = 'OPEN';
-CREATE INDEX finding_item_by_txn ON finding_item(channel, channel_txn_id) WHERE state = 'OPEN';
 -- What the last judgement was made with: a run whose rules or settings
 -- differ judges everything again. business_day: the day it judged as of.
 CREATE TABLE judgement_basis (

@@ -48,12 +48,12 @@ fn generated_day_findings_match_what_was_planted() {
     assert_eq!(
         indexes,
         [
-            "attempt_by_day",
             "attempt_by_order",
             "attempt_undecided",
             "settlement_row_by_order",
             "settlement_row_by_txn",
-            "settlement_row_refunds"
+            "settlement_row_refunds",
+            "settlement_row_without_order"
         ]
     );
     let summary: serde_json::Value = serde_json::from_str(&work.read("out/summary.json")).unwrap();

@@ -677,9 +677,15 @@ fn attack(world: &World) -> Result<(), TestCaseError> {
             let at = issued_at.get(id).copied().unwrap_or(0);
             changed_at.values().any(|&c| c > at)
         });
+        // A last run that reran an earlier business day reports only what
+        // was first seen by then: the flag may be on a later day, open in
+        // the ledger.
         let flagged = last_report
             .lines()
-            .any(|l| l.contains(",high,") && ids.iter().any(|id| l.contains(id.as_str())));
+            .any(|l| l.contains(",high,") && ids.iter().any(|id| l.contains(id.as_str())))
+            || ids
+                .iter()
+                .any(|id| open_refund_finding_names(&scratch.path("p.db"), id));
         prop_assert!(
             corrected_later && flagged,
             "{key}: refunded {refunded} of {captured} captured (payrecon: {ids:?}; corrected after issue: {corrected_later}, flagged high: {flagged})\nlast report:\n{last_report}"
@@ -1142,4 +1148,18 @@ fn issue10_scenario5_days_in_reverse_order_never_repeat_an_instruction() {
         );
         assert_eq!(s.instructions().len(), 3, "dated {dated}");
     }
+}
+
+/// Whether an open REFUND_* finding (all of high severity) names
+/// instruction `id`.
+fn open_refund_finding_names(db: &Path, id: &str) -> bool {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM finding_item
+                        WHERE state = 'OPEN' AND kind LIKE 'REFUND!_%' ESCAPE '!'
+                          AND instr(detail, ?1) > 0)",
+        [id],
+        |r| r.get(0),
+    )
+    .unwrap()
 }
