@@ -12,7 +12,8 @@
 # Prints, per morning: wall time and peak RSS of the run, the time the
 # judgement took (its scope, classification and ledger phases), how many
 # attempts it judged, database size, rows of discrepancies.csv and the
-# resolve step's time. Results are printed, never asserted.
+# resolve step's time; each morning's --timings go to timings-K.txt.
+# Results are printed, never asserted.
 #
 #   scripts/bench_days.sh DAYS ORDERS_PER_DAY
 #   BENCH_DIR=/tmp/payrecon-days RETENTION=7 scripts/bench_days.sh 30 1000000
@@ -56,6 +57,7 @@ for ((k = 0; k < days; k++)); do
     --db "$dir/state.db" --orders "$dir/gen-$k/orders.csv" --settlement "$feed" \
     --out "$dir/out/$k" 2> "$dir/stderr" || { cat "$dir/stderr"; exit 1; }
   read -r wall rss < "$dir/time"
+  cp "$dir/stderr" "$dir/timings-$((k + 1)).txt"
   read -r business judge judged < <(python3 - "$dir/out/$k" "$dir/stderr" "$dir/feed/refunds-$((k + 1)).csv" "$(date -d "$start + $((k + 1)) day" +%F)" <<'PY'
 import csv, glob, json, re, sys
 out, stderr, refunds_next, next_day = sys.argv[1:5]
@@ -66,7 +68,7 @@ for line in open(stderr):
     if not m:
         continue
     phase = m[2]
-    if phase.startswith(("scope", "prepare", "rule ", "refunds and the findings ledger")):
+    if phase.startswith(("scope", "prepare", "rule ", "issue refunds", "ledger:", "record what")):
         judge += float(m[1])
     s = re.match(r"scope: (\d+) attempt", phase)
     if s:

@@ -96,7 +96,13 @@ const TRANSITIONS: &[(&str, &str)] = &[
              channel_currency = j.channel_currency, refund_minor = j.refund_minor,
              detail = j.detail, last_seen = max(i.last_seen, :day)
          FROM temp.judged_item j
-         WHERE j.finding_id = i.finding_id AND i.state = 'OPEN';",
+         WHERE j.finding_id = i.finding_id AND i.state = 'OPEN'
+           -- Only rows that change (an item opened just now is as judged).
+           AND (AMOUNTS_DIFFER OR i.detail IS NOT j.detail OR i.refund_minor IS NOT j.refund_minor
+                OR i.order_id IS NOT j.order_id OR i.payment_id IS NOT j.payment_id
+                OR i.channel_order_id IS NOT j.channel_order_id
+                OR i.channel_txn_id IS NOT j.channel_txn_id OR i.channel IS NOT j.channel
+                OR i.last_seen < :day);",
     ),
     (
         "resolved by the data",
@@ -193,9 +199,11 @@ pub fn resolve_by_person(
     let mut unknown = Vec::new();
     let mut outcome = Resolved::default();
     let mut open: Vec<(&String, &String)> = Vec::new();
+    // The same id twice (two rows of a reviewed file): closed once. (A set:
+    // a reviewed file holds a day's findings, tens of thousands.)
+    let mut seen = std::collections::HashSet::new();
     for (id, note) in closing {
-        // The same id twice (two rows of a reviewed file): closed once.
-        if open.iter().any(|(seen, _)| *seen == id) || outcome.already.contains(id) {
+        if !seen.insert(id.as_str()) {
             continue;
         }
         match state_of

@@ -122,10 +122,13 @@ pub fn issue(conn: &Connection, business_day: &str) -> Result<()> {
            -- A payment (or attempt) whose instruction the refund job
            -- rejected waits for a person (`payrecon reissue`): never
            -- refunded again by itself, whatever its transaction id now.
+           -- (Two lookups, one per index: an OR of the two keys scanned
+           -- every instruction for every finding.)
            AND NOT EXISTS (SELECT 1 FROM refund_instruction r
-                           WHERE r.channel = f.channel
-                             AND (r.channel_txn_id = f.channel_txn_id
-                                  OR r.channel_order_id = f.channel_order_id)
+                           WHERE r.channel = f.channel AND r.channel_txn_id = f.channel_txn_id
+                             AND r.result = 'REJECTED' AND r.reissued_as IS NULL)
+           AND NOT EXISTS (SELECT 1 FROM refund_instruction r
+                           WHERE r.channel = f.channel AND r.channel_order_id = f.channel_order_id
                              AND r.result = 'REJECTED' AND r.reissued_as IS NULL)
          ON CONFLICT (refund_request_id) DO NOTHING",
         rusqlite::params![business_day, batch],

@@ -14,42 +14,70 @@ WITH ours AS MATERIALIZED (
 others AS MATERIALIZED (
     SELECT r.channel, r.channel_txn_id, r.channel_order_id, r.currency, r.amount_minor
     FROM channel_refund r
-    WHERE NOT EXISTS (SELECT 1 FROM ours i WHERE i.refund_request_id = r.refund_id)
-      AND EXISTS (SELECT 1 FROM ours i
-                  WHERE i.channel = r.channel
-                    AND (i.channel_txn_id = r.channel_txn_id OR i.channel_order_id = r.channel_order_id))
+    -- Looked up in the indexed table, not in `ours` (a materialized CTE
+    -- has no index: each lookup would scan every instruction). The
+    -- instructions of a judged refund's transaction or attempt are judged
+    -- too (reconcile/scope.rs), so this finds what `ours` would.
+    WHERE NOT EXISTS (SELECT 1 FROM refund_instruction i
+                      WHERE i.refund_request_id = r.refund_id
+                        AND i.result IS NOT 'REJECTED' AND i.archived = 0)
+      AND (EXISTS (SELECT 1 FROM refund_instruction i
+                   WHERE i.channel = r.channel AND i.channel_txn_id = r.channel_txn_id
+                     AND i.result IS NOT 'REJECTED' AND i.archived = 0)
+           OR EXISTS (SELECT 1 FROM refund_instruction i
+                      WHERE i.channel = r.channel AND i.channel_order_id = r.channel_order_id
+                        AND i.result IS NOT 'REJECTED' AND i.archived = 0))
 ),
-by_txn AS (
+-- Summed once per transaction and per attempt, then joined (a correlated
+-- sum over `others` per instruction scanned it every time).
+others_by_txn AS MATERIALIZED (
+    SELECT channel, channel_txn_id, currency, sum(amount_minor) AS amount
+    FROM others GROUP BY channel, channel_txn_id, currency
+),
+others_by_attempt AS MATERIALIZED (
+    SELECT channel, channel_order_id, currency, sum(amount_minor) AS amount
+    FROM others GROUP BY channel, channel_order_id, currency
+),
+instructed_by_txn AS MATERIALIZED (
     SELECT i.channel, i.channel_txn_id, i.currency, sum(i.amount_minor) AS instructed,
            group_concat(i.refund_request_id, ' ') AS ids,
            min(i.channel_order_id) AS channel_order_id, min(i.order_id) AS order_id,
-           min(i.payment_id) AS payment_id,
-           (SELECT sum(p.channel_amount) FROM paid p
-            WHERE p.channel = i.channel AND p.channel_txn_id = i.channel_txn_id
-              AND p.channel_currency = i.currency) AS captured,
-           coalesce((SELECT sum(o.amount_minor) FROM others o
-                     WHERE o.channel = i.channel AND o.channel_txn_id = i.channel_txn_id
-                       AND o.currency = i.currency), 0) AS other_refunds
+           min(i.payment_id) AS payment_id
     FROM ours i
     WHERE EXISTS (SELECT 1 FROM paid p
                   WHERE p.channel = i.channel AND p.channel_txn_id = i.channel_txn_id)
     GROUP BY i.channel, i.channel_txn_id, i.currency
 ),
-by_attempt AS (
+instructed_by_attempt AS MATERIALIZED (
     SELECT i.channel, i.channel_order_id, i.currency, sum(i.amount_minor) AS instructed,
            group_concat(i.refund_request_id, ' ') AS ids,
            min(i.channel_txn_id) AS channel_txn_id, min(i.order_id) AS order_id,
-           min(i.payment_id) AS payment_id,
-           coalesce((SELECT sum(q.amount_minor) FROM payment q
-                     WHERE q.channel_order_id = i.channel_order_id AND q.channel = i.channel
-                       AND q.currency = i.currency), 0) AS captured,
-           coalesce((SELECT sum(o.amount_minor) FROM others o
-                     WHERE o.channel = i.channel AND o.channel_order_id = i.channel_order_id
-                       AND o.currency = i.currency), 0) AS other_refunds
+           min(i.payment_id) AS payment_id
     FROM ours i
     WHERE EXISTS (SELECT 1 FROM paid p
                   WHERE p.channel = i.channel AND p.channel_txn_id = i.channel_txn_id)
     GROUP BY i.channel, i.channel_order_id, i.currency
+),
+by_txn AS (
+    SELECT g.*,
+           (SELECT sum(p.channel_amount) FROM paid p
+            WHERE p.channel = g.channel AND p.channel_txn_id = g.channel_txn_id
+              AND p.channel_currency = g.currency) AS captured,
+           coalesce(o.amount, 0) AS other_refunds
+    FROM instructed_by_txn g
+    LEFT JOIN others_by_txn o ON o.channel = g.channel AND o.channel_txn_id = g.channel_txn_id
+                             AND o.currency = g.currency
+),
+by_attempt AS (
+    SELECT g.*,
+           coalesce((SELECT sum(q.amount_minor) FROM payment q
+                     WHERE q.channel_order_id = g.channel_order_id AND q.channel = g.channel
+                       AND q.currency = g.currency), 0) AS captured,
+           coalesce(o.amount, 0) AS other_refunds
+    FROM instructed_by_attempt g
+    LEFT JOIN others_by_attempt o ON o.channel = g.channel
+                                 AND o.channel_order_id = g.channel_order_id
+                                 AND o.currency = g.currency
 )
 SELECT order_id, payment_id, channel_order_id, channel_txn_id, channel,
        NULL, NULL, captured, currency, 0,
