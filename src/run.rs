@@ -229,7 +229,7 @@ fn compact_after(
     }
     let lock = Duration::from_secs(config.lock_timeout_secs);
     let tx = store.begin(&config.db, lock)?;
-    let done = crate::store::retention::compact(&tx, &cutoff, config.settle_lag_days)?;
+    let done = crate::store::retention::compact(&tx, &cutoff)?;
     tx.commit()?;
     Ok(done)
 }

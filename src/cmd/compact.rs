@@ -41,7 +41,7 @@ pub fn exec(args: &CompactArgs) -> Result<String> {
         &config.db,
         std::time::Duration::from_secs(config.lock_timeout_secs),
     )?;
-    let done = crate::store::retention::compact(&tx, &cutoff, config.settle_lag_days)?;
+    let done = crate::store::retention::compact(&tx, &cutoff)?;
     tx.commit()?;
     Ok(format!(
         "compacted the days before {cutoff}: {} settlement file(s), {} row(s), {} attempt(s)\n",

@@ -23,7 +23,7 @@ pub struct Compacted {
 
 /// Compacts the settlement days before `cutoff` (YYYY-MM-DD) whose findings
 /// are all closed. Runs in the caller's transaction.
-pub fn compact(conn: &Connection, cutoff: &str, settle_lag_days: u32) -> Result<Compacted> {
+pub fn compact(conn: &Connection, cutoff: &str) -> Result<Compacted> {
     conn.execute_batch(
         "DROP TABLE IF EXISTS temp.refund_row;
          CREATE TEMP TABLE refund_row AS
@@ -83,14 +83,13 @@ pub fn compact(conn: &Connection, cutoff: &str, settle_lag_days: u32) -> Result<
                                                AND k.channel_order_id = s.channel_order_id)))",
         [cutoff],
     )?;
-    // A payment row goes only with its attempt, and an attempt only with
-    // all of its payment rows (else the next run would see a payment
-    // without its attempt, UNMATCHED_CHANNEL, or an attempt without its
-    // payment, MISSING_IN_CHANNEL). Attempts go by their day, so a file is
-    // dropped from the candidates while a row of it belongs to an attempt
-    // of a day that stays, and a day while an attempt of it has a row in a
-    // file that stays (within the settle lag after it, where T+1 payments
-    // are). Repeated until nothing changes.
+    // A payment row goes only with its attempt, and an attempt with all of
+    // its payment rows (else the next run would see a payment without its
+    // attempt, UNMATCHED_CHANNEL, or an attempt without its payment,
+    // MISSING_IN_CHANNEL). A file stays while a row of it belongs to an
+    // attempt of a day that stays; the attempts of a compacted day take
+    // their rows in later files with them (the T+1 payments in the next
+    // day's file), so a day's spill into the next never keeps both.
     loop {
         let payment_kept_by_attempt = conn.execute(
             "DELETE FROM temp.compacting
@@ -104,23 +103,7 @@ pub fn compact(conn: &Connection, cutoff: &str, settle_lag_days: u32) -> Result<
                                    WHERE d.channel = a.channel AND d.day = a.created_day))",
             [],
         )?;
-        let attempt_kept_by_payment = conn.execute(
-            "DELETE FROM temp.compacting
-             WHERE EXISTS (
-                 SELECT 1 FROM loaded_file f
-                 JOIN settlement_row s ON s.file_id = f.file_id
-                 JOIN attempt a ON a.channel_order_id = s.channel_order_id
-                 WHERE f.role = 'settlement' AND f.replaced_by IS NULL
-                   AND f.channel = compacting.channel
-                   AND f.day > compacting.day
-                   AND f.day <= date(compacting.day, '+' || ?1 || ' days')
-                   AND f.file_id NOT IN (SELECT file_id FROM temp.compacting)
-                   AND NOT EXISTS (SELECT 1 FROM compacted_day d
-                                   WHERE d.channel = f.channel AND d.day = f.day)
-                   AND a.channel = compacting.channel AND a.created_day = compacting.day)",
-            [settle_lag_days],
-        )?;
-        if payment_kept_by_attempt + attempt_kept_by_payment == 0 {
+        if payment_kept_by_attempt == 0 {
             break;
         }
     }
@@ -135,12 +118,18 @@ pub fn compact(conn: &Connection, cutoff: &str, settle_lag_days: u32) -> Result<
          INSERT OR IGNORE INTO compacted_day
          SELECT channel, day, (SELECT max(file_id) FROM loaded_file) FROM temp.compacting;",
     )?;
-    let settlement_rows = conn.execute(
+    let mut settlement_rows = conn.execute(
         "DELETE FROM settlement_row WHERE file_id IN (SELECT file_id FROM temp.compacting)",
         [],
     )?;
-    let attempts = conn.execute(
-        "DELETE FROM attempt
+    conn.execute(
+        "CREATE TEMP TABLE IF NOT EXISTS leaving (channel_order_id TEXT PRIMARY KEY) WITHOUT ROWID",
+        [],
+    )?;
+    conn.execute("DELETE FROM temp.leaving", [])?;
+    conn.execute(
+        "INSERT INTO temp.leaving
+         SELECT channel_order_id FROM attempt
          WHERE created_day < ?1
            AND EXISTS (SELECT 1 FROM compacted_day d
                        WHERE d.channel = attempt.channel AND d.day = attempt.created_day)
@@ -148,6 +137,16 @@ pub fn compact(conn: &Connection, cutoff: &str, settle_lag_days: u32) -> Result<
                            WHERE k.channel = attempt.channel
                              AND k.channel_order_id = attempt.channel_order_id)",
         [cutoff],
+    )?;
+    // Their payments in files that stay (T+1 rows in the next day's file).
+    settlement_rows += conn.execute(
+        "DELETE FROM settlement_row
+         WHERE channel_order_id IN (SELECT channel_order_id FROM temp.leaving)",
+        [],
+    )?;
+    let attempts = conn.execute(
+        "DELETE FROM attempt WHERE channel_order_id IN (SELECT channel_order_id FROM temp.leaving)",
+        [],
     )?;
     Ok(Compacted {
         files,

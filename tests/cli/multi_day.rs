@@ -563,9 +563,11 @@ fn a_rerun_after_a_compaction_reports_what_it_removed() {
                 "",
             ),
             2 => (
+                // A refund row under another order key: it stays when its payment
+                // and attempt are compacted away.
                 "",
                 "",
-                "wechat,T0,C0,REFUND,0.01,,CNY,2026-11-23 20:00:01,CS1\n",
+                "wechat,T0,R0,REFUND,0.01,,CNY,2026-11-23 20:00:01,CS1\n",
             ),
             _ => ("", "", ""),
         };
@@ -603,4 +605,74 @@ fn a_rerun_after_a_compaction_reports_what_it_removed() {
         .unwrap();
     assert!(compacted > 0, "nothing was compacted");
     assert_eq!(everything("again"), 1);
+}
+
+/// Found by the 30-day bench: every day's T+1 payments are in the next
+/// day's file, so a file stayed while the next day stayed, back to the
+/// first day, and nothing was ever compacted. The attempts of a compacted
+/// day now take their rows in later files with them.
+#[test]
+fn days_whose_payments_spill_into_the_next_are_compacted() {
+    let work = Workdir::new();
+    let config = work.write("payrecon.toml", "retention_days = 1\n");
+    const OH: &str = "order_id,payment_id,channel_order_id,channel,amount,currency,order_status,payment_status,created_at,expires_at,closed_at,paid_at\n";
+    const SH: &str = "channel,channel_txn_id,channel_order_id,kind,amount,fee,currency,transacted_at,refund_id\n";
+    for (n, day) in DAYS.iter().enumerate() {
+        // Order n is created at 23:59 and paid on day n; its channel row is
+        // in day n's file, and a second, T+1 payment row of order n-1 too.
+        let orders = work.write(
+            &format!("d{n}/orders-{day}.csv"),
+            &format!(
+                "{OH}O{n},P{n},C{n},wechat,1.00,CNY,OPEN,SUCCESS,{day} 10:00:00,,,{day} 10:00:05\n"
+            ),
+        );
+        let mut rows = format!("{SH}wechat,T{n},C{n},PAYMENT,1.00,,CNY,{day} 10:00:05,\n");
+        if n > 0 {
+            let previous = n - 1;
+            rows +=
+                &format!("wechat,T{previous}b,C{previous}b,PAYMENT,1.00,,CNY,{day} 00:00:05,\n");
+        }
+        let wechat = work.write(&format!("d{n}/wechat-{day}.csv"), &rows);
+        // The T+1 payment's attempt, created late on the day before.
+        let late = work.write(
+            &format!("d{n}/orders-late-{day}.csv"),
+            &format!("{OH}O{n}b,P{n}b,C{n}b,wechat,1.00,CNY,OPEN,SUCCESS,{day} 23:59:00,,,{day} 23:59:50\n"),
+        );
+        work.run(&format!("out{n}"), &["--config", config.to_str().unwrap()])
+            .arg("--orders")
+            .arg(&orders)
+            .arg("--orders")
+            .arg(&late)
+            .arg("--settlement")
+            .arg(&wechat)
+            .assert()
+            .success();
+    }
+    let conn = Connection::open(work.db()).unwrap();
+    let compacted: Vec<String> = conn
+        .prepare("SELECT day FROM compacted_day ORDER BY day")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(!compacted.is_empty(), "nothing was compacted");
+    // Nothing the compaction left behind is a payment without its attempt.
+    let orphans: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM settlement_row s
+             WHERE NOT EXISTS (SELECT 1 FROM attempt a WHERE a.channel_order_id = s.channel_order_id)",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(orphans, 0);
+    let open: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM finding_item WHERE state = 'OPEN'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(open, 0, "compaction opened findings");
 }
