@@ -1,9 +1,9 @@
 //! What a run judges: everything loaded, or only what its changes can reach.
 //!
-//! The rules read their driving rows through three temp views:
-//! `judged_attempt`, `judged_settlement_row` and `judged_instruction`. A
-//! full judgement points them at the whole tables. An incremental one
-//! points them at a scope: the attempts, orders and transactions the run's
+//! The rules read their driving rows through `judged_attempt`,
+//! `judged_settlement_row` and `judged_instruction`. A full judgement makes
+//! them views of the whole tables. An incremental one makes them the rows
+//! of a scope (the first two copied into temp tables, the rules scan them): the attempts, orders and transactions the run's
 //! changes reach, closed under the keys the rules join on, so every row a
 //! rule reads about an in-scope subject is in scope too:
 //!

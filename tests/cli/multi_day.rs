@@ -4,6 +4,7 @@
 //! ledger whether the days come in order, out of order, partly at once, or
 //! with an earlier day rerun in between.
 
+use crate::attack10::{OH, SH};
 use crate::util::{Workdir, assert_csv_matches, fixtures, parse_csv};
 use rusqlite::Connection;
 use std::collections::BTreeSet;
@@ -461,7 +462,6 @@ fn closed_days_are_compacted_away() {
          O1,P1,C1,wechat,10.00,CNY,PAID,SUCCESS,2026-11-21 10:00:00,,,2026-11-21 10:00:05\n\
          O2,P2,C2,wechat,20.00,CNY,PAID,SUCCESS,2026-11-21 23:59:00,,,2026-11-21 23:59:50\n",
     );
-    const SH: &str = "channel,channel_txn_id,channel_order_id,kind,amount,fee,currency,transacted_at,refund_id\n";
     let day21 = work.write(
         "b/wechat-2026-11-21.csv",
         &format!("{SH}wechat,T1,C1,PAYMENT,10.00,,CNY,2026-11-21 10:00:05,\n"),
@@ -552,8 +552,6 @@ fn closed_days_are_compacted_away() {
 fn a_rerun_after_a_compaction_reports_what_it_removed() {
     let work = Workdir::new();
     let config = work.write("payrecon.toml", "retention_days = 1\n");
-    const OH: &str = "order_id,payment_id,channel_order_id,channel,amount,currency,order_status,payment_status,created_at,expires_at,closed_at,paid_at\n";
-    const SH: &str = "channel,channel_txn_id,channel_order_id,kind,amount,fee,currency,transacted_at,refund_id\n";
     let mut files = Vec::new();
     for (n, day) in DAYS.iter().enumerate() {
         let (order, payment, refund) = match n {
@@ -615,8 +613,6 @@ fn a_rerun_after_a_compaction_reports_what_it_removed() {
 fn days_whose_payments_spill_into_the_next_are_compacted() {
     let work = Workdir::new();
     let config = work.write("payrecon.toml", "retention_days = 1\n");
-    const OH: &str = "order_id,payment_id,channel_order_id,channel,amount,currency,order_status,payment_status,created_at,expires_at,closed_at,paid_at\n";
-    const SH: &str = "channel,channel_txn_id,channel_order_id,kind,amount,fee,currency,transacted_at,refund_id\n";
     for (n, day) in DAYS.iter().enumerate() {
         // Order n is created at 23:59 and paid on day n; its channel row is
         // in day n's file, and a second, T+1 payment row of order n-1 too.
