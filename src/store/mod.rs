@@ -69,6 +69,7 @@ impl Store {
         }
         conn.busy_timeout(lock_timeout)?;
         tune(&conn, lock_timeout).map_err(|e| busy_error(e, path, lock_timeout))?;
+        trace_slow_statements(&mut conn)?;
         load::register_batch_tables(&conn)?;
         schema::migrate(&mut conn)
             .map_err(|e| match e.downcast::<rusqlite::Error>() {
@@ -165,6 +166,36 @@ fn tune(conn: &Connection, lock_timeout: Duration) -> rusqlite::Result<()> {
          PRAGMA temp_store = FILE;
          PRAGMA threads = 2;",
     )
+}
+
+/// With `PAYRECON_SLOW_SQL_MS=N` in the environment, every statement that
+/// runs N ms or longer is written to stderr with its time: where a slow run
+/// spends its time, statement by statement (docs/performance.md).
+fn trace_slow_statements(conn: &mut Connection) -> Result<()> {
+    let Some(limit) = std::env::var("PAYRECON_SLOW_SQL_MS")
+        .ok()
+        .and_then(|ms| ms.parse::<u64>().ok())
+    else {
+        return Ok(());
+    };
+    let limit = Duration::from_millis(limit);
+    conn.trace_v2(
+        rusqlite::trace::TraceEventCodes::SQLITE_TRACE_PROFILE,
+        Some(move |event: rusqlite::trace::TraceEvent<'_>| {
+            if let rusqlite::trace::TraceEvent::Profile(statement, took) = event
+                && took >= limit
+            {
+                let sql = statement.sql();
+                let sql: String = sql.split_whitespace().collect::<Vec<_>>().join(" ");
+                eprintln!(
+                    "sql {:8.3} s  {}",
+                    took.as_secs_f64(),
+                    &sql[..sql.floor_char_boundary(160)]
+                );
+            }
+        }),
+    )?;
+    Ok(())
 }
 
 impl Store {
