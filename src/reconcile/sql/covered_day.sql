@@ -2,7 +2,10 @@ DROP TABLE IF EXISTS temp.covered_day;
 -- An attempt of day D on channel C is covered when C's settlement files for
 -- D through D + settle lag (?lag days) are all loaded: only then can its
 -- absence from the channel's files mean anything.
-CREATE TEMP TABLE covered_day AS
+-- Keyed: every attempt judged looks its day up here, and the days only grow.
+CREATE TEMP TABLE covered_day (channel TEXT NOT NULL, day TEXT NOT NULL,
+                               PRIMARY KEY (channel, day)) WITHOUT ROWID;
+INSERT INTO covered_day
 WITH loaded AS (
     SELECT DISTINCT channel, day FROM loaded_file
     WHERE role = 'settlement' AND replaced_by IS NULL
