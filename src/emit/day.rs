@@ -298,11 +298,16 @@ pub fn trend(conn: &Connection, business_day: &str) -> Result<Vec<TrendDay>> {
         "SELECT business_day, count(*) FROM refund_instruction
          WHERE business_day BETWEEN ?1 AND ?2 GROUP BY business_day",
     )?;
-    // Open at the start: first seen before the window, not resolved before it.
+    // Open at the start: first seen before the window, not resolved before
+    // it (still open, resolved since, or by a person not reported yet).
+    // Three index ranges, none over the whole ledger.
     let mut open: i64 = conn.query_row(
-        "SELECT count(*) FROM finding_item
-         WHERE first_seen < ?1
-           AND NOT (state = 'RESOLVED' AND resolved_on <> '' AND resolved_on < ?1)",
+        "SELECT (SELECT count(*) FROM finding_item
+                 WHERE state = 'OPEN' AND first_seen < ?1)
+              + (SELECT count(*) FROM finding_item
+                 WHERE state = 'RESOLVED' AND resolved_on >= ?1 AND first_seen < ?1)
+              + (SELECT count(*) FROM finding_item
+                 WHERE state = 'RESOLVED' AND resolved_on = '' AND first_seen < ?1)",
         [&start_text],
         |r| r.get(0),
     )?;

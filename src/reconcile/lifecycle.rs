@@ -72,7 +72,8 @@ const TRANSITIONS: &[(&str, &str)] = &[
         "reopened",
         "DROP TABLE IF EXISTS temp.reopened;
          CREATE TEMP TABLE reopened AS
-         SELECT i.finding_id FROM finding_item i JOIN temp.judged_item j USING (finding_id)
+         -- (The day's judged items drive: the ledger only grows.)
+         SELECT i.finding_id FROM temp.judged_item j CROSS JOIN finding_item i USING (finding_id)
          WHERE i.state = 'RESOLVED' AND (i.resolved_by = 'data' OR AMOUNTS_DIFFER);
          INSERT INTO finding_event (finding_id, business_day, recorded_at, event, by_whom)
          SELECT finding_id, :day, :now, 'REOPENED', 'data' FROM temp.reopened;
@@ -84,7 +85,7 @@ const TRANSITIONS: &[(&str, &str)] = &[
         "changed",
         "INSERT INTO finding_event (finding_id, business_day, recorded_at, event, by_whom, note)
          SELECT i.finding_id, :day, :now, 'CHANGED', 'data', j.detail
-         FROM finding_item i JOIN temp.judged_item j USING (finding_id)
+         FROM temp.judged_item j CROSS JOIN finding_item i USING (finding_id)
          WHERE i.state = 'OPEN'
            AND i.finding_id NOT IN (SELECT finding_id FROM temp.reopened)
            AND (AMOUNTS_DIFFER OR i.detail IS NOT j.detail);

@@ -21,7 +21,7 @@ pub fn state_key(conn: &Connection, business_day: &str, settle_lag_days: u32) ->
         "SELECT (SELECT count(*) || '/' || coalesce(max(file_id), 0) FROM loaded_file)
              || ';' || (SELECT count(*) || '/' || coalesce(max(rowid), 0) FROM refund_instruction)
              || ';' || (SELECT count(*) || '/' || coalesce(max(rowid), 0) FROM finding_event)
-             || ';' || (SELECT count(*) FROM finding_item WHERE resolved_on = '')
+             || ';' || (SELECT count(*) FROM finding_item WHERE state = 'RESOLVED' AND resolved_on = '')
              -- Compaction removes rows without loading a file.
              || ';' || (SELECT count(*) FROM compacted_day)
              || ';' || (SELECT count(*) || '/' || coalesce(sum(result = 'ACCEPTED'), 0)

@@ -319,6 +319,41 @@ CREATE TABLE rejudge (channel_order_id TEXT PRIMARY KEY) WITHOUT ROWID;
 -- compacted before this column: every attempt counts as later, as then.
 ALTER TABLE compacted_day ADD COLUMN through_file_id INTEGER NOT NULL DEFAULT 0;
 "#,
+    r#"
+-- A run's cost must not grow with the findings ledger. Items are stored in
+-- the order they are recorded (a rowid table; the id is a unique index), so
+-- a day's new items are appended instead of scattered by their hashed ids
+-- across every page of the ledger; and the trend (the last 30 days of new,
+-- resolved and open items) counts from indexes alone.
+CREATE TABLE finding_item_in_order (
+    finding_id        TEXT NOT NULL PRIMARY KEY,
+    kind              TEXT NOT NULL,
+    subject           TEXT NOT NULL,
+    order_id          TEXT,
+    payment_id        TEXT,
+    channel_order_id  TEXT,
+    channel_txn_id    TEXT,
+    channel           TEXT,
+    internal_amount   INTEGER,
+    internal_currency TEXT,
+    channel_amount    INTEGER,
+    channel_currency  TEXT,
+    refund_minor      INTEGER NOT NULL,
+    detail            TEXT NOT NULL,
+    first_seen        TEXT NOT NULL,
+    last_seen         TEXT NOT NULL,
+    state             TEXT NOT NULL CHECK (state IN ('OPEN', 'RESOLVED')),
+    resolved_on       TEXT,
+    resolved_by       TEXT,
+    resolved_at       TEXT,
+    note              TEXT
+);
+INSERT INTO finding_item_in_order SELECT * FROM finding_item ORDER BY first_seen, finding_id;
+DROP TABLE finding_item;
+ALTER TABLE finding_item_in_order RENAME TO finding_item;
+CREATE INDEX finding_item_by_state ON finding_item(state, resolved_on, first_seen);
+CREATE INDEX finding_item_by_first_seen ON finding_item(first_seen);
+"#,
 ];
 
 /// The schema version this payrecon writes (its number of migrations).
