@@ -110,11 +110,14 @@ pub fn compact(conn: &Connection, cutoff: &str) -> Result<Compacted> {
     let files: i64 = conn.query_row("SELECT count(*) FROM temp.compacting", [], |r| r.get(0))?;
     let files = files as usize;
     conn.execute_batch(
-        "UPDATE refund_instruction SET archived = 1
+        "-- (The instructions not archived yet drive, each looked up by its
+         -- transaction: there are fewer of them than rows compacted.)
+         UPDATE refund_instruction SET archived = 1
          WHERE archived = 0
-           AND (channel, channel_txn_id) IN (SELECT s.channel, s.channel_txn_id
-                                             FROM settlement_row s
-                                             JOIN temp.compacting c ON c.file_id = s.file_id);
+           AND EXISTS (SELECT 1 FROM settlement_row s
+                       WHERE s.channel = refund_instruction.channel
+                         AND s.channel_txn_id = refund_instruction.channel_txn_id
+                         AND s.file_id IN (SELECT file_id FROM temp.compacting));
          INSERT OR IGNORE INTO compacted_day
          SELECT channel, day, (SELECT max(file_id) FROM loaded_file) FROM temp.compacting;",
     )?;
