@@ -17,6 +17,10 @@
 #
 #   scripts/bench_days.sh DAYS ORDERS_PER_DAY
 #   BENCH_DIR=/tmp/payrecon-days RETENTION=7 scripts/bench_days.sh 30 1000000
+#
+# MORNINGS=K stops after K mornings; SNAPSHOT=K copies the database as it is
+# before morning K to before-K.db (to measure one morning again, A/B); BIN
+# runs another build of payrecon.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 days=${1:?usage: scripts/bench_days.sh DAYS ORDERS_PER_DAY}
@@ -25,8 +29,9 @@ dir=${BENCH_DIR:-/tmp/payrecon-days}-$days-$orders
 retention=${RETENTION:-7}
 team=${TEAM:-1}
 cargo build --release --quiet --example generate
-cargo build --release --quiet
-bin=$PWD/target/release/payrecon
+if [ -z "${BIN:-}" ]; then cargo build --release --quiet; fi
+bin=${BIN:-$PWD/target/release/payrecon}
+mornings=${MORNINGS:-$days}
 start=2026-11-01
 mkdir -p "$dir"
 # Generate day k with ids from k*ORDERS, so the days share no id.
@@ -38,7 +43,8 @@ rm -rf "$dir/state.db" "$dir/out" "$dir/feed"
 printf 'retention_days = %s\n' "$retention" > "$dir/payrecon.toml"
 printf '%-8s %-12s %8s %8s %8s %10s %8s %10s %9s\n' \
   morning business_day wall_s rss_MiB judge_s judged db_MiB report_rows resolve_s
-for ((k = 0; k < days; k++)); do
+for ((k = 0; k < mornings; k++)); do
+  if [ "${SNAPSHOT:-}" = $((k + 1)) ]; then cp "$dir/state.db" "$dir/before-$((k + 1)).db"; fi
   day=$(date -d "$start + $k day" +%F)
   feed="$dir/feed/$k"
   mkdir -p "$feed"
