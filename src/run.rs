@@ -78,6 +78,9 @@ pub fn run(config: &Config) -> Result<RunOutcome> {
         )?,
     };
     if last_judged.is_some() {
+        if crate::store::schema::ensure_follow_indexes(&tx)? {
+            phases.mark("build the indexes an incremental judgement follows");
+        }
         crate::store::changes::track(&tx)?;
         reconcile::coverage(&tx, config.settle_lag_days)?;
         reconcile::scope::remember_coverage(&tx)?;
@@ -95,7 +98,7 @@ pub fn run(config: &Config) -> Result<RunOutcome> {
         files += 1;
         crate::failpoint::hit_n("after-load", files);
     }
-    if aside.restore(&tx)? {
+    if aside.restore(&tx, last_judged.is_none())? {
         phases.mark("rebuild the indexes set aside for the load");
     }
     if let Some(path) = &config.refund_results {

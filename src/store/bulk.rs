@@ -51,8 +51,19 @@ impl SetAside {
     }
 
     /// Creates the set-aside indexes again; says whether there were any.
-    pub fn restore(self, conn: &Connection) -> Result<bool> {
+    /// With `whole_judgement` (the run judges everything loaded), the
+    /// indexes only an incremental judgement reads stay aside
+    /// (`schema::FOLLOW_INDEXES`): the first run that needs them builds them.
+    pub fn restore(self, conn: &Connection, whole_judgement: bool) -> Result<bool> {
+        let follows = |name: &str| {
+            super::schema::FOLLOW_INDEXES
+                .iter()
+                .any(|(follow, _)| *follow == name)
+        };
         for (name, sql) in &self.indexes {
+            if whole_judgement && follows(name) {
+                continue;
+            }
             conn.execute_batch(sql)
                 .with_context(|| format!("rebuilding index {name} after the load"))?;
         }
@@ -108,8 +119,41 @@ mod tests {
             "{:?}",
             aside.indexes
         );
-        assert!(aside.restore(&conn).unwrap());
+        assert!(aside.restore(&conn, false).unwrap());
         assert_eq!(index_sql(&conn), before);
+    }
+
+    /// A first load judged whole leaves aside the indexes only an
+    /// incremental judgement reads; the first incremental run builds them,
+    /// as they were.
+    #[test]
+    fn a_whole_judgement_leaves_the_follow_indexes_to_the_first_incremental_run() {
+        let conn = database();
+        let before = index_sql(&conn);
+        let follow: Vec<&str> = crate::store::schema::FOLLOW_INDEXES
+            .iter()
+            .map(|(name, _)| *name)
+            .collect();
+        let aside = SetAside::for_load(&conn, u64::MAX).unwrap();
+        assert!(aside.restore(&conn, true).unwrap());
+        let after = index_sql(&conn);
+        let missing: Vec<&str> = before
+            .iter()
+            .filter(|index| !after.contains(index))
+            .map(|(name, _)| name.as_str())
+            .collect();
+        assert_eq!(missing, follow);
+        assert!(crate::store::schema::ensure_follow_indexes(&conn).unwrap());
+        let rebuilt = index_sql(&conn);
+        let normalise = |indexes: Vec<(String, String)>| -> Vec<(String, String)> {
+            indexes
+                .into_iter()
+                .map(|(name, sql)| (name, sql.split_whitespace().collect::<Vec<_>>().join(" ")))
+                .map(|(name, sql)| (name, sql.replace("IF NOT EXISTS ", "")))
+                .collect()
+        };
+        assert_eq!(normalise(rebuilt), normalise(before));
+        assert!(!crate::store::schema::ensure_follow_indexes(&conn).unwrap());
     }
 
     /// A load smaller than what is stored keeps every index.

@@ -356,6 +356,44 @@ CREATE INDEX finding_item_by_first_seen ON finding_item(first_seen);
 "#,
 ];
 
+/// The indexes only an incremental judgement reads: they follow a changed
+/// row's keys to everything judged with it (`reconcile::scope`). A database
+/// only ever judged whole (one day, or `run --full`) does without them: a
+/// first load leaves them aside ([`super::bulk::SetAside`]), and the first
+/// run that judges incrementally builds them ([`ensure_follow_indexes`]).
+/// Building them later costs what keeping them up to date would have.
+/// (`settlement_row_by_txn` follows keys too, but is not among them: every
+/// run looks up payments by transaction, for the refunds waiting for theirs.)
+pub const FOLLOW_INDEXES: &[(&str, &str)] = &[
+    (
+        "attempt_by_order",
+        "CREATE INDEX IF NOT EXISTS attempt_by_order ON attempt(order_id)",
+    ),
+    (
+        "settlement_row_by_order",
+        "CREATE INDEX IF NOT EXISTS settlement_row_by_order
+         ON settlement_row(channel_order_id, channel, channel_txn_id)",
+    ),
+];
+
+/// Builds the [`FOLLOW_INDEXES`] that are missing; says whether it built any.
+pub fn ensure_follow_indexes(conn: &Connection) -> Result<bool> {
+    let mut built = false;
+    for (name, sql) in FOLLOW_INDEXES {
+        let exists: bool = conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'index' AND name = ?1)",
+            [name],
+            |r| r.get(0),
+        )?;
+        if !exists {
+            conn.execute_batch(sql)
+                .with_context(|| format!("building index {name}"))?;
+            built = true;
+        }
+    }
+    Ok(built)
+}
+
 /// The schema version this payrecon writes (its number of migrations).
 pub fn version() -> usize {
     MIGRATIONS.len()

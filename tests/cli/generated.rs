@@ -31,7 +31,8 @@ fn generated_day_findings_match_what_was_planted() {
         .assert()
         .success();
     // The day is larger than the empty database, so the load went in with
-    // the secondary indexes set aside; they must all be back.
+    // the secondary indexes set aside; they must all be back, but for those
+    // only an incremental judgement reads (the next run builds them).
     let timings = String::from_utf8_lossy(&run.get_output().stderr).into_owned();
     assert!(
         timings.contains("rebuild the indexes set aside for the load"),
@@ -48,9 +49,7 @@ fn generated_day_findings_match_what_was_planted() {
     assert_eq!(
         indexes,
         [
-            "attempt_by_order",
             "attempt_undecided",
-            "settlement_row_by_order",
             "settlement_row_by_txn",
             "settlement_row_refunds",
             "settlement_row_without_order"
@@ -93,4 +92,85 @@ fn generated_day_findings_match_what_was_planted() {
         expected.attempts + expected.settlement_rows,
         "every input row is loaded"
     );
+}
+
+fn loaded_indexes(db: &std::path::Path) -> Vec<String> {
+    rusqlite::Connection::open(db)
+        .unwrap()
+        .prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name IN ('attempt', 'settlement_row') ORDER BY name")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap()
+}
+
+/// Two generated days, one morning each: the second judges incrementally,
+/// so it first builds the indexes the first day's whole judgement left
+/// aside, and decides what a database judged whole both mornings decides.
+#[test]
+fn a_second_generated_day_builds_the_follow_indexes_and_judges_as_a_full_run() {
+    let data = Workdir::new();
+    let first = chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap();
+    generate_day::generate_from(&data.path("day1"), first, 0, 3000, 7, 0.01).unwrap();
+    generate_day::generate_from(
+        &data.path("day2"),
+        first.succ_opt().unwrap(),
+        3000,
+        3000,
+        8,
+        0.01,
+    )
+    .unwrap();
+    let morning = |work: &Workdir, day: &str, date: &str, extra: &[&str]| {
+        let orders = data.path(&format!("{day}/orders.csv"));
+        let settlement = data.path(&format!("{day}/settlement"));
+        let mut args = vec![
+            "--orders",
+            orders.to_str().unwrap(),
+            "--settlement",
+            settlement.to_str().unwrap(),
+            "--date",
+            date,
+            "--timings",
+        ];
+        args.extend_from_slice(extra);
+        let run = work.run(day, &args).assert().success();
+        String::from_utf8_lossy(&run.get_output().stderr).into_owned()
+    };
+    let incremental = Workdir::new();
+    morning(&incremental, "day1", "2026-11-21", &[]);
+    assert!(!loaded_indexes(&incremental.db()).contains(&"attempt_by_order".to_string()));
+    let timings = morning(&incremental, "day2", "2026-11-22", &[]);
+    assert!(
+        timings.contains("build the indexes an incremental judgement follows"),
+        "{timings}"
+    );
+    assert!(
+        !timings.contains("(everything)"),
+        "day 2 judged incrementally: {timings}"
+    );
+    assert_eq!(
+        loaded_indexes(&incremental.db()),
+        [
+            "attempt_by_order",
+            "attempt_undecided",
+            "settlement_row_by_order",
+            "settlement_row_by_txn",
+            "settlement_row_refunds",
+            "settlement_row_without_order"
+        ]
+    );
+    let whole = Workdir::new();
+    morning(&whole, "day1", "2026-11-21", &["--full"]);
+    morning(&whole, "day2", "2026-11-22", &["--full"]);
+    for file in ["discrepancies.csv", "refunds.csv"] {
+        pretty_assertions::assert_eq!(
+            incremental.read(&format!("day2/{file}")),
+            whole.read(&format!("day2/{file}")),
+            "{file}"
+        );
+    }
+    let findings: usize = incremental.read("day2/discrepancies.csv").lines().count() - 1;
+    assert!(findings > 50, "the days plant findings: {findings}");
 }
