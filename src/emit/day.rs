@@ -332,6 +332,64 @@ pub fn trend(conn: &Connection, business_day: &str) -> Result<Vec<TrendDay>> {
 mod tests {
     use super::*;
 
+    /// The trend counts the items open at its window's start from three
+    /// index ranges; they must count what the plain definition counts
+    /// (first seen before the window, not resolved before it), over items
+    /// in every state: open, resolved before, in or after the window, and
+    /// resolved by a person not reported yet ('').
+    #[test]
+    fn the_trend_starts_from_the_items_open_then() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        crate::store::schema::migrate(&mut conn).unwrap();
+        let days = [
+            "2026-09-01",
+            "2026-10-15",
+            "2026-10-31",
+            "2026-11-01",
+            "2026-11-20",
+        ];
+        let mut n = 0;
+        for first_seen in days {
+            for (state, resolved_on) in [
+                ("OPEN", None),
+                ("RESOLVED", Some("")),
+                ("RESOLVED", Some("2026-10-20")),
+                ("RESOLVED", Some("2026-10-31")),
+                ("RESOLVED", Some("2026-11-01")),
+                ("RESOLVED", Some("2026-11-25")),
+            ] {
+                if resolved_on.is_some_and(|r| !r.is_empty() && r < first_seen) {
+                    continue;
+                }
+                n += 1;
+                conn.execute(
+                    "INSERT INTO finding_item (finding_id, kind, subject, refund_minor, detail,
+                         first_seen, last_seen, state, resolved_on)
+                     VALUES (?1, 'AMOUNT_MISMATCH', ?1, 0, '', ?2, ?2, ?3, ?4)",
+                    rusqlite::params![format!("F{n}"), first_seen, state, resolved_on],
+                )
+                .unwrap();
+            }
+        }
+        // The window of 2026-11-30 starts on 2026-11-01.
+        let plain: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM finding_item
+                 WHERE first_seen < '2026-11-01'
+                   AND NOT (state = 'RESOLVED' AND resolved_on <> ''
+                            AND resolved_on < '2026-11-01')",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let days = trend(&conn, "2026-11-30").unwrap();
+        assert_eq!(days[0].day, "2026-11-01");
+        // Per day before the window: open, a person's not reported yet, resolved
+        // on or after its first day.
+        assert_eq!(plain, 12);
+        assert_eq!(days[0].open, plain + days[0].new - days[0].resolved);
+    }
+
     #[test]
     fn control_figures_are_exact() {
         let t = ControlTotals {
