@@ -77,10 +77,10 @@ pub fn run(config: &Config) -> Result<RunOutcome> {
             config.refund_confirm_days,
         )?,
     };
+    // A first judgement leaves aside the indexes only an incremental one
+    // reads (a one-off day never needs them); any later run keeps them.
+    let first_judgement = !reconcile::scope::judged_before(&tx)?;
     if last_judged.is_some() {
-        if crate::store::schema::ensure_follow_indexes(&tx)? {
-            phases.mark("build the indexes an incremental judgement follows");
-        }
         crate::store::changes::track(&tx)?;
         reconcile::coverage(&tx, config.settle_lag_days)?;
         reconcile::scope::remember_coverage(&tx)?;
@@ -98,8 +98,11 @@ pub fn run(config: &Config) -> Result<RunOutcome> {
         files += 1;
         crate::failpoint::hit_n("after-load", files);
     }
-    if aside.restore(&tx, last_judged.is_none())? {
+    if aside.restore(&tx, first_judgement)? {
         phases.mark("rebuild the indexes set aside for the load");
+    }
+    if !first_judgement && crate::store::schema::ensure_follow_indexes(&tx)? {
+        phases.mark("build the indexes an incremental judgement follows");
     }
     if let Some(path) = &config.refund_results {
         let results = crate::ingest::refund_results::read(path)?;

@@ -44,6 +44,15 @@ pub fn remember_coverage(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
+/// Whether any run has judged this database before (with any rules).
+pub fn judged_before(conn: &Connection) -> Result<bool> {
+    Ok(
+        conn.query_row("SELECT EXISTS (SELECT 1 FROM judgement_basis)", [], |r| {
+            r.get(0)
+        })?,
+    )
+}
+
 /// The business day of the last judgement, if it was made with these
 /// rules and settings (a run can then judge only what changed since).
 pub fn last_judged_day(

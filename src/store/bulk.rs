@@ -51,17 +51,17 @@ impl SetAside {
     }
 
     /// Creates the set-aside indexes again; says whether there were any.
-    /// With `whole_judgement` (the run judges everything loaded), the
-    /// indexes only an incremental judgement reads stay aside
-    /// (`schema::FOLLOW_INDEXES`): the first run that needs them builds them.
-    pub fn restore(self, conn: &Connection, whole_judgement: bool) -> Result<bool> {
+    /// With `first_judgement` (nothing was judged in this database before),
+    /// the indexes only an incremental judgement reads stay aside
+    /// (`schema::FOLLOW_INDEXES`): the next run builds them.
+    pub fn restore(self, conn: &Connection, first_judgement: bool) -> Result<bool> {
         let follows = |name: &str| {
             super::schema::FOLLOW_INDEXES
                 .iter()
                 .any(|(follow, _)| *follow == name)
         };
         for (name, sql) in &self.indexes {
-            if whole_judgement && follows(name) {
+            if first_judgement && follows(name) {
                 continue;
             }
             conn.execute_batch(sql)
@@ -123,11 +123,10 @@ mod tests {
         assert_eq!(index_sql(&conn), before);
     }
 
-    /// A first load judged whole leaves aside the indexes only an
-    /// incremental judgement reads; the first incremental run builds them,
-    /// as they were.
+    /// A database's first judgement leaves aside the indexes only an
+    /// incremental judgement reads; the next run builds them, as they were.
     #[test]
-    fn a_whole_judgement_leaves_the_follow_indexes_to_the_first_incremental_run() {
+    fn a_first_judgement_leaves_the_follow_indexes_to_the_next_run() {
         let conn = database();
         let before = index_sql(&conn);
         let follow: Vec<&str> = crate::store::schema::FOLLOW_INDEXES

@@ -357,11 +357,12 @@ CREATE INDEX finding_item_by_first_seen ON finding_item(first_seen);
 ];
 
 /// The indexes only an incremental judgement reads: they follow a changed
-/// row's keys to everything judged with it (`reconcile::scope`). A database
-/// only ever judged whole (one day, or `run --full`) does without them: a
-/// first load leaves them aside ([`super::bulk::SetAside`]), and the first
-/// run that judges incrementally builds them ([`ensure_follow_indexes`]).
-/// Building them later costs what keeping them up to date would have.
+/// row's keys to everything judged with it (`reconcile::scope`). A one-off
+/// day does without them: the first judgement of a database leaves them
+/// aside ([`super::bulk::SetAside`]), and the next run builds them
+/// ([`ensure_follow_indexes`]), which costs what keeping them up to date
+/// during its load would have. (`explain` and compaction use them too, and
+/// scan without them: on a one-day database, a scan of one day.)
 /// (`settlement_row_by_txn` follows keys too, but is not among them: every
 /// run looks up payments by transaction, for the refunds waiting for theirs.)
 pub const FOLLOW_INDEXES: &[(&str, &str)] = &[

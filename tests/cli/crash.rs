@@ -184,10 +184,10 @@ fn snapshot(work: &Workdir) -> Snapshot {
     let queries: [(&'static str, &str); 9] = [
         // A run killed while the load's indexes are set aside must leave
         // them in place (the day is larger than an empty database). The two
-        // only an incremental judgement reads are built by the first run
-        // that judges incrementally (a rerun of the day, here), whatever the
-        // kills before it: their presence says which runs happened, not
-        // what a kill left.
+        // only later judgements read are left aside by a database's first
+        // judgement and built by the run after it (a rerun of the day,
+        // here), whatever the kills before it: their presence says which
+        // runs happened, not what a kill left.
         (
             "schema",
             "SELECT type, name, sql FROM sqlite_schema

@@ -164,6 +164,12 @@ fn a_second_generated_day_builds_the_follow_indexes_and_judges_as_a_full_run() {
     let whole = Workdir::new();
     morning(&whole, "day1", "2026-11-21", &["--full"]);
     morning(&whole, "day2", "2026-11-22", &["--full"]);
+    // Judged whole again, but not the database's first judgement: the
+    // indexes are kept (explain and compaction look up by them).
+    assert_eq!(
+        loaded_indexes(&whole.db()),
+        loaded_indexes(&incremental.db())
+    );
     for file in ["discrepancies.csv", "refunds.csv"] {
         pretty_assertions::assert_eq!(
             incremental.read(&format!("day2/{file}")),
