@@ -38,16 +38,8 @@ fn generated_day_findings_match_what_was_planted() {
         timings.contains("rebuild the indexes set aside for the load"),
         "{timings}"
     );
-    let indexes: Vec<String> = rusqlite::Connection::open(work.db())
-        .unwrap()
-        .prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name IN ('attempt', 'settlement_row') ORDER BY name")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<rusqlite::Result<_>>()
-        .unwrap();
     assert_eq!(
-        indexes,
+        loaded_indexes(&work.db()),
         [
             "attempt_undecided",
             "settlement_row_by_txn",
@@ -94,6 +86,7 @@ fn generated_day_findings_match_what_was_planted() {
     );
 }
 
+/// The indexes of the tables a load writes, by name.
 fn loaded_indexes(db: &std::path::Path) -> Vec<String> {
     rusqlite::Connection::open(db)
         .unwrap()
