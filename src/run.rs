@@ -472,6 +472,7 @@ fn reconcile_day(
         csv_encoding: settings.csv_encoding,
         summary: None,
     };
+    phases.mark("outputs: refund files, control totals, trend");
     let mut tally = Tally::default();
     reconcile::for_each_finding(conn, business_day, &config.aging, |finding| {
         tally.add(&finding);
@@ -479,6 +480,7 @@ fn reconcile_day(
             .iter_mut()
             .try_for_each(|output| output.finding(&finding))
     })?;
+    phases.mark("outputs: the day's findings");
     day.summary = Some(Summary::new(
         business_day,
         files_for_day(conn, business_day)?,
@@ -490,12 +492,14 @@ fn reconcile_day(
         &day.controls,
     ));
     let mut sink = emit::Sink { staged, settings };
+    phases.mark("outputs: summary");
     for output in outputs {
+        let name = output.name();
         output.finish(&day, &mut sink)?;
+        phases.mark(format!("output {name}"));
     }
     let markdown = day.summary().to_markdown();
     let json = day.summary().to_json()?;
-    phases.mark("build outputs");
     Ok(ShownSummary::new(markdown, &json))
 }
 

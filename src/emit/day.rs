@@ -205,71 +205,89 @@ pub fn refund_batches(conn: &Connection, business_day: &str) -> Result<Vec<Refun
 
 /// Control totals per channel and currency of the settlement files that
 /// cover `business_day`, against the day's paid internal attempts.
+///
+/// Summed here, not by SQL's GROUP BY: SQLite sorts every row it groups,
+/// and a day's million rows fall into a handful of groups. (Fees are exact
+/// decimals, which SQL would sum as floats.)
 pub fn control_totals(conn: &Connection, business_day: &str) -> Result<Vec<ControlTotals>> {
-    let mut totals: BTreeMap<(String, String), ControlTotals> = BTreeMap::new();
-    fn entry(
-        totals: &mut BTreeMap<(String, String), ControlTotals>,
-        channel: String,
-        currency: String,
-    ) -> &mut ControlTotals {
-        totals
-            .entry((channel.clone(), currency.clone()))
-            .or_insert_with(|| ControlTotals {
-                channel,
-                currency,
-                ..Default::default()
-            })
-    }
-    // Grouped by fee text too: fees are exact decimals, added in Rust.
+    let mut totals = Totals::default();
+    // CROSS JOIN: the day's few files drive, their rows read by primary
+    // key; left to itself SQLite walked every row ever loaded through an
+    // index ordered by channel, with a table lookup per row.
     let mut stmt = conn.prepare(
-        "SELECT s.channel, s.currency, s.kind, coalesce(s.fee, ''), count(*), sum(s.amount_minor),
-                sum(a.channel_order_id IS NOT NULL),
-                sum(CASE WHEN a.channel_order_id IS NOT NULL THEN s.amount_minor ELSE 0 END)
+        "SELECT s.channel, s.currency, s.kind = 'PAYMENT', s.fee, s.amount_minor,
+                a.channel_order_id IS NOT NULL
          FROM loaded_file f
-         JOIN settlement_row s ON s.file_id = f.file_id
+         CROSS JOIN settlement_row s ON s.file_id = f.file_id
          LEFT JOIN attempt a ON s.kind = 'PAYMENT' AND a.channel_order_id = s.channel_order_id
                             AND a.channel = s.channel AND a.currency = s.currency
                             AND a.amount_minor = s.amount_minor
-         WHERE f.role = 'settlement' AND f.day = ?1 AND f.replaced_by IS NULL
-         GROUP BY s.channel, s.currency, s.kind, coalesce(s.fee, '')",
+         WHERE f.role = 'settlement' AND f.day = ?1 AND f.replaced_by IS NULL",
     )?;
     let mut rows = stmt.query([business_day])?;
     while let Some(r) = rows.next()? {
-        let (channel, currency, kind, fee): (String, String, String, String) =
-            (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
-        let (count, sum, matched, matched_sum): (i64, i64, i64, i64) =
-            (r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?);
-        let t = entry(&mut totals, channel, currency);
-        if kind == "PAYMENT" {
-            t.payment_rows += count;
-            t.gross += sum;
-            t.matched_rows += matched;
-            t.matched_amount += matched_sum;
+        let t = totals.entry(r.get_ref(0)?.as_str()?, r.get_ref(1)?.as_str()?);
+        let amount: i64 = r.get(4)?;
+        if r.get(2)? {
+            t.payment_rows += 1;
+            t.gross += amount;
+            if r.get(5)? {
+                t.matched_rows += 1;
+                t.matched_amount += amount;
+            }
         } else {
-            t.refunds += sum;
+            t.refunds += amount;
         }
-        if let Ok(fee) = crate::money::parse_decimal(&fee) {
-            t.fees += fee * Decimal::from(count);
+        if let Some(Ok(fee)) = r
+            .get_ref(3)?
+            .as_str_or_null()?
+            .map(crate::money::parse_decimal)
+        {
+            t.fees += fee;
         }
     }
+    // Only channels with a settlement file for the day are controlled.
+    let covered: Vec<String> = totals.0.iter().map(|t| t.channel.clone()).collect();
     let mut stmt = conn.prepare(
-        "SELECT channel, currency, count(*), sum(amount_minor) FROM attempt
-         WHERE created_day = ?1 AND payment_status = 'SUCCESS'
-         GROUP BY channel, currency",
+        "SELECT channel, currency, amount_minor FROM attempt
+         WHERE created_day = ?1 AND payment_status = 'SUCCESS'",
     )?;
     let mut rows = stmt.query([business_day])?;
-    let covered: Vec<String> = totals.keys().map(|(c, _)| c.clone()).collect();
     while let Some(r) = rows.next()? {
-        let channel: String = r.get(0)?;
-        // Only channels with a settlement file for the day are controlled.
-        if !covered.contains(&channel) {
+        let channel = r.get_ref(0)?.as_str()?;
+        if !covered.iter().any(|c| c == channel) {
             continue;
         }
-        let t = entry(&mut totals, channel, r.get(1)?);
-        t.internal_rows += r.get::<_, i64>(2)?;
-        t.internal_total += r.get::<_, i64>(3)?;
+        let t = totals.entry(channel, r.get_ref(1)?.as_str()?);
+        t.internal_rows += 1;
+        t.internal_total += r.get::<_, i64>(2)?;
     }
-    Ok(totals.into_values().collect())
+    let mut totals = totals.0;
+    totals.sort_by(|a, b| (&a.channel, &a.currency).cmp(&(&b.channel, &b.currency)));
+    Ok(totals)
+}
+
+/// The control totals being summed: a handful, so a list searched in turn
+/// (no key allocated per row).
+#[derive(Default)]
+struct Totals(Vec<ControlTotals>);
+
+impl Totals {
+    fn entry(&mut self, channel: &str, currency: &str) -> &mut ControlTotals {
+        let found = self
+            .0
+            .iter()
+            .position(|t| t.channel == channel && t.currency == currency);
+        let at = found.unwrap_or_else(|| {
+            self.0.push(ControlTotals {
+                channel: channel.to_string(),
+                currency: currency.to_string(),
+                ..Default::default()
+            });
+            self.0.len() - 1
+        });
+        &mut self.0[at]
+    }
 }
 
 /// The ledger's last 30 days up to `business_day`, oldest first.
@@ -388,6 +406,158 @@ mod tests {
         // on or after its first day.
         assert_eq!(plain, 12);
         assert_eq!(days[0].open, plain + days[0].new - days[0].resolved);
+    }
+
+    /// Summed in Rust, the control totals equal SQL's plain GROUP BY over
+    /// the day's current files: several channels and currencies, payments
+    /// matched or not (other amount, other currency, no attempt), refunds,
+    /// fees with more decimals than the currency, missing and unreadable
+    /// fees, a replaced file, another day, and internal attempts of other
+    /// statuses, days and uncovered channels.
+    #[test]
+    fn control_totals_sum_what_a_grouping_sums() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        crate::store::schema::migrate(&mut conn).unwrap();
+        let files = [
+            (1, "wechat", "2026-11-21", None),
+            (4, "alipay", "2026-11-21", None),
+            (2, "alipay", "2026-11-21", Some(4)),
+            (3, "stripe", "2026-11-20", None),
+        ];
+        for (id, channel, day, replaced_by) in files {
+            conn.execute(
+                "INSERT INTO loaded_file (file_id, identity, sha256, role, path, format, channel,
+                     day, rows, business_day, replaced_by)
+                 VALUES (?1, ?1, '', 'settlement', '', 'csv', ?2, ?3, 0, ?3, ?4)",
+                rusqlite::params![id, channel, day, replaced_by],
+            )
+            .unwrap();
+        }
+        let fees = [Some("0.06"), None, Some("0.0125"), Some("n/a"), Some("1")];
+        let mut line = 0;
+        for (file, channel) in [(1, "wechat"), (2, "alipay"), (3, "stripe"), (4, "alipay")] {
+            for i in 0..40_i64 {
+                line += 1;
+                let currency = if i % 7 == 0 { "USD" } else { "CNY" };
+                let kind = if i % 5 == 0 { "REFUND" } else { "PAYMENT" };
+                conn.execute(
+                    "INSERT INTO settlement_row (file_id, line, channel, channel_txn_id,
+                         channel_order_id, kind, amount_minor, fee, currency, transacted_at,
+                         refund_id)
+                     VALUES (?1, ?2, ?3, ?2, ?4, ?5, ?6, ?7, ?8, 0, '')",
+                    rusqlite::params![
+                        file,
+                        line,
+                        channel,
+                        format!("A{}", i % 30),
+                        kind,
+                        100 + i,
+                        fees[i as usize % fees.len()],
+                        currency
+                    ],
+                )
+                .unwrap();
+            }
+        }
+        for i in 0..30_i64 {
+            let channel = ["wechat", "alipay", "stripe", "bank"][i as usize % 4];
+            let status = if i % 6 == 0 { "FAILED" } else { "SUCCESS" };
+            let day = if i % 11 == 0 {
+                "2026-11-20"
+            } else {
+                "2026-11-21"
+            };
+            let amount = if i % 3 == 0 { 100 + i + 1 } else { 100 + i };
+            conn.execute(
+                "INSERT INTO attempt (channel_order_id, order_id, payment_id, channel,
+                     amount_minor, currency, order_status, payment_status, created_at,
+                     created_day, file_id, line)
+                 VALUES (?1, ?1, ?1, ?2, ?3, 'CNY', 'PAID', ?4, 0, ?5, 1, 0)",
+                rusqlite::params![format!("A{i}"), channel, amount, status, day],
+            )
+            .unwrap();
+        }
+        type Group = (String, String, String, String, i64, i64, i64, i64);
+        let grouped: Vec<Group> = conn
+            .prepare(
+                "SELECT s.channel, s.currency, s.kind, coalesce(s.fee, ''), count(*),
+                        sum(s.amount_minor), sum(a.channel_order_id IS NOT NULL),
+                        sum(CASE WHEN a.channel_order_id IS NOT NULL THEN s.amount_minor
+                                 ELSE 0 END)
+                 FROM loaded_file f JOIN settlement_row s ON s.file_id = f.file_id
+                 LEFT JOIN attempt a ON s.kind = 'PAYMENT'
+                      AND a.channel_order_id = s.channel_order_id AND a.channel = s.channel
+                      AND a.currency = s.currency AND a.amount_minor = s.amount_minor
+                 WHERE f.role = 'settlement' AND f.day = '2026-11-21'
+                   AND f.replaced_by IS NULL
+                 GROUP BY 1, 2, 3, 4",
+            )
+            .unwrap()
+            .query_map([], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
+                ))
+            })
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        let mut expected: BTreeMap<(String, String), ControlTotals> = BTreeMap::new();
+        for (channel, currency, kind, fee, count, sum, matched, matched_sum) in grouped {
+            let t = expected
+                .entry((channel.clone(), currency.clone()))
+                .or_insert_with(|| ControlTotals {
+                    channel,
+                    currency,
+                    ..Default::default()
+                });
+            if kind == "PAYMENT" {
+                t.payment_rows += count;
+                t.gross += sum;
+                t.matched_rows += matched;
+                t.matched_amount += matched_sum;
+            } else {
+                t.refunds += sum;
+            }
+            if let Ok(fee) = crate::money::parse_decimal(&fee) {
+                t.fees += fee * Decimal::from(count);
+            }
+        }
+        let internal: Vec<(String, String, i64, i64)> = conn
+            .prepare(
+                "SELECT channel, currency, count(*), sum(amount_minor) FROM attempt
+                 WHERE created_day = '2026-11-21' AND payment_status = 'SUCCESS'
+                   AND channel IN ('wechat', 'alipay')
+                 GROUP BY channel, currency",
+            )
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        for (channel, currency, rows, total) in internal {
+            let t = expected.get_mut(&(channel, currency)).unwrap();
+            t.internal_rows += rows;
+            t.internal_total += total;
+        }
+        let expected: Vec<ControlTotals> = expected.into_values().collect();
+        let summed = control_totals(&conn, "2026-11-21").unwrap();
+        assert_eq!(summed, expected);
+        // The case is not empty: both channels, matched and unmatched
+        // payments, refunds, fees and internal attempts all counted.
+        assert_eq!(summed.len(), 4);
+        let wechat = summed
+            .iter()
+            .find(|t| t.channel == "wechat" && t.currency == "CNY");
+        let wechat = wechat.unwrap();
+        assert!(wechat.matched_rows > 0 && wechat.matched_rows < wechat.payment_rows);
+        assert!(wechat.refunds > 0 && wechat.fees > Decimal::ZERO && wechat.internal_rows > 0);
     }
 
     #[test]
