@@ -145,6 +145,7 @@ impl Judgement<'_> {
 /// [`coverage`] first.
 pub fn classify(conn: &Connection, judgement: &Judgement, phases: &mut Phases) -> Result<()> {
     register_money_function(conn)?;
+    register_variants_function(conn)?;
     for statement in include_str!("sql/prepare.sql").split_inclusive(";\n") {
         conn.execute_batch(statement)
             .context("preparing the classification")?;
@@ -191,6 +192,47 @@ fn register_money_function(conn: &Connection) -> Result<()> {
             Ok(minor
                 .map(|m| crate::money::format_minor(m, currency.as_deref().unwrap_or_default())))
         },
+    )?;
+    Ok(())
+}
+
+/// `payrecon_variants(amount_minor, currency)`: how many different
+/// (amount, currency) pairs a group of payment rows holds. What
+/// `count(DISTINCT amount_minor || ' ' || currency)` counts, without a text
+/// built and a distinct-set probed for each of a day's million rows: a
+/// payment's rows nearly always agree, so the pairs seen are a list of one.
+fn register_variants_function(conn: &Connection) -> Result<()> {
+    use rusqlite::functions::{Aggregate, Context, FunctionFlags};
+    struct Variants;
+    impl Aggregate<Vec<(i64, String)>, i64> for Variants {
+        fn init(&self, _: &mut Context<'_>) -> rusqlite::Result<Vec<(i64, String)>> {
+            Ok(Vec::with_capacity(1))
+        }
+        fn step(
+            &self,
+            ctx: &mut Context<'_>,
+            seen: &mut Vec<(i64, String)>,
+        ) -> rusqlite::Result<()> {
+            let amount: i64 = ctx.get(0)?;
+            let currency = ctx.get_raw(1).as_str().map_err(rusqlite::Error::from)?;
+            if !seen.iter().any(|(a, c)| *a == amount && c == currency) {
+                seen.push((amount, currency.to_string()));
+            }
+            Ok(())
+        }
+        fn finalize(
+            &self,
+            _: &mut Context<'_>,
+            seen: Option<Vec<(i64, String)>>,
+        ) -> rusqlite::Result<i64> {
+            Ok(seen.map_or(0, |seen| seen.len() as i64))
+        }
+    }
+    conn.create_aggregate_function(
+        "payrecon_variants",
+        2,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        Variants,
     )?;
     Ok(())
 }
@@ -315,6 +357,55 @@ pub fn for_each_finding(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `payrecon_variants` counts what `count(DISTINCT amount || ' ' ||
+    /// currency)` counts, over groups of one row, of repeats, of other
+    /// amounts, of other currencies and of both.
+    #[test]
+    fn variants_count_the_different_amount_and_currency_pairs() {
+        let conn = Connection::open_in_memory().unwrap();
+        register_variants_function(&conn).unwrap();
+        conn.execute_batch("CREATE TABLE r (k INTEGER, amount INTEGER, currency TEXT)")
+            .unwrap();
+        let groups: &[&[(i64, &str)]] = &[
+            &[(100, "CNY")],
+            &[(100, "CNY"), (100, "CNY"), (100, "CNY")],
+            &[(100, "CNY"), (101, "CNY"), (100, "CNY")],
+            &[(100, "CNY"), (100, "USD")],
+            &[
+                (100, "CNY"),
+                (101, "USD"),
+                (101, "CNY"),
+                (100, "USD"),
+                (100, "CNY"),
+            ],
+            &[(1, "CNY"), (11, "CNY")],
+        ];
+        for (k, rows) in groups.iter().enumerate() {
+            for (amount, currency) in rows.iter() {
+                conn.execute(
+                    "INSERT INTO r VALUES (?1, ?2, ?3)",
+                    rusqlite::params![k as i64, amount, currency],
+                )
+                .unwrap();
+            }
+        }
+        let counts: Vec<(i64, i64)> = conn
+            .prepare(
+                "SELECT payrecon_variants(amount, currency),
+                        count(DISTINCT amount || ' ' || currency)
+                 FROM r GROUP BY k ORDER BY k",
+            )
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        let ours: Vec<i64> = counts.iter().map(|c| c.0).collect();
+        let distinct: Vec<i64> = counts.iter().map(|c| c.1).collect();
+        assert_eq!(ours, distinct);
+        assert_eq!(ours, [1, 1, 2, 2, 4, 2]);
+    }
 
     /// The report lists findings in `RULES`' order, the summary in
     /// `FindingKind`'s own: they must be the same, and name every kind once.

@@ -32,12 +32,13 @@ WHERE order_status IN ('CLOSED', 'CANCELLED');
 -- A payment is its channel, transaction id and order key: a transaction id
 -- repeated for another order is another payment (channels do repeat them),
 -- which the CHANNEL_ID_CONFLICT rule reports. The amount and time are the
--- first row's (min() makes the other columns come from that row);
--- `variants` counts the other contents seen under the same key.
+-- first row's (min() makes the other columns come from that row: it must
+-- stay the only min() or max() here); `variants` counts the different
+-- (amount, currency) pairs seen under the same key.
 CREATE TEMP TABLE payment AS
 SELECT channel, channel_txn_id, channel_order_id, amount_minor, currency, transacted_at,
        min(file_id * 4294967296 + line) AS first_position,
-       count(DISTINCT amount_minor || ' ' || currency) AS variants
+       payrecon_variants(amount_minor, currency) AS variants
 FROM judged_settlement_row
 WHERE kind = 'PAYMENT'
 -- (+channel: sorted, not walked through an index and its table lookups.)
