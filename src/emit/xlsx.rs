@@ -75,20 +75,19 @@ impl Xlsx {
 }
 
 /// The number format of `currency`'s amounts.
-fn money_format(formats: &mut BTreeMap<String, Format>, currency: &str) -> Format {
-    formats
-        .entry(currency.to_string())
-        .or_insert_with(|| {
-            let decimals = exponent(currency) as usize;
-            let pattern = if decimals == 0 {
-                "#,##0".to_string()
-            } else {
-                format!("#,##0.{}", "0".repeat(decimals))
-            };
-            // Currency codes are letters: safe inside the quotes.
-            Format::new().set_num_format(format!("{pattern} \"{currency}\""))
-        })
-        .clone()
+fn money_format<'a>(formats: &'a mut BTreeMap<String, Format>, currency: &str) -> &'a Format {
+    if !formats.contains_key(currency) {
+        let decimals = exponent(currency) as usize;
+        let pattern = if decimals == 0 {
+            "#,##0".to_string()
+        } else {
+            format!("#,##0.{}", "0".repeat(decimals))
+        };
+        // Currency codes are letters: safe inside the quotes.
+        let format = Format::new().set_num_format(format!("{pattern} \"{currency}\""));
+        formats.insert(currency.to_string(), format);
+    }
+    &formats[currency]
 }
 
 /// The amount as a spreadsheet number (display only).
@@ -121,7 +120,7 @@ fn write_amount(
 ) -> anyhow::Result<()> {
     if let (Some(minor), Some(currency)) = (minor, currency) {
         let format = money_format(formats, currency);
-        sheet.write_number_with_format(row, col, number(minor, currency), &format)?;
+        sheet.write_number_with_format(row, col, number(minor, currency), format)?;
     }
     Ok(())
 }
@@ -271,7 +270,7 @@ impl Xlsx {
             if let Ok(minor) = crate::money::parse_amount(total, currency) {
                 sheet.write_string(r, 0, format!("refund total {currency}"))?;
                 let format = money_format(money, currency);
-                sheet.write_number_with_format(r, 1, number(minor, currency), &format)?;
+                sheet.write_number_with_format(r, 1, number(minor, currency), format)?;
                 r += 1;
             }
         }
@@ -324,12 +323,12 @@ impl Xlsx {
             sheet.write_number(r, 2, c.matched_rows as f64)?;
             sheet.write_number(r, 3, c.payment_rows as f64)?;
             for (col, minor) in [(4, c.matched_amount), (5, c.gross), (6, c.refunds)] {
-                sheet.write_number_with_format(r, col, number(minor, &c.currency), &format)?;
+                sheet.write_number_with_format(r, col, number(minor, &c.currency), format)?;
             }
             sheet.write_number(r, 7, c.fees.to_f64().unwrap_or_default())?;
             sheet.write_number(r, 8, c.net().to_f64().unwrap_or_default())?;
-            sheet.write_number_with_format(r, 9, number(c.internal_total, &c.currency), &format)?;
-            sheet.write_number_with_format(r, 10, number(c.difference(), &c.currency), &format)?;
+            sheet.write_number_with_format(r, 9, number(c.internal_total, &c.currency), format)?;
+            sheet.write_number_with_format(r, 10, number(c.difference(), &c.currency), format)?;
             sheet.write_string(r, 11, c.match_rate())?;
             r += 1;
         }
@@ -352,7 +351,7 @@ impl Xlsx {
                     crate::money::parse_amount(amount.trim_start_matches('-'), currency)
                 {
                     let format = money_format(money, currency);
-                    sheet.write_number_with_format(r, 3, number(minor, currency), &format)?;
+                    sheet.write_number_with_format(r, 3, number(minor, currency), format)?;
                 }
                 sheet.write_string(r, 4, currency)?;
                 r += 1;

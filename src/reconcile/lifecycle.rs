@@ -40,7 +40,9 @@ const AMOUNTS_DIFFER: &str = "(i.internal_amount IS NOT j.internal_amount
     OR i.channel_currency IS NOT j.channel_currency)";
 
 /// The transitions, in order: each reads the ledger as the ones before it
-/// left it. Parameters: `:day` (business day), `:now` (RFC 3339).
+/// left it. Parameters: `:day` (business day), `:now` (RFC 3339). The
+/// first [`OPENING_STEPS`] are all a ledger empty before the run needs: the
+/// others act on items recorded by earlier runs (reopen, change, resolve).
 const TRANSITIONS: &[(&str, &str)] = &[
     (
         "judged items",
@@ -68,6 +70,7 @@ const TRANSITIONS: &[(&str, &str)] = &[
          FROM temp.judged_item j
          WHERE NOT EXISTS (SELECT 1 FROM finding_item i WHERE i.finding_id = j.finding_id);",
     ),
+    // (The steps after OPENING_STEPS.)
     (
         "reopened",
         "DROP TABLE IF EXISTS temp.reopened;
@@ -126,6 +129,12 @@ const TRANSITIONS: &[(&str, &str)] = &[
     ),
 ];
 
+/// How many of the [`TRANSITIONS`] record the day's items; the rest find
+/// nothing to do in a ledger that was empty before the run (a database's
+/// first day, where they would join its tens of thousands of new items to
+/// themselves for nothing).
+const OPENING_STEPS: usize = 2;
+
 /// The SQL of every transition, for the digest that keys reusable outputs.
 pub fn sql_text() -> String {
     TRANSITIONS
@@ -154,7 +163,26 @@ pub fn record(
     phases: &mut crate::phases::Phases,
 ) -> Result<()> {
     register_functions(conn)?;
-    for (name, sql) in TRANSITIONS {
+    let recorded_before: bool =
+        conn.query_row("SELECT EXISTS (SELECT 1 FROM finding_item)", [], |r| {
+            r.get(0)
+        })?;
+    let steps = if recorded_before {
+        TRANSITIONS.len()
+    } else {
+        OPENING_STEPS
+    };
+    run_transitions(conn, &TRANSITIONS[..steps], business_day, now, phases)
+}
+
+fn run_transitions(
+    conn: &Connection,
+    transitions: &[(&str, &str)],
+    business_day: &str,
+    now: &str,
+    phases: &mut crate::phases::Phases,
+) -> Result<()> {
+    for (name, sql) in transitions {
         let sql = sql.replace("AMOUNTS_DIFFER", AMOUNTS_DIFFER);
         for statement in sql.split_inclusive(';') {
             if statement.trim().is_empty() {
@@ -311,6 +339,63 @@ mod tests {
             .unwrap();
         assert_eq!(reopened, 5);
         steps.load(Ordering::Relaxed)
+    }
+
+    /// The ledger after a first day recorded into an empty ledger, with
+    /// every transition run (`all`) or only the opening ones (as `record`
+    /// does there): items and events as text.
+    fn first_day_ledger(all: bool) -> (Vec<String>, Vec<String>) {
+        let mut conn = Connection::open_in_memory().unwrap();
+        crate::store::schema::migrate(&mut conn).unwrap();
+        register_functions(&conn).unwrap();
+        conn.execute_batch(super::super::FINDING_TABLE).unwrap();
+        // 30 findings, two of them about the same subject (one item).
+        conn.execute_batch(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 30)
+             INSERT INTO temp.finding
+             SELECT 0, CASE WHEN min(i, 29) % 3 = 0 THEN 'MISSING_IN_CHANNEL' ELSE 'AMOUNT_MISMATCH' END,
+                    'S' || min(i, 29), 'O' || i, NULL, 'C' || i, 'T' || i, 'wechat', 100, 'CNY',
+                    90 + i, 'CNY', i % 2, 'detail ' || i
+             FROM n;
+             CREATE TEMP VIEW scoped_item AS SELECT finding_id FROM main.finding_item
+             WHERE state = 'OPEN';",
+        )
+        .unwrap();
+        let (day, now) = ("2026-11-29", "2026-11-29T08:00:00Z");
+        if all {
+            run_transitions(&conn, TRANSITIONS, day, now, &mut Default::default()).unwrap();
+        } else {
+            record(&conn, day, now, &mut Default::default()).unwrap();
+        }
+        let dump = |sql: &str| -> Vec<String> {
+            conn.prepare(sql)
+                .unwrap()
+                .query_map([], |r| r.get::<_, String>(0))
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap()
+        };
+        (
+            dump(
+                "SELECT finding_id || kind || subject || detail || refund_minor || first_seen
+                        || last_seen || state || coalesce(resolved_on, '-')
+                 FROM finding_item ORDER BY finding_id",
+            ),
+            dump(
+                "SELECT finding_id || business_day || event || by_whom || coalesce(note, '-')
+                 FROM finding_event ORDER BY finding_id, event",
+            ),
+        )
+    }
+
+    /// A ledger empty before the run needs only the opening steps: the
+    /// others would leave it exactly as they found it.
+    #[test]
+    fn an_empty_ledger_is_only_opened() {
+        let (items, events) = first_day_ledger(false);
+        assert_eq!(items.len(), 29);
+        assert_eq!(events.len(), 29);
+        assert_eq!((items, events), first_day_ledger(true));
     }
 
     /// A team runs payrecon every morning for years: recording a day must
