@@ -487,7 +487,7 @@ fn reconcile_day(
         tally,
         &day.refund_files,
         refunds::states(conn, business_day, config.refund_confirm_days)?,
-        reconcile::refunds_without_payment(conn)?,
+        reconcile::refunds_without_payment(conn, reach)?,
         unpublished.to_vec(),
         &day.controls,
     ));

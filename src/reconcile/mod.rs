@@ -239,18 +239,32 @@ fn register_variants_function(conn: &Connection) -> Result<()> {
 
 /// Channel refunds (each once) whose payment is in no loaded file: they
 /// wait for it, and the summary says how many. Over everything loaded,
-/// whatever the run judged: the refunds are few (a partial index).
-pub fn refunds_without_payment(conn: &Connection) -> Result<usize> {
+/// whatever the run judged: the refunds are few (a partial index), each
+/// looked up among the payments. A judgement of everything has every
+/// payment in `temp.paid` already, and is the one run that may go without
+/// `settlement_row_by_txn` (a database's first: `schema::FOLLOW_INDEXES`).
+pub fn refunds_without_payment(conn: &Connection, reach: scope::Reach) -> Result<usize> {
+    let payments = match reach {
+        scope::Reach::Everything => "temp.paid",
+        scope::Reach::Changed => "main.settlement_row",
+    };
     let n: i64 = conn.query_row(
-        "SELECT count(*) FROM (
-             SELECT DISTINCT r.channel, r.channel_txn_id,
-                    CASE WHEN r.refund_id = '' THEN 'row ' || r.file_id || ':' || r.line
-                         ELSE r.refund_id END
-             FROM main.settlement_row r INDEXED BY settlement_row_refunds
-             WHERE r.kind = 'REFUND'
-               AND NOT EXISTS (SELECT 1 FROM main.settlement_row p
-                               WHERE p.channel = r.channel AND p.channel_txn_id = r.channel_txn_id
-                                 AND p.kind = 'PAYMENT'))",
+        &format!(
+            "SELECT count(*) FROM (
+                 SELECT DISTINCT r.channel, r.channel_txn_id,
+                        CASE WHEN r.refund_id = '' THEN 'row ' || r.file_id || ':' || r.line
+                             ELSE r.refund_id END
+                 FROM main.settlement_row r INDEXED BY settlement_row_refunds
+                 WHERE r.kind = 'REFUND'
+                   AND NOT EXISTS (SELECT 1 FROM {payments} p
+                                   WHERE p.channel = r.channel
+                                     AND p.channel_txn_id = r.channel_txn_id
+                                     AND {payment}))",
+            payment = match reach {
+                scope::Reach::Everything => "1",
+                scope::Reach::Changed => "p.kind = 'PAYMENT'",
+            }
+        ),
         [],
         |r| r.get(0),
     )?;

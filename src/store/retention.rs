@@ -24,6 +24,9 @@ pub struct Compacted {
 /// Compacts the settlement days before `cutoff` (YYYY-MM-DD) whose findings
 /// are all closed. Runs in the caller's transaction.
 pub fn compact(conn: &Connection, cutoff: &str) -> Result<Compacted> {
+    // A database judged once may not have them yet; without them each
+    // unarchived instruction would scan the compacted rows for its payment.
+    super::schema::ensure_follow_indexes(conn)?;
     conn.execute_batch(
         "DROP TABLE IF EXISTS temp.refund_row;
          CREATE TEMP TABLE refund_row AS

@@ -362,11 +362,12 @@ CREATE INDEX finding_item_by_first_seen ON finding_item(first_seen);
 /// aside ([`super::bulk::SetAside`]), and the next run builds them
 /// ([`ensure_follow_indexes`]), which costs what keeping them up to date
 /// during its load would have. (`explain` and compaction use them too, and
-/// scan without them: on a one-day database, a scan of one day.)
-/// (`settlement_row_by_txn` follows keys too, but is not among them: every
-/// run looks up payments by transaction, for the refunds waiting for theirs.)
-/// Each is created with the text migration 10 created it with, so the
-/// stored definition is the same however the index came to be.
+/// scan without them: on a one-day database, a scan of one day; compaction
+/// builds them first, as it looks a transaction's rows up per instruction.)
+/// A full judgement asks what they answer of its working tables instead
+/// (`reconcile::refunds_without_payment`). Each is created with the text
+/// migration 10 created it with, so the stored definition is the same
+/// however the index came to be.
 pub const FOLLOW_INDEXES: &[(&str, &str)] = &[
     (
         "attempt_by_order",
@@ -375,6 +376,10 @@ pub const FOLLOW_INDEXES: &[(&str, &str)] = &[
     (
         "settlement_row_by_order",
         "CREATE INDEX settlement_row_by_order ON settlement_row(channel_order_id, channel, channel_txn_id)",
+    ),
+    (
+        "settlement_row_by_txn",
+        "CREATE INDEX settlement_row_by_txn ON settlement_row(channel, channel_txn_id, channel_order_id)",
     ),
 ];
 

@@ -133,6 +133,32 @@ fn a_refund_whose_payment_is_not_loaded_is_counted_until_it_is() {
     .success();
     let summary: serde_json::Value = serde_json::from_str(&work.read("d1/summary.json")).unwrap();
     assert_eq!(summary["refunds_without_payment"], 0);
+    // A database's first judgement counts them from its working tables (it
+    // has no index by transaction yet): the refund and its payment loaded
+    // together wait for nothing; a refund of another transaction does.
+    let fresh = Workdir::new();
+    let both = fresh.write(
+        "b/wechat-2026-11-21.csv",
+        &format!(
+            "{SH}wechat,T1,C1,PAYMENT,1.00,,CNY,2026-11-21 09:00:00,\n\
+             wechat,T1,C1,REFUND,1.00,,CNY,2026-11-21 10:00:00,R1\n\
+             wechat,T2,C2,REFUND,1.00,,CNY,2026-11-21 10:00:00,R2\n"
+        ),
+    );
+    fresh
+        .run(
+            "d1",
+            &[
+                "--settlement",
+                both.to_str().unwrap(),
+                "--date",
+                "2026-11-21",
+            ],
+        )
+        .assert()
+        .success();
+    let summary: serde_json::Value = serde_json::from_str(&fresh.read("d1/summary.json")).unwrap();
+    assert_eq!(summary["refunds_without_payment"], 1);
 }
 
 /// Tolerance: blank lines are not rows (and not errors); a BOM is skipped.

@@ -183,7 +183,7 @@ fn snapshot(work: &Workdir) -> Snapshot {
     let conn = Connection::open(work.db()).unwrap();
     let queries: [(&'static str, &str); 9] = [
         // A run killed while the load's indexes are set aside must leave
-        // them in place (the day is larger than an empty database). The two
+        // them in place (the day is larger than an empty database). Those
         // only later judgements read are left aside by a database's first
         // judgement and built by the run after it (a rerun of the day,
         // here), whatever the kills before it: their presence says which
@@ -191,7 +191,8 @@ fn snapshot(work: &Workdir) -> Snapshot {
         (
             "schema",
             "SELECT type, name, sql FROM sqlite_schema
-             WHERE name NOT IN ('attempt_by_order', 'settlement_row_by_order') ORDER BY name",
+             WHERE name NOT IN ('attempt_by_order', 'settlement_row_by_order',
+                                'settlement_row_by_txn') ORDER BY name",
         ),
         (
             "refund_instruction",
