@@ -230,13 +230,13 @@ pub fn control_totals(conn: &Connection, business_day: &str) -> Result<Vec<Contr
         let amount: i64 = r.get(4)?;
         if r.get(2)? {
             t.payment_rows += 1;
-            t.gross += amount;
+            t.gross = sum(t, t.gross, amount)?;
             if r.get(5)? {
                 t.matched_rows += 1;
-                t.matched_amount += amount;
+                t.matched_amount = sum(t, t.matched_amount, amount)?;
             }
         } else {
-            t.refunds += amount;
+            t.refunds = sum(t, t.refunds, amount)?;
         }
         if let Some(Ok(fee)) = r
             .get_ref(3)?
@@ -260,11 +260,24 @@ pub fn control_totals(conn: &Connection, business_day: &str) -> Result<Vec<Contr
         }
         let t = totals.entry(channel, r.get_ref(1)?.as_str()?);
         t.internal_rows += 1;
-        t.internal_total += r.get::<_, i64>(2)?;
+        t.internal_total = sum(t, t.internal_total, r.get(2)?)?;
     }
     let mut totals = totals.0;
     totals.sort_by(|a, b| (&a.channel, &a.currency).cmp(&(&b.channel, &b.currency)));
     Ok(totals)
+}
+
+/// `total + amount`, or an error past what 64 bits hold (as SQLite's sum()
+/// fails there): a control figure is never a wrapped number.
+fn sum(t: &ControlTotals, total: i64, amount: i64) -> Result<i64> {
+    total.checked_add(amount).ok_or_else(|| {
+        anyhow::anyhow!(
+            "the control totals of {} {} are beyond what payrecon can add up (more than {} in minor units)",
+            t.channel,
+            t.currency,
+            i64::MAX
+        )
+    })
 }
 
 /// The control totals being summed: a handful, so a list searched in turn
@@ -558,6 +571,27 @@ mod tests {
         let wechat = wechat.unwrap();
         assert!(wechat.matched_rows > 0 && wechat.matched_rows < wechat.payment_rows);
         assert!(wechat.refunds > 0 && wechat.fees > Decimal::ZERO && wechat.internal_rows > 0);
+    }
+
+    /// A sum past 64 bits fails the run (as SQLite's sum() did), never a
+    /// wrapped, negative figure in the report.
+    #[test]
+    fn control_totals_past_64_bits_are_an_error() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        crate::store::schema::migrate(&mut conn).unwrap();
+        conn.execute_batch(
+            "INSERT INTO loaded_file (file_id, identity, sha256, role, path, format, channel,
+                 day, rows, business_day)
+             VALUES (1, 'f', '', 'settlement', '', 'csv', 'wechat', '2026-11-21', 2,
+                     '2026-11-21');
+             INSERT INTO settlement_row (file_id, line, channel, channel_txn_id,
+                 channel_order_id, kind, amount_minor, currency, transacted_at, refund_id)
+             VALUES (1, 2, 'wechat', 'T1', 'C1', 'PAYMENT', 6000000000000000000, 'CNY', 0, ''),
+                    (1, 3, 'wechat', 'T2', 'C2', 'PAYMENT', 6000000000000000000, 'CNY', 0, '');",
+        )
+        .unwrap();
+        let err = control_totals(&conn, "2026-11-21").unwrap_err();
+        assert!(err.to_string().contains("wechat CNY"), "{err}");
     }
 
     #[test]

@@ -354,6 +354,13 @@ ALTER TABLE finding_item_in_order RENAME TO finding_item;
 CREATE INDEX finding_item_by_state ON finding_item(state, resolved_on, first_seen);
 CREATE INDEX finding_item_by_first_seen ON finding_item(first_seen);
 "#,
+    r#"
+-- Nothing to change in the tables: from here a database's first judgement
+-- may leave settlement_row_by_txn aside too (FOLLOW_INDEXES), and only a
+-- payrecon that knows so builds it before judging by it. The version says
+-- so: an older payrecon refuses this database rather than judge it by a
+-- scan of every settlement row per transaction.
+"#,
 ];
 
 /// The indexes only an incremental judgement reads: they follow a changed
