@@ -97,11 +97,9 @@ fn loaded_indexes(db: &std::path::Path) -> Vec<String> {
         .unwrap()
 }
 
-/// Two generated days, one morning each: the second judges incrementally,
-/// so it first builds the indexes the first day's whole judgement left
-/// aside, and decides what a database judged whole both mornings decides.
-#[test]
-fn a_second_generated_day_builds_the_follow_indexes_and_judges_as_a_full_run() {
+/// Two consecutive generated days of 3,000 orders (2026-11-21 in `day1`,
+/// the 22nd in `day2`), with ids that do not overlap.
+fn two_generated_days() -> Workdir {
     let data = Workdir::new();
     let first = chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap();
     generate_day::generate_from(&data.path("day1"), first, 0, 3000, 7, 0.01).unwrap();
@@ -114,6 +112,15 @@ fn a_second_generated_day_builds_the_follow_indexes_and_judges_as_a_full_run() {
         0.01,
     )
     .unwrap();
+    data
+}
+
+/// Two generated days, one morning each: the second judges incrementally,
+/// so it first builds the indexes the first day's whole judgement left
+/// aside, and decides what a database judged whole both mornings decides.
+#[test]
+fn a_second_generated_day_builds_the_follow_indexes_and_judges_as_a_full_run() {
+    let data = two_generated_days();
     let morning = |work: &Workdir, day: &str, date: &str, extra: &[&str]| {
         let orders = data.path(&format!("{day}/orders.csv"));
         let settlement = data.path(&format!("{day}/settlement"));
@@ -186,18 +193,7 @@ fn a_second_generated_day_builds_the_follow_indexes_and_judges_as_a_full_run() {
 /// attempts up by, instead of scanning the rows for each.
 #[test]
 fn a_first_run_that_compacts_builds_the_follow_indexes() {
-    let work = Workdir::new();
-    let first = chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap();
-    generate_day::generate_from(&work.path("day1"), first, 0, 3000, 7, 0.01).unwrap();
-    generate_day::generate_from(
-        &work.path("day2"),
-        first.succ_opt().unwrap(),
-        3000,
-        3000,
-        8,
-        0.01,
-    )
-    .unwrap();
+    let work = two_generated_days();
     let config = work.write("payrecon.toml", "retention_days = 1\n");
     let mut args: Vec<String> = Vec::new();
     for day in ["day1", "day2"] {
