@@ -467,9 +467,10 @@ fn refunds(
             message,
             reissued_as,
             reissue_of,
+            archived,
         } = conn.query_row(
             "SELECT business_day, channel, channel_txn_id, amount_minor, currency, reason, batch,
-                    result, result_message, reissued_as, reissue_of
+                    result, result_message, reissued_as, reissue_of, archived
              FROM refund_instruction WHERE refund_request_id = ?1",
             [&id],
             |r| {
@@ -485,6 +486,7 @@ fn refunds(
                     message: r.get(8)?,
                     reissued_as: r.get(9)?,
                     reissue_of: r.get(10)?,
+                    archived: r.get(11)?,
                 })
             },
         )?;
@@ -506,6 +508,7 @@ fn refunds(
             event: "refund".into(),
             text: issued,
         });
+        let rejected = result.as_deref() == Some("REJECTED");
         if let Some(result) = result {
             let message = message
                 .filter(|m| !m.is_empty())
@@ -546,6 +549,16 @@ fn refunds(
                     file_name(&path)
                 ),
             });
+        } else if archived && !rejected {
+            // Compaction archives only what the channel had confirmed.
+            timeline.push(Event {
+                day: day.clone(),
+                time: String::new(),
+                event: "refund".into(),
+                text: format!(
+                    "refund {id} confirmed by the channel; its rows were compacted away since (retention_days)"
+                ),
+            });
         }
     }
     Ok(())
@@ -564,6 +577,8 @@ struct Instruction {
     message: Option<String>,
     reissued_as: Option<String>,
     reissue_of: Option<String>,
+    /// Its payment's rows were compacted away, once the channel confirmed it.
+    archived: bool,
 }
 
 /// An unknown key: said so, with the closest ids payrecon knows.

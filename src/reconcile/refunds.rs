@@ -280,6 +280,9 @@ pub fn states(conn: &Connection, business_day: &str, confirm_days: u32) -> Resul
         "SELECT CASE
                   WHEN i.reissued_as IS NOT NULL THEN 'reissued'
                   WHEN i.result IS 'REJECTED' THEN 'rejected'
+                  -- Compaction archives only instructions the channel had
+                  -- confirmed (or rejected): the row that did is gone.
+                  WHEN i.archived = 1 THEN 'confirmed'
                   WHEN EXISTS (SELECT 1 FROM {refunds}
                                  AND r.channel = i.channel AND r.channel_txn_id = i.channel_txn_id
                                  AND (r.refund_id = i.refund_request_id

@@ -448,6 +448,85 @@ fn compacted_days_change_nothing_the_ledger_says() {
         .stderr(predicates::str::contains("compacted away"));
 }
 
+/// The summary counts every instruction issued so far by where it stands.
+/// A confirmed refund whose days were compacted (its payment's rows and the
+/// channel's refund row gone, the instruction archived) stays confirmed:
+/// it is not overdue because the row that confirmed it is no longer held.
+#[test]
+fn a_confirmed_refund_stays_confirmed_once_its_days_are_compacted() {
+    let work = Workdir::new();
+    let config = work.write("payrecon.toml", "retention_days = 2\n");
+    let config = config.to_str().unwrap();
+    let export = work.write(
+        "orders.csv",
+        &format!(
+            "{OH}O1,P1,C1,wechat,10.00,CNY,PAID,SUCCESS,2026-11-21 10:00:00,,,2026-11-21 10:00:05\n\
+             O1,P2,C2,wechat,10.00,CNY,PAID,SUCCESS,2026-11-21 10:01:00,,,2026-11-21 10:01:05\n"
+        ),
+    );
+    let day21 = work.write(
+        "b/wechat-2026-11-21.csv",
+        &format!(
+            "{SH}wechat,T1,C1,PAYMENT,10.00,,CNY,2026-11-21 10:00:05,\n\
+             wechat,T2,C2,PAYMENT,10.00,,CNY,2026-11-21 10:01:05,\n"
+        ),
+    );
+    let empty22 = work.write("b/wechat-2026-11-22.csv", SH);
+    let run = |out: &str, files: &[&std::path::Path]| {
+        let mut args = vec!["--config", config];
+        for file in files {
+            args.extend(["--settlement", file.to_str().unwrap()]);
+        }
+        work.run(out, &args).assert().success();
+    };
+    let mut first = vec!["--config", config, "--orders", export.to_str().unwrap()];
+    first.extend(["--settlement", day21.to_str().unwrap()]);
+    first.extend(["--settlement", empty22.to_str().unwrap()]);
+    work.run("d21", &first).assert().success();
+    let (header, rows) = crate::util::parse_csv(&work.read("d21/refunds.csv"));
+    assert_eq!(rows.len(), 1, "the second payment is refunded");
+    let column = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let (id, txn) = (
+        &rows[0][column("refund_request_id")],
+        &rows[0][column("channel_txn_id")],
+    );
+    // The channel executes it the next day.
+    let day23 = work.write(
+        "b/wechat-2026-11-23.csv",
+        &format!("{SH}wechat,{txn},C2,REFUND,10.00,,CNY,2026-11-23 09:00:00,{id}\n"),
+    );
+    run("d23", &[&day23]);
+    for day in ["2026-11-24", "2026-11-25", "2026-11-26", "2026-11-27"] {
+        let file = work.write(&format!("b/wechat-{day}.csv"), SH);
+        run(&format!("d-{day}"), &[&file]);
+    }
+    let conn = Connection::open(work.db()).unwrap();
+    let archived: i64 = conn
+        .query_row("SELECT archived FROM refund_instruction", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(archived, 1, "the refund's days were compacted");
+    let summary: serde_json::Value =
+        serde_json::from_str(&work.read("d-2026-11-27/summary.json")).unwrap();
+    let states = &summary["refunds"]["states"];
+    assert_eq!(
+        (&states["confirmed"], &states["overdue"]),
+        (&1.into(), &0.into()),
+        "{states}"
+    );
+    // `explain` tells the same, though the row that confirmed it is gone.
+    let story = assert_cmd::Command::cargo_bin("payrecon")
+        .unwrap()
+        .args(["explain", id.as_str(), "--db"])
+        .arg(work.db())
+        .assert()
+        .success();
+    let story = String::from_utf8_lossy(&story.get_output().stdout).into_owned();
+    assert!(
+        story.contains(&format!("refund {id} confirmed by the channel; its rows")),
+        "{story}"
+    );
+}
+
 /// Retention on days with nothing open: their settlement rows and attempts
 /// go, the reports stay as they were, and an attempt re-sent in a later
 /// export for a compacted day is not judged missing.
