@@ -70,7 +70,16 @@ pub struct RunRecord {
     run_id: Option<i64>,
     started_at: String,
     inputs: Vec<RunInput>,
-    refunds_before: Option<i64>,
+    ledger_before: Option<LedgerMark>,
+}
+
+/// Where the append-only ledgers ended when a run started: what it added
+/// is what lies past these rowids (read by index, whatever the ledgers
+/// hold).
+#[derive(Clone, Copy)]
+struct LedgerMark {
+    last_event: i64,
+    last_instruction: i64,
 }
 
 fn now() -> String {
@@ -91,23 +100,29 @@ impl RunRecord {
             run_id: None,
             started_at: now(),
             inputs: given_inputs(config),
-            refunds_before: None,
+            ledger_before: None,
         };
-        let started = (|| -> Result<(i64, i64)> {
+        let started = (|| -> Result<(i64, LedgerMark)> {
             let store =
                 crate::store::Store::open(&config.db, log_timeout(config), config.db_file_mode)?;
             let conn = store.conn();
-            let refunds: i64 = conn.query_row(
-                "SELECT count(*) FROM refund_instruction WHERE business_day <> ''",
+            let mark = conn.query_row(
+                "SELECT (SELECT coalesce(max(rowid), 0) FROM finding_event),
+                        (SELECT coalesce(max(rowid), 0) FROM refund_instruction)",
                 [],
-                |r| r.get(0),
+                |r| {
+                    Ok(LedgerMark {
+                        last_event: r.get(0)?,
+                        last_instruction: r.get(1)?,
+                    })
+                },
             )?;
             insert(conn, &record, config)?;
-            Ok((conn.last_insert_rowid(), refunds))
+            Ok((conn.last_insert_rowid(), mark))
         })();
-        if let Ok((run_id, refunds)) = started {
+        if let Ok((run_id, mark)) = started {
             record.run_id = Some(run_id);
-            record.refunds_before = Some(refunds);
+            record.ledger_before = Some(mark);
         }
         record
     }
@@ -137,7 +152,7 @@ impl RunRecord {
                         conn,
                         &self.started_at,
                         &outcome.business_day,
-                        self.refunds_before,
+                        self.ledger_before,
                     )?;
                     conn.execute(
                         "UPDATE run_log SET ended_at = ?2, business_day = ?3, outcome = 'committed',
@@ -255,26 +270,37 @@ fn described_inputs(conn: &Connection, inputs: &[RunInput]) -> Result<Vec<RunInp
 }
 
 /// What the run changed, from the findings ledger's events since it
-/// started and the instructions it added.
+/// started and the instructions it added. Without a mark (the database was
+/// busy when the run started) events are told by their time, and refunds
+/// are not counted.
 fn counts(
     conn: &Connection,
     started_at: &str,
     business_day: &str,
-    refunds_before: Option<i64>,
+    before: Option<LedgerMark>,
 ) -> Result<RunCounts> {
     let events = |event: &str| -> rusqlite::Result<i64> {
         conn.query_row(
             "SELECT count(*) FROM finding_event
-             WHERE event = ?1 AND by_whom = 'data' AND recorded_at >= ?2 AND business_day = ?3",
-            rusqlite::params![event, started_at, business_day],
+             WHERE rowid > ?4 AND event = ?1 AND by_whom = 'data' AND recorded_at >= ?2
+               AND business_day = ?3",
+            rusqlite::params![
+                event,
+                started_at,
+                business_day,
+                before.map_or(0, |m| m.last_event)
+            ],
             |r| r.get(0),
         )
     };
-    let refunds_now: i64 = conn.query_row(
-        "SELECT count(*) FROM refund_instruction WHERE business_day <> ''",
-        [],
-        |r| r.get(0),
-    )?;
+    let refunds = match before {
+        Some(mark) => conn.query_row(
+            "SELECT count(*) FROM refund_instruction WHERE rowid > ?1 AND business_day <> ''",
+            [mark.last_instruction],
+            |r| r.get(0),
+        )?,
+        None => 0,
+    };
     Ok(RunCounts {
         new: events("OPENED")?,
         open: conn.query_row(
@@ -283,7 +309,7 @@ fn counts(
             |r| r.get(0),
         )?,
         resolved: events("RESOLVED")?,
-        refunds: refunds_before.map_or(0, |before| refunds_now - before),
+        refunds,
     })
 }
 
@@ -444,4 +470,63 @@ fn table(runs: &[RunEntry]) -> String {
         text.push('\n');
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::work::{long_history, pages_read};
+
+    /// What a run added is counted past its starting mark: the same work
+    /// after ten days of history as after three hundred.
+    #[test]
+    fn a_runs_counts_read_only_what_it_added() {
+        let counted = |days| {
+            let mut conn = Connection::open_in_memory().unwrap();
+            crate::store::schema::migrate(&mut conn).unwrap();
+            long_history(&conn, days, 100);
+            let mark = conn
+                .query_row(
+                    "SELECT (SELECT max(rowid) FROM finding_event),
+                            (SELECT max(rowid) FROM refund_instruction)",
+                    [],
+                    |r| {
+                        Ok(LedgerMark {
+                            last_event: r.get(0)?,
+                            last_instruction: r.get(1)?,
+                        })
+                    },
+                )
+                .unwrap();
+            // The run: two items opened, one resolved, one refund issued;
+            // and an event of another day.
+            conn.execute_batch(
+                "INSERT INTO finding_event (finding_id, business_day, recorded_at, event, by_whom)
+                 VALUES ('FNEW1', '2026-11-29', '2026-11-30T07:00:00Z', 'OPENED', 'data'),
+                        ('FNEW2', '2026-11-29', '2026-11-30T07:00:00Z', 'OPENED', 'data'),
+                        ('FOLD1', '2026-11-29', '2026-11-30T07:00:00Z', 'RESOLVED', 'data'),
+                        ('FOLD2', '2026-11-28', '2026-11-30T07:00:00Z', 'OPENED', 'data');
+                 INSERT INTO refund_instruction (refund_request_id, business_day, channel,
+                     channel_txn_id, channel_order_id, order_id, payment_id, amount_minor,
+                     currency, reason)
+                 VALUES ('RNEW', '2026-11-29', 'wechat', 'T', 'C', 'O', 'P', 100, 'CNY',
+                         'DUPLICATE_PAYMENT');",
+            )
+            .unwrap();
+            let mut counts_now = None;
+            let pages = pages_read(&conn, || {
+                counts_now =
+                    Some(counts(&conn, "2026-11-30T06:59:00Z", "2026-11-29", Some(mark)).unwrap());
+            });
+            (counts_now.unwrap(), pages)
+        };
+        let ((short, short_pages), (long, long_pages)) = (counted(10), counted(300));
+        for c in [&short, &long] {
+            assert_eq!((c.new, c.resolved, c.refunds), (2, 1, 1));
+        }
+        assert!(
+            long_pages <= short_pages + 8,
+            "a run's counts read {short_pages} pages after 10 days of history, {long_pages} after 300"
+        );
+    }
 }

@@ -276,23 +276,26 @@ pub struct RefundStates {
 /// against every loaded refund row (whatever the run judged).
 pub fn states(conn: &Connection, business_day: &str, confirm_days: u32) -> Result<RefundStates> {
     let refunds = "main.settlement_row r WHERE r.kind = 'REFUND'";
+    // Archived instructions are settled and counted in a tally (schema
+    // migration 13); only those still in flight are read one by one.
     let mut stmt = conn.prepare(&format!(
-        "SELECT CASE
-                  WHEN i.reissued_as IS NOT NULL THEN 'reissued'
-                  WHEN i.result IS 'REJECTED' THEN 'rejected'
-                  -- Compaction archives only instructions the channel had
-                  -- confirmed (or rejected): the row that did is gone.
-                  WHEN i.archived = 1 THEN 'confirmed'
-                  WHEN EXISTS (SELECT 1 FROM {refunds}
-                                 AND r.channel = i.channel AND r.channel_txn_id = i.channel_txn_id
-                                 AND (r.refund_id = i.refund_request_id
-                                      OR (r.refund_id = '' AND r.amount_minor = i.amount_minor)))
-                       THEN 'confirmed'
-                  WHEN i.business_day <= date(?1, '-' || ?2 || ' days') THEN 'overdue'
-                  ELSE 'awaiting' END AS state,
-                count(*)
-         FROM refund_instruction i
-         WHERE i.business_day <> '' AND i.business_day <= ?1
+        "SELECT state, sum(n) FROM (
+             SELECT state, n FROM refund_archive_tally
+             WHERE business_day <> '' AND business_day <= ?1
+             UNION ALL
+             SELECT CASE
+                      WHEN i.reissued_as IS NOT NULL THEN 'reissued'
+                      WHEN i.result IS 'REJECTED' THEN 'rejected'
+                      WHEN EXISTS (SELECT 1 FROM {refunds}
+                                     AND r.channel = i.channel AND r.channel_txn_id = i.channel_txn_id
+                                     AND (r.refund_id = i.refund_request_id
+                                          OR (r.refund_id = '' AND r.amount_minor = i.amount_minor)))
+                           THEN 'confirmed'
+                      WHEN i.business_day <= date(?1, '-' || ?2 || ' days') THEN 'overdue'
+                      ELSE 'awaiting' END,
+                    1
+             FROM refund_instruction i
+             WHERE i.archived = 0 AND i.business_day <> '' AND i.business_day <= ?1)
          GROUP BY state"
     ))?;
     let mut states = RefundStates::default();
@@ -370,5 +373,108 @@ mod tests {
         assert_ne!(a, refund_request_id("wechat", "T2", "", "CNY", 100, 0, 0));
         assert_ne!(a, refund_request_id("wechat", "T1", "C1", "CNY", 100, 0, 0));
         assert_ne!(a, refund_request_id("wechat", "T1", "", "CNY", 100, 0, 1));
+    }
+
+    /// Where each instruction stands, read one by one (what [`states`]
+    /// computed before archived instructions were tallied).
+    fn states_one_by_one(conn: &Connection, day: &str) -> RefundStates {
+        let mut states = RefundStates::default();
+        let mut stmt = conn
+            .prepare(
+                "SELECT CASE WHEN reissued_as IS NOT NULL THEN 'reissued'
+                             WHEN result IS 'REJECTED' THEN 'rejected'
+                             WHEN archived = 1 THEN 'confirmed'
+                             WHEN business_day <= date(?1, '-3 days') THEN 'overdue'
+                             ELSE 'awaiting' END
+                 FROM refund_instruction WHERE business_day <= ?1",
+            )
+            .unwrap();
+        let rows = stmt.query_map([day], |r| r.get::<_, String>(0)).unwrap();
+        for state in rows {
+            match state.unwrap().as_str() {
+                "confirmed" => states.confirmed += 1,
+                "overdue" => states.overdue += 1,
+                "rejected" => states.rejected += 1,
+                "reissued" => states.reissued += 1,
+                _ => states.awaiting += 1,
+            }
+        }
+        states
+    }
+
+    fn ledger(days: i64) -> Connection {
+        let mut conn = Connection::open_in_memory().unwrap();
+        crate::store::schema::migrate(&mut conn).unwrap();
+        crate::store::work::long_history(&conn, days, 100);
+        conn
+    }
+
+    /// The tally of archived instructions follows every change to them
+    /// (archiving, a late answer of the refund job, a re-issue, a removal),
+    /// and is counted with the instructions in flight as they were when
+    /// each was read one by one.
+    #[test]
+    fn archived_refunds_are_tallied_as_they_stand() {
+        let conn = ledger(5);
+        let check = |what: &str| {
+            for day in ["2025-01-02", "2025-01-04", "2026-11-29"] {
+                assert_eq!(
+                    states(&conn, day, 3).unwrap(),
+                    states_one_by_one(&conn, day),
+                    "{what}, as of {day}"
+                );
+            }
+        };
+        check("as migrated");
+        for (what, sql) in [
+            (
+                "in flight again",
+                "UPDATE refund_instruction SET archived = 0 WHERE rowid % 5 = 0",
+            ),
+            (
+                "archived again",
+                "UPDATE refund_instruction SET archived = 1 WHERE rowid % 10 = 0",
+            ),
+            (
+                "a late rejection",
+                "UPDATE refund_instruction SET result = 'REJECTED' WHERE rowid % 7 = 0",
+            ),
+            (
+                "re-issued",
+                "UPDATE refund_instruction SET reissued_as = '' WHERE rowid % 11 = 1",
+            ),
+            (
+                "issued later",
+                "UPDATE refund_instruction SET business_day = '2025-01-04' WHERE rowid % 13 = 0",
+            ),
+            (
+                "removed",
+                "DELETE FROM refund_instruction WHERE rowid % 17 = 0",
+            ),
+        ] {
+            conn.execute_batch(sql).unwrap();
+            check(what);
+        }
+        let states = states(&conn, "2026-11-29", 3).unwrap();
+        assert!(states.confirmed > 0 && states.rejected > 0 && states.reissued > 0);
+        assert!(states.overdue > 0, "{states:?}");
+    }
+
+    /// A team runs payrecon every morning for years: where the refunds
+    /// stand is read from the instructions in flight and a tally of the
+    /// settled ones, not from every instruction ever issued.
+    #[test]
+    fn refund_states_read_the_same_whatever_the_ledger_holds() {
+        let read = |days| {
+            let conn = ledger(days);
+            crate::store::work::pages_read(&conn, || {
+                states(&conn, "2026-11-29", 3).unwrap();
+            })
+        };
+        let (short, long) = (read(10), read(300));
+        assert!(
+            long <= short + 8,
+            "the refund states read {short} pages after 10 days of history, {long} after 300"
+        );
     }
 }

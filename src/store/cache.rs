@@ -15,41 +15,28 @@ use anyhow::Result;
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::PathBuf;
 
-/// The state key for `business_day` now.
+/// The state key for `business_day` now. Every part is an index lookup or
+/// a count of a small table: the ledgers grow every day, forever.
 pub fn state_key(conn: &Connection, business_day: &str, settle_lag_days: u32) -> Result<String> {
     let state: String = conn.query_row(
         "SELECT (SELECT count(*) || '/' || coalesce(max(file_id), 0) FROM loaded_file)
-             || ';' || (SELECT count(*) || '/' || coalesce(max(rowid), 0) FROM refund_instruction)
-             || ';' || (SELECT count(*) || '/' || coalesce(max(rowid), 0) FROM finding_event)
+             -- Instructions and events are only appended (a removal ticks
+             -- the clock), so their last rowids say whether any was added.
+             || ';' || (SELECT coalesce(max(rowid), 0) FROM refund_instruction)
+             || ';' || (SELECT coalesce(max(rowid), 0) FROM finding_event)
              || ';' || (SELECT count(*) FROM finding_item WHERE state = 'RESOLVED' AND resolved_on = '')
              -- Compaction removes rows without loading a file.
              || ';' || (SELECT count(*) FROM compacted_day)
-             || ';' || (SELECT count(*) || '/' || coalesce(sum(result = 'ACCEPTED'), 0)
-                               || '/' || coalesce(sum(result = 'REJECTED'), 0)
-                               || '/' || coalesce(sum(reissued_as IS NOT NULL), 0)
-                               || '/' || coalesce(sum(reissued_as = ''), 0)
-                        FROM refund_instruction)",
+             -- Every change to an instruction: the refund job's answers
+             -- (two answers swapped too), a re-issue, archiving.
+             || ';' || (SELECT ticks FROM ledger_clock)",
         [],
         |r| r.get(0),
     )?;
-    // Which instruction has which answer from the refund job (counts alone
-    // miss two answers swapped).
-    let answers: String = conn.query_row(
-        "SELECT coalesce(group_concat(refund_request_id || '=' || coalesce(result, '')
-                                      || '>' || coalesce(reissued_as, '-'), ','), '')
-         FROM (SELECT * FROM refund_instruction
-               WHERE result IS NOT NULL OR reissued_as IS NOT NULL
-               ORDER BY refund_request_id)",
-        [],
-        |r| r.get(0),
-    )?;
-    use sha2::Digest;
-    let answers = hex::encode(sha2::Sha256::digest(answers.as_bytes()));
     Ok(format!(
-        "{} rules {};{business_day};lag {settle_lag_days};{state};answers {}",
+        "{} rules {};{business_day};lag {settle_lag_days};{state}",
         env!("CARGO_PKG_VERSION"),
         crate::reconcile::rules_digest(),
-        &answers[..16]
     ))
 }
 
@@ -120,4 +107,81 @@ pub fn published_folder(conn: &Connection, business_day: &str) -> Result<Option<
         )
         .optional()?;
     Ok(folder.filter(|f| !f.is_empty()).map(PathBuf::from))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::work::{long_history, pages_read};
+
+    fn ledger(days: i64) -> Connection {
+        let mut conn = Connection::open_in_memory().unwrap();
+        crate::store::schema::migrate(&mut conn).unwrap();
+        long_history(&conn, days, 100);
+        conn
+    }
+
+    /// A team runs payrecon every morning for years: telling whether a
+    /// day's outputs can be reused must not read the whole ledgers
+    /// (counting every event and hashing every answered instruction did,
+    /// twice a run).
+    #[test]
+    fn the_state_key_reads_the_same_whatever_the_ledgers_hold() {
+        let read = |days| {
+            let conn = ledger(days);
+            pages_read(&conn, || {
+                state_key(&conn, "2026-11-29", 1).unwrap();
+            })
+        };
+        let (short, long) = (read(10), read(300));
+        assert!(
+            long <= short + 8,
+            "the state key read {short} pages after 10 days of history, {long} after 300"
+        );
+    }
+
+    /// Every change to an instruction changes the key (two answers of the
+    /// refund job swapped too); an update that changes nothing does not.
+    #[test]
+    fn the_state_key_follows_every_change_to_an_instruction() {
+        let conn = ledger(2);
+        let key = || state_key(&conn, "2026-11-29", 1).unwrap();
+        let mut seen = vec![key()];
+        let mut changed = |sql: &str| {
+            conn.execute_batch(sql).unwrap();
+            let now = key();
+            assert!(!seen.contains(&now), "no new key after: {sql}");
+            seen.push(now);
+        };
+        changed(
+            "UPDATE refund_instruction SET result = 'REJECTED' WHERE refund_request_id = 'ROLD3'",
+        );
+        changed(
+            "UPDATE refund_instruction SET result = CASE refund_request_id
+                 WHEN 'ROLD3' THEN 'ACCEPTED' ELSE 'REJECTED' END
+             WHERE refund_request_id IN ('ROLD3', 'ROLD6')",
+        );
+        changed(
+            "UPDATE refund_instruction SET result_message = 'no such account' WHERE refund_request_id = 'ROLD6'",
+        );
+        changed("UPDATE refund_instruction SET reissued_as = '' WHERE refund_request_id = 'ROLD6'");
+        changed("UPDATE refund_instruction SET archived = 0 WHERE refund_request_id = 'ROLD9'");
+        changed("DELETE FROM refund_instruction WHERE refund_request_id = 'ROLD12'");
+        changed("DELETE FROM finding_event WHERE rowid = 5");
+        changed(
+            "INSERT INTO finding_event (finding_id, business_day, recorded_at, event, by_whom)
+             VALUES ('FOLD1', '2026-11-29', '2026-11-29T08:00:00Z', 'REOPENED', 'data')",
+        );
+        let before = key();
+        conn.execute_batch(
+            "UPDATE refund_instruction SET result = result, archived = archived;
+             UPDATE finding_item SET last_seen = last_seen;",
+        )
+        .unwrap();
+        assert_eq!(
+            key(),
+            before,
+            "an update that changed nothing changed the key"
+        );
+    }
 }

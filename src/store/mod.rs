@@ -12,6 +12,8 @@ pub mod load;
 pub mod refund_files;
 pub mod retention;
 pub mod schema;
+#[cfg(test)]
+pub mod work;
 
 use anyhow::{Context, Result};
 use rusqlite::{Connection, ErrorCode, Transaction, TransactionBehavior};

@@ -361,6 +361,110 @@ CREATE INDEX finding_item_by_first_seen ON finding_item(first_seen);
 -- so: an older payrecon refuses this database rather than judge it by a
 -- scan of every settlement row per transaction.
 "#,
+    r#"
+-- The ledgers are kept forever, so what a run reads of them must not grow
+-- with them (a year of mornings would pay for every row each time).
+--
+-- Whether anything changed since a day's outputs were made (store::cache)
+-- is the ledgers' last rowids (instructions and events are only appended)
+-- plus this clock, which ticks at every change to an instruction (the
+-- refund job's results, a re-issue, archiving) and at any removal.
+CREATE TABLE ledger_clock (id INTEGER PRIMARY KEY CHECK (id = 1), ticks INTEGER NOT NULL);
+INSERT INTO ledger_clock VALUES (1, 0);
+CREATE TRIGGER refund_instruction_changed AFTER UPDATE ON refund_instruction
+WHEN OLD.refund_request_id IS NOT NEW.refund_request_id
+  OR OLD.business_day IS NOT NEW.business_day OR OLD.batch IS NOT NEW.batch
+  OR OLD.channel IS NOT NEW.channel OR OLD.channel_txn_id IS NOT NEW.channel_txn_id
+  OR OLD.channel_order_id IS NOT NEW.channel_order_id OR OLD.order_id IS NOT NEW.order_id
+  OR OLD.payment_id IS NOT NEW.payment_id OR OLD.amount_minor IS NOT NEW.amount_minor
+  OR OLD.currency IS NOT NEW.currency OR OLD.reason IS NOT NEW.reason
+  OR OLD.result IS NOT NEW.result OR OLD.result_message IS NOT NEW.result_message
+  OR OLD.reissued_as IS NOT NEW.reissued_as OR OLD.reissue_of IS NOT NEW.reissue_of
+  OR OLD.archived IS NOT NEW.archived OR OLD.captured_minor IS NOT NEW.captured_minor
+  OR OLD.channel_refunded_minor IS NOT NEW.channel_refunded_minor
+  OR OLD.instructed_before_minor IS NOT NEW.instructed_before_minor
+BEGIN
+    UPDATE ledger_clock SET ticks = ticks + 1;
+END;
+CREATE TRIGGER refund_instruction_removed AFTER DELETE ON refund_instruction
+BEGIN
+    UPDATE ledger_clock SET ticks = ticks + 1;
+END;
+CREATE TRIGGER finding_event_removed AFTER DELETE ON finding_event
+BEGIN
+    UPDATE ledger_clock SET ticks = ticks + 1;
+END;
+CREATE TRIGGER finding_event_changed AFTER UPDATE ON finding_event
+BEGIN
+    UPDATE ledger_clock SET ticks = ticks + 1;
+END;
+
+-- Where the refunds stand (refunds::states): an archived instruction's
+-- state is settled (compaction archives only confirmed or rejected ones),
+-- so archived instructions are counted once, here, per issue day and
+-- state, and only the instructions still in flight are read each time.
+CREATE TABLE refund_archive_tally (
+    business_day TEXT NOT NULL,
+    state        TEXT NOT NULL CHECK (state IN ('confirmed', 'rejected', 'reissued')),
+    n            INTEGER NOT NULL,
+    PRIMARY KEY (business_day, state)
+) WITHOUT ROWID;
+INSERT INTO refund_archive_tally
+SELECT business_day,
+       CASE WHEN reissued_as IS NOT NULL THEN 'reissued'
+            WHEN result IS 'REJECTED' THEN 'rejected'
+            ELSE 'confirmed' END,
+       count(*)
+FROM refund_instruction WHERE archived = 1 GROUP BY 1, 2;
+CREATE TRIGGER refund_archive_tally_out AFTER UPDATE ON refund_instruction
+WHEN OLD.archived = 1
+BEGIN
+    UPDATE refund_archive_tally SET n = n - 1
+    WHERE business_day = OLD.business_day
+      AND state = CASE WHEN OLD.reissued_as IS NOT NULL THEN 'reissued'
+                       WHEN OLD.result IS 'REJECTED' THEN 'rejected'
+                       ELSE 'confirmed' END;
+END;
+CREATE TRIGGER refund_archive_tally_in AFTER UPDATE ON refund_instruction
+WHEN NEW.archived = 1
+BEGIN
+    INSERT INTO refund_archive_tally
+    SELECT NEW.business_day,
+           CASE WHEN NEW.reissued_as IS NOT NULL THEN 'reissued'
+                WHEN NEW.result IS 'REJECTED' THEN 'rejected'
+                ELSE 'confirmed' END,
+           1
+    WHERE true
+    ON CONFLICT (business_day, state) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER refund_archive_tally_gone AFTER DELETE ON refund_instruction
+WHEN OLD.archived = 1
+BEGIN
+    UPDATE refund_archive_tally SET n = n - 1
+    WHERE business_day = OLD.business_day
+      AND state = CASE WHEN OLD.reissued_as IS NOT NULL THEN 'reissued'
+                       WHEN OLD.result IS 'REJECTED' THEN 'rejected'
+                       ELSE 'confirmed' END;
+END;
+CREATE TRIGGER refund_archive_tally_new AFTER INSERT ON refund_instruction
+WHEN NEW.archived = 1
+BEGIN
+    INSERT INTO refund_archive_tally
+    SELECT NEW.business_day,
+           CASE WHEN NEW.reissued_as IS NOT NULL THEN 'reissued'
+                WHEN NEW.result IS 'REJECTED' THEN 'rejected'
+                ELSE 'confirmed' END,
+           1
+    WHERE true
+    ON CONFLICT (business_day, state) DO UPDATE SET n = n + 1;
+END;
+CREATE INDEX refund_instruction_in_flight ON refund_instruction(business_day)
+    WHERE archived = 0;
+-- A run links the instructions a person released for re-issue
+-- (reissued_as = '') to what it issued: the few released ones drive.
+CREATE INDEX refund_instruction_released ON refund_instruction(channel, channel_order_id)
+    WHERE reissued_as = '';
+"#,
 ];
 
 /// The indexes only an incremental judgement reads: they follow a changed
