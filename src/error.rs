@@ -110,3 +110,41 @@ mod tests {
         assert!(wide.to_string().contains("6000 bytes in all"));
     }
 }
+
+/// The run committed its changes, but not every output could be put in
+/// place. Its refund files that are out are recorded as published; running
+/// the same command again writes the outputs still missing (exit status 5).
+#[derive(Debug)]
+pub struct PublishedInPart {
+    pub business_day: String,
+    pub out_dir: PathBuf,
+    /// The refund files put in place before the failure.
+    pub refund_files: Vec<String>,
+    pub cause: String,
+}
+
+impl fmt::Display for PublishedInPart {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the run for {} committed its changes, but not every output is in {}: {}. ",
+            self.business_day,
+            self.out_dir.display(),
+            self.cause
+        )?;
+        match self.refund_files.as_slice() {
+            [] => write!(f, "No refund file was put in place")?,
+            names => write!(
+                f,
+                "Its refund files are in place and recorded as published ({})",
+                names.join(", ")
+            )?,
+        }
+        write!(
+            f,
+            "; run the same command again to write the rest (it issues nothing twice)"
+        )
+    }
+}
+
+impl std::error::Error for PublishedInPart {}

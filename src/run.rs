@@ -45,6 +45,13 @@ pub struct RunOutcome {
 }
 
 pub fn run(config: &Config) -> Result<RunOutcome> {
+    run_logged(config, None)
+}
+
+/// [`run`], recording in the run history's row `run_id` (when it has one)
+/// that the run committed, in the commit itself: a run killed after it is
+/// never shown as one whose changes rolled back.
+pub fn run_logged(config: &Config, run_id: Option<i64>) -> Result<RunOutcome> {
     let lock = Duration::from_secs(config.lock_timeout_secs);
     let mut store = Store::open(&config.db, lock, config.db_file_mode)?;
     let mut notices = Vec::new();
@@ -184,11 +191,30 @@ pub fn run(config: &Config) -> Result<RunOutcome> {
         }
     };
     check_refund_file_places(&tx, &business_day, &out_dir, staged.digests())?;
+    if let Some(run_id) = run_id {
+        crate::cmd::history::mark_committed(&tx, run_id, &business_day)?;
+    }
     crate::failpoint::hit("before-commit");
     tx.commit()
         .with_context(|| format!("failed to commit database {}", config.db.display()))?;
     crate::failpoint::hit("after-commit");
-    staged.publish()?;
+    let mut refund_files_out = Vec::new();
+    staged
+        .publish(|name| {
+            if let Some(batch) = refund_files::batch_of(name) {
+                refund_files::mark_published(store.conn(), &business_day, batch)?;
+            }
+            refund_files_out.push(name.to_string());
+            Ok(())
+        })
+        .map_err(|err| {
+            anyhow::Error::new(crate::error::PublishedInPart {
+                business_day: business_day.clone(),
+                out_dir: out_dir.clone(),
+                refund_files: refund_files_out.clone(),
+                cause: format!("{err:#}"),
+            })
+        })?;
     crate::failpoint::hit("after-publish");
     let batches = refund_files::batches(store.conn(), &business_day)?;
     if let Err(err) = store.mark_published(&business_day, &out_dir, &batches) {
@@ -268,8 +294,12 @@ fn settle_refund_files(
         match republish(conn, &file, config) {
             Ok(()) => {
                 refund_files::mark_published(conn, day, file.batch)?;
+                // A run records each refund file published as soon as it
+                // is renamed into place; one missing now was either never
+                // renamed, or renamed just before a kill took the run: only
+                // the refund job knows whether it took the file.
                 notices.push(format!(
-                    "warning: wrote {}: {} refund instruction(s) of {day} that a run killed after its commit had not published; submit it",
+                    "warning: wrote {}: {} refund instruction(s) of {day} that a run killed right after its commit did not record as published; submit it unless your refund job already submitted that file of {day} (it holds the same refund_request_ids)",
                     file.path, file.rows
                 ));
             }

@@ -127,6 +127,11 @@ impl RunRecord {
         record
     }
 
+    /// The run's row in the history, when its start could be recorded.
+    pub fn run_id(&self) -> Option<i64> {
+        self.run_id
+    }
+
     /// Records how the run ended; returns a warning when that could not be
     /// written.
     pub fn finish(
@@ -168,13 +173,16 @@ impl RunRecord {
                     )?;
                 }
                 Err(err) => {
+                    // A run that committed before it failed stays committed.
                     conn.execute(
-                        "UPDATE run_log SET ended_at = ?2, outcome = 'failed', exit_status = ?3,
-                                error = ?4 WHERE run_id = ?1",
+                        "UPDATE run_log SET ended_at = ?2, exit_status = ?3, error = ?4,
+                                outcome = CASE outcome WHEN 'committed' THEN 'committed'
+                                                       ELSE 'failed' END
+                         WHERE run_id = ?1",
                         rusqlite::params![
                             run_id,
                             now(),
-                            if super::is_usage_error(err) { 2 } else { 1 },
+                            super::exit_status_of(err),
                             format!("{err:#}")
                         ],
                     )?;
@@ -313,6 +321,16 @@ fn counts(
     })
 }
 
+/// Records, in the run's own transaction, that run `run_id` committed its
+/// changes for `business_day` (how it ended is recorded after).
+pub fn mark_committed(conn: &Connection, run_id: i64, business_day: &str) -> Result<()> {
+    conn.execute(
+        "UPDATE run_log SET outcome = 'committed', business_day = ?2 WHERE run_id = ?1",
+        rusqlite::params![run_id, business_day],
+    )?;
+    Ok(())
+}
+
 /// The last `last` runs, oldest first.
 pub fn entries(conn: &Connection, last: usize) -> Result<Vec<RunEntry>> {
     let mut stmt = conn.prepare(
@@ -325,26 +343,33 @@ pub fn entries(conn: &Connection, last: usize) -> Result<Vec<RunEntry>> {
         let counts: String = r.get(8)?;
         let outcome: String = r.get(4)?;
         let pid: i64 = r.get(10)?;
-        let outcome = if outcome == "running"
-            && !(crate::store::LockHolder {
-                pid: pid as u32,
-                since: String::new(),
-                command: String::new(),
-            })
-            .alive()
-        {
+        let ended_at: Option<String> = r.get(2)?;
+        let alive = crate::store::LockHolder {
+            pid: pid as u32,
+            since: String::new(),
+            command: String::new(),
+        }
+        .alive();
+        let mut error: Option<String> = r.get(6)?;
+        let outcome = if outcome == "running" && !alive {
             "interrupted".to_string()
         } else {
+            if outcome == "committed" && ended_at.is_none() && !alive {
+                error = Some(
+                    "killed after its commit, before it finished putting its outputs in place; the next run writes what is missing"
+                        .to_string(),
+                );
+            }
             outcome
         };
         Ok(RunEntry {
             run_id: r.get(0)?,
             started_at: r.get(1)?,
-            ended_at: r.get(2)?,
+            ended_at,
             business_day: r.get(3)?,
             outcome,
             exit_status: r.get(5)?,
-            error: r.get(6)?,
+            error,
             inputs: serde_json::from_str(&inputs).unwrap_or_default(),
             counts: serde_json::from_str(&counts).ok(),
             version: r.get(9)?,

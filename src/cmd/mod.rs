@@ -33,6 +33,22 @@ pub fn is_usage_error(err: &anyhow::Error) -> bool {
     err.chain().any(|cause| cause.is::<UsageError>())
 }
 
+/// The exit status of a command that failed with `err`: 2 bad usage, 5 a
+/// run that committed but could not put every output in place, else 1
+/// (nothing changed but the run history).
+pub fn exit_status_of(err: &anyhow::Error) -> u8 {
+    if is_usage_error(err) {
+        2
+    } else if err
+        .chain()
+        .any(|cause| cause.is::<crate::error::PublishedInPart>())
+    {
+        5
+    } else {
+        1
+    }
+}
+
 /// `--date`, `--settlement-day`, `--as-of`: a day, `YYYY-MM-DD` (clap
 /// reports a bad one as bad usage, exit status 2).
 pub fn parse_day(text: &str) -> Result<NaiveDate, String> {

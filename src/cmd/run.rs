@@ -179,7 +179,8 @@ pub fn exec(args: &RunArgs) -> Result<ExitCode> {
         log.detail(&format!("input {}", path.display()));
     }
     let record = RunRecord::start(&config);
-    let result = crate::run::run(&config).map_err(|e| crate::store::readonly_error(e, &config.db));
+    let result = crate::run::run_logged(&config, record.run_id())
+        .map_err(|e| crate::store::readonly_error(e, &config.db));
     let outcome = match result {
         Ok(outcome) => outcome,
         Err(err) => {

@@ -208,23 +208,47 @@ impl Staged {
         &self.digests
     }
 
-    /// Renames every staged file into place and syncs the folder.
-    pub fn publish(self) -> Result<Vec<PathBuf>> {
-        self.publish_with(|n| crate::failpoint::hit_n("published", n))
+    /// Renames every staged file into place and syncs the folder: the
+    /// refund files first, each followed by `after_refund_file` (the run
+    /// records it published there and then, so a failure or a kill while
+    /// the other outputs move cannot leave a refund file out but recorded
+    /// as never published, to be written again for a second submission).
+    pub fn publish(
+        self,
+        after_refund_file: impl FnMut(&str) -> Result<()>,
+    ) -> Result<Vec<PathBuf>> {
+        self.publish_with(after_refund_file, |n| {
+            crate::failpoint::hit_n("published", n)
+        })
     }
 
     /// [`Staged::publish`] without the run's `published-N` crash points:
     /// for a refund file an earlier run left unpublished, written before
     /// the run's own work.
     pub fn publish_again(self) -> Result<Vec<PathBuf>> {
-        self.publish_with(|_| {})
+        self.publish_with(|_| Ok(()), |_| {})
     }
 
-    fn publish_with(mut self, after_each: impl Fn(u64)) -> Result<Vec<PathBuf>> {
+    fn publish_with(
+        mut self,
+        mut after_refund_file: impl FnMut(&str) -> Result<()>,
+        after_each: impl Fn(u64),
+    ) -> Result<Vec<PathBuf>> {
+        let mut files = std::mem::take(&mut self.files);
+        files.sort_by_key(|(_, target)| refund_file_name(target).is_none());
         let mut published = Vec::new();
-        for (temp, target) in std::mem::take(&mut self.files) {
-            std::fs::rename(&temp, &target)
-                .with_context(|| format!("failed to move {} into place", target.display()))?;
+        let mut files = files.into_iter();
+        while let Some((temp, target)) = files.next() {
+            if let Err(err) = std::fs::rename(&temp, &target)
+                .with_context(|| format!("failed to move {} into place", target.display()))
+            {
+                // What is not published is not left behind half-named.
+                self.files = std::iter::once((temp, target)).chain(files).collect();
+                return Err(err);
+            }
+            if let Some(name) = refund_file_name(&target) {
+                after_refund_file(name)?;
+            }
             published.push(target);
             after_each(published.len() as u64);
         }
@@ -234,6 +258,12 @@ impl Staged {
         }
         Ok(published)
     }
+}
+
+/// The name of `path` when it is a refund file.
+fn refund_file_name(path: &Path) -> Option<&str> {
+    let name = path.file_name()?.to_str()?;
+    crate::store::refund_files::batch_of(name).map(|_| name)
 }
 
 impl Drop for Staged {
@@ -363,7 +393,7 @@ mod tests {
             [("a.csv".to_string(), hex::encode(Sha256::digest(b"x\n")))]
         );
         assert!(!dir.path().join("a.csv").exists());
-        staged.publish().unwrap();
+        staged.publish(|_| Ok(())).unwrap();
         assert_eq!(std::fs::read(dir.path().join("a.csv")).unwrap(), b"x\n");
         let leftovers = std::fs::read_dir(dir.path()).unwrap().count();
         assert_eq!(leftovers, 1);

@@ -455,8 +455,7 @@ fn a_refund_file_committed_but_never_published_is_written_by_the_next_run() {
         .assert()
         .failure();
     assert!(!work.path("d1/refunds.csv").exists());
-    let notice =
-        "refund instruction(s) of 2026-11-21 that a run killed after its commit had not published";
+    let notice = "refund instruction(s) of 2026-11-21 that a run killed right after its commit did not record as published";
     work.run("d2", &["--date", "2026-11-22", "--quiet"])
         .assert()
         .success()
@@ -520,4 +519,97 @@ fn a_refund_file_that_cannot_be_written_again_fails_every_later_run_loudly() {
         .assert()
         .success()
         .stderr(predicates::str::contains(warning).not());
+}
+
+/// A refund file is recorded as published the moment it is renamed into
+/// place, before the other outputs move: a run killed while they move
+/// leaves it out and known to be out. When the refund job has taken it, the
+/// next run does not write it again inviting a second submission; the
+/// history shows the killed run as committed (its changes did not roll
+/// back), and a rerun of the day completes the folder.
+#[test]
+fn a_refund_file_out_before_a_kill_is_never_written_again_for_resubmission() {
+    let (orders, bills) = crate::util::case_inputs("duplicate_payment");
+    let work = Workdir::new();
+    let day = [
+        "--orders",
+        &orders,
+        "--settlement",
+        &bills,
+        "--date",
+        "2026-11-21",
+    ];
+    work.run("d1", &day)
+        .env("PAYRECON_FAILPOINT", "published-1")
+        .assert()
+        .failure();
+    assert!(
+        work.path("d1/refunds.csv").exists(),
+        "the refund file goes first"
+    );
+    assert!(!work.path("d1/summary.json").exists());
+    // The refund job takes the file.
+    std::fs::rename(work.path("d1/refunds.csv"), work.path("taken.csv")).unwrap();
+    let history = work.history();
+    assert_eq!(history[0]["outcome"], "committed", "{history}");
+    assert!(
+        history[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("killed after its commit")
+    );
+    work.run("d2", &["--date", "2026-11-22", "--quiet"])
+        .assert()
+        .success()
+        .stderr(predicates::str::contains("refunds.csv").not());
+    assert!(
+        !work.path("d1/refunds.csv").exists(),
+        "written again for a second submission"
+    );
+    assert_eq!(crate::util::refund_rows(&work, "d2").len(), 0);
+    let taken = std::fs::read_to_string(work.path("taken.csv")).unwrap();
+    assert_eq!(taken.lines().count(), 3, "{taken}");
+}
+
+/// An output that cannot be put in place after the commit: the run says it
+/// committed (exit status 5, not 1 "nothing changed"), its refund file is
+/// out and recorded as published, no temporary file is left, the history
+/// shows it committed, and running the same command again completes the
+/// folder without issuing anything twice.
+#[test]
+fn an_output_that_cannot_be_put_in_place_after_the_commit_is_said_so() {
+    let (orders, bills) = crate::util::case_inputs("duplicate_payment");
+    let work = Workdir::new();
+    let day = [
+        "--orders",
+        &orders,
+        "--settlement",
+        &bills,
+        "--date",
+        "2026-11-21",
+    ];
+    std::fs::create_dir_all(work.path("d1/summary.json/blocked")).unwrap();
+    work.run("d1", &day)
+        .assert()
+        .code(5)
+        .stderr(predicates::str::contains("committed its changes"))
+        .stderr(predicates::str::contains("refunds.csv"));
+    assert_eq!(crate::util::refund_rows(&work, "d1").len(), 2);
+    let leftovers: Vec<String> = std::fs::read_dir(work.path("d1"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.contains(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    let history = work.history();
+    assert_eq!(history[0]["outcome"], "committed", "{history}");
+    assert_eq!(history[0]["exit_status"], 5);
+    std::fs::remove_dir_all(work.path("d1/summary.json")).unwrap();
+    let refunds = work.read("d1/refunds.csv");
+    work.run("d1", &day)
+        .assert()
+        .success()
+        .stderr(predicates::str::contains("did not record as published").not());
+    assert!(work.path("d1/summary.json").exists());
+    assert_eq!(work.read("d1/refunds.csv"), refunds);
 }

@@ -71,6 +71,18 @@ impl Workdir {
         cmd
     }
 
+    /// This folder's run history, as `payrecon history --format json`
+    /// gives it (oldest first).
+    pub fn history(&self) -> serde_json::Value {
+        let out = Command::cargo_bin("payrecon")
+            .expect("binary")
+            .args(["history", "--format", "json", "--db"])
+            .arg(self.db())
+            .output()
+            .expect("history");
+        serde_json::from_slice(&out.stdout).expect("history as JSON")
+    }
+
     /// `payrecon inspect` run in this folder.
     pub fn inspect(&self, args: &[&str]) -> Command {
         let mut cmd = Command::cargo_bin("payrecon").expect("binary");
