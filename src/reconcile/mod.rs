@@ -251,9 +251,15 @@ pub fn refunds_without_payment(conn: &Connection, reach: scope::Reach) -> Result
     let n: i64 = conn.query_row(
         &format!(
             "SELECT count(*) FROM (
-                 SELECT DISTINCT r.channel, r.channel_txn_id,
-                        CASE WHEN r.refund_id = '' THEN 'row ' || r.file_id || ':' || r.line
-                             ELSE r.refund_id END
+                 -- Each refund once, as prepare.sql's channel_refund counts.
+                 SELECT DISTINCT r.channel, r.channel_txn_id, r.refund_id,
+                        CASE WHEN r.refund_id = '' THEN
+                            r.transacted_at || ' ' || r.amount_minor || ' ' || r.currency || ' #'
+                            || row_number() OVER (PARTITION BY r.channel, r.channel_txn_id,
+                                                               r.file_id, r.transacted_at,
+                                                               r.amount_minor, r.currency
+                                                  ORDER BY r.line)
+                        END
                  FROM main.settlement_row r INDEXED BY settlement_row_refunds
                  WHERE r.kind = 'REFUND'
                    AND NOT EXISTS (SELECT 1 FROM {payments} p

@@ -264,3 +264,54 @@ fn issue10_a_file_with_a_later_days_rows_is_refused() {
         .assert()
         .success();
 }
+
+/// A refund row without a merchant refund number, repeated by the next
+/// day's file (the T+1 file repeats the late rows), is one refund: it was
+/// counted once per file, so half of a duplicate payment looked refunded
+/// twice over and the customer was never paid back the other half. Two
+/// such rows in one file stay two refunds. (Found by a helper's attack.)
+#[test]
+fn an_unnumbered_refund_repeated_by_the_next_days_file_counts_once() {
+    let work = Workdir::new();
+    let orders = work.write(
+        "orders.csv",
+        &format!(
+            "{OH}O2,P1,C1,wechat,50.00,CNY,PAID,SUCCESS,2026-11-21 11:00:00,,,2026-11-21 11:00:05\n\
+             O2,P2,C2,wechat,50.00,CNY,PAID,FAILED,2026-11-21 11:00:00,,,\n\
+             O3,P3,C3,wechat,50.00,CNY,PAID,SUCCESS,2026-11-21 12:00:00,,,2026-11-21 12:00:05\n\
+             O3,P4,C4,wechat,50.00,CNY,PAID,FAILED,2026-11-21 12:00:00,,,\n"
+        ),
+    );
+    let late = "wechat,T2,C2,PAYMENT,50.00,,CNY,2026-11-21 23:59:00,\n\
+                wechat,T2,C2,REFUND,25.00,,CNY,2026-11-21 23:59:30,\n";
+    let day = work.write(
+        "bills/wechat-2026-11-21.csv",
+        &format!(
+            "{SH}wechat,T1,C1,PAYMENT,50.00,,CNY,2026-11-21 11:00:05,\n\
+             wechat,T3,C3,PAYMENT,50.00,,CNY,2026-11-21 12:00:05,\n\
+             wechat,T4,C4,PAYMENT,50.00,,CNY,2026-11-21 12:00:06,\n\
+             wechat,T4,C4,REFUND,10.00,,CNY,2026-11-21 20:00:00,\n\
+             wechat,T4,C4,REFUND,10.00,,CNY,2026-11-21 20:00:00,\n\
+             {late}"
+        ),
+    );
+    let next = work.write("bills/wechat-2026-11-22.csv", &format!("{SH}{late}"));
+    work.run_day("d1", &[&orders], &[&day, &next], "2026-11-21")
+        .assert()
+        .success();
+    let (header, rows) = parse_csv(&work.read("d1/refunds.csv"));
+    let column = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let (txn, amount) = (column("channel_txn_id"), column("amount"));
+    let refunds: Vec<(String, String)> = rows
+        .into_iter()
+        .map(|r| (r[txn].clone(), r[amount].clone()))
+        .collect();
+    assert!(
+        refunds.contains(&("T2".to_string(), "25.00".to_string())),
+        "what is left of the duplicate T2 is refunded: {refunds:?}"
+    );
+    assert!(
+        refunds.contains(&("T4".to_string(), "30.00".to_string())),
+        "two refunds of 10.00 in one file are two: {refunds:?}"
+    );
+}

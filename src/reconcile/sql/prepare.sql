@@ -45,15 +45,24 @@ WHERE kind = 'PAYMENT'
 GROUP BY +channel, channel_txn_id, channel_order_id;
 CREATE INDEX temp.payment_by_order ON payment(channel_order_id);
 
--- Refunds the channel reports, each refund once (by its refund_id; a row
--- without one stands alone).
+-- Refunds the channel reports, each refund once: by its refund_id, or for
+-- a row without one by its amount, currency and time (`unnamed_refund`), so
+-- the next day's file repeating it (the T+1 file) does not count it twice,
+-- while two such rows in one file are two refunds (the k-th of them in one
+-- file is the k-th in another).
 CREATE TEMP TABLE channel_refund AS
 SELECT channel, channel_txn_id, refund_id, currency, max(amount_minor) AS amount_minor,
        channel_order_id
-FROM judged_settlement_row
-WHERE kind = 'REFUND'
-GROUP BY +channel, channel_txn_id,
-         CASE WHEN refund_id = '' THEN 'row ' || file_id || ':' || line ELSE refund_id END;
+FROM (SELECT *,
+             CASE WHEN refund_id = '' THEN
+                 transacted_at || ' ' || amount_minor || ' ' || currency || ' #'
+                 || row_number() OVER (PARTITION BY channel, channel_txn_id, file_id,
+                                                    transacted_at, amount_minor, currency
+                                       ORDER BY line)
+             END AS unnamed_refund
+      FROM judged_settlement_row
+      WHERE kind = 'REFUND')
+GROUP BY +channel, channel_txn_id, refund_id, unnamed_refund;
 CREATE INDEX temp.channel_refund_key ON channel_refund(channel, channel_txn_id, refund_id);
 CREATE INDEX temp.channel_refund_by_order ON channel_refund(channel, channel_order_id);
 
