@@ -23,6 +23,7 @@ use anyhow::{Context, Result};
 use rusqlite::Connection;
 use rusqlite::OptionalExtension;
 use sha2::Digest;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -99,8 +100,15 @@ pub fn run_logged(config: &Config, run_id: Option<i64>) -> Result<RunOutcome> {
         files += 1;
         crate::failpoint::hit_n("after-load", files);
     }
+    // The channel day each settlement file of this run covers.
+    let mut covered_now = BTreeMap::new();
     for (path, identity) in &settlements {
-        load_settlement(&tx, config, path, identity, &mut notices, &mut loaded)?;
+        let files_of_run = RunFiles {
+            covered: &mut covered_now,
+            notices: &mut notices,
+            loaded: &mut loaded,
+        };
+        load_settlement(&tx, config, path, identity, files_of_run)?;
         phases.mark(format!("load {}", path.display()));
         files += 1;
         crate::failpoint::hit_n("after-load", files);
@@ -573,14 +581,26 @@ fn load_orders(
     Ok(())
 }
 
+/// What a run keeps across the settlement files it loads.
+struct RunFiles<'r> {
+    /// The channel day each file loaded so far covers, and its path.
+    covered: &'r mut BTreeMap<(String, chrono::NaiveDate), PathBuf>,
+    notices: &'r mut Vec<String>,
+    loaded: &'r mut u64,
+}
+
 fn load_settlement(
     conn: &Connection,
     config: &Config,
     path: &Path,
     identity: &load::FileIdentity,
-    notices: &mut Vec<String>,
-    loaded: &mut u64,
+    run: RunFiles,
 ) -> Result<()> {
+    let RunFiles {
+        covered,
+        notices,
+        loaded,
+    } = run;
     let Some(file_id) = register_new(conn, identity, "settlement", path, notices)? else {
         return Ok(());
     };
@@ -623,6 +643,23 @@ fn load_settlement(
         .into());
     }
     check_day(config, path, &parsed, &span)?;
+    // Two different files for one channel day in one run: which is the
+    // right one is not payrecon's to guess (the later would silently
+    // replace the other as its correction).
+    let day_key = (parsed.channel.clone(), parsed.day);
+    if let Some(other) = covered.get(&day_key) {
+        return Err(crate::error::InputError::file(
+            path,
+            format!(
+                "is a second file for {} {} in this run, with other content than {}: give the one that is right (a correction of a day loaded earlier is given alone)",
+                parsed.channel,
+                parsed.day,
+                other.display()
+            ),
+        )
+        .into());
+    }
+    covered.insert(day_key, path.to_path_buf());
     let replaced = load::finish_settlement_file(conn, file_id, &parsed)?;
     bar.finish_and_clear();
     let skipped = load::skipped_text(&parsed.skipped);
@@ -656,7 +693,8 @@ fn loaded_rows(loaded: &mut u64, rows: u64) {
 /// A file named for one channel (`alipay-2026-11-21.csv`) whose rows are
 /// another's is the wrong file: loading it would stand in for, or replace,
 /// the other channel's day. Refused when the name's leading word is a
-/// channel payrecon knows (from the export or earlier files); other names
+/// channel payrecon knows (a format it reads natively, the export or
+/// earlier files); other names
 /// (`settlement_detail_report_batch_4.csv`) say nothing about the channel.
 fn check_channel_name(conn: &Connection, path: &Path, channel: &str) -> Result<()> {
     let Some(named) = crate::ingest::day::channel_from_name(path) else {
@@ -665,12 +703,18 @@ fn check_channel_name(conn: &Connection, path: &Path, channel: &str) -> Result<(
     if named == channel {
         return Ok(());
     }
-    let known: bool = conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM attempt WHERE channel = ?1)
+    // A channel payrecon reads natively is one by name, even before the
+    // first of its files or attempts is loaded.
+    let native = settlement::FORMATS
+        .iter()
+        .any(|f| f.name == named && f.name != "canonical");
+    let known: bool = native
+        || conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM attempt WHERE channel = ?1)
              OR EXISTS (SELECT 1 FROM loaded_file WHERE role = 'settlement' AND channel = ?1)",
-        [&named],
-        |r| r.get(0),
-    )?;
+            [&named],
+            |r| r.get(0),
+        )?;
     if known {
         return Err(crate::error::InputError::file(
             path,

@@ -315,3 +315,55 @@ fn an_unnumbered_refund_repeated_by_the_next_days_file_counts_once() {
         "two refunds of 10.00 in one file are two: {refunds:?}"
     );
 }
+
+/// A file named for a channel payrecon reads natively whose rows are
+/// another channel's is refused, even before anything of that channel was
+/// loaded: it was loaded as a correction of the other channel's day,
+/// replacing its rows. Two different files for one channel day in one run
+/// are refused too: the later silently replaced the other. (Found by a
+/// helper's attack.)
+#[test]
+fn a_misnamed_file_or_two_files_for_one_channel_day_are_refused() {
+    let work = Workdir::new();
+    let orders = work.write(
+        "orders.csv",
+        &format!(
+            "{OH}O1,P1,C1,wechat,10.00,CNY,PAID,SUCCESS,2026-11-21 10:00:00,,,2026-11-21 10:00:05\n"
+        ),
+    );
+    let wechat = format!("{SH}wechat,T1,C1,PAYMENT,10.00,,CNY,2026-11-21 10:00:05,\n");
+    let day = work.write("bills/wechat-2026-11-21.csv", &wechat);
+    work.run_day("d1", &[&orders], &[&day], "2026-11-21")
+        .assert()
+        .success();
+    let misnamed = work.write(
+        "other/alipay-2026-11-21.csv",
+        &wechat.replace("10.00", "1.00"),
+    );
+    work.run_day("d2", &[&orders], &[&misnamed], "2026-11-21")
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains(
+            "its name says channel 'alipay', but its rows are channel 'wechat'",
+        ));
+    let second = work.write(
+        "two/wechat_20261121_v2.csv",
+        &format!("{SH}wechat,T1,C1,PAYMENT,10.00,,CNY,2026-11-21 10:00:05,\nwechat,T2,C2,PAYMENT,5.00,,CNY,2026-11-21 11:00:05,\n"),
+    );
+    let first = work.write(
+        "two/wechat-2026-11-21.csv",
+        &wechat.replace("10:00:05", "10:00:06"),
+    );
+    work.run_day("d3", &[&orders], &[&first, &second], "2026-11-21")
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains(
+            "is a second file for wechat 2026-11-21 in this run",
+        ));
+    // Nothing of either refused run was kept: the day is the first file's.
+    let conn = rusqlite::Connection::open(work.db()).unwrap();
+    let rows: i64 = conn
+        .query_row("SELECT count(*) FROM settlement_row", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(rows, 1);
+}
