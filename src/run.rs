@@ -651,7 +651,7 @@ fn load_settlement(
         return Err(crate::error::InputError::file(
             path,
             format!(
-                "is a second file for {} {} in this run, with other content than {}: give the one that is right (a correction of a day loaded earlier is given alone)",
+                "is a second file for {} {} in this run, with other content than {}: payrecon takes one file per channel and day: give the one that is right (a correction of a day loaded earlier is given alone, in a later run)",
                 parsed.channel,
                 parsed.day,
                 other.display()

@@ -11,6 +11,9 @@ pub enum FindingKind {
     PaidAfterClose,
     /// An instruction of ours whose payment no loaded file shows any more.
     RefundWithoutPayment,
+    /// An instruction of ours whose reason no longer holds: its order is
+    /// now neither closed nor paid more than once.
+    RefundNotOwed,
     /// Our instructions plus the channel's other refunds exceed the payment.
     RefundExceedsPayment,
     /// An instruction no channel file confirms after `refund_confirm_days`.
@@ -39,10 +42,11 @@ pub enum FindingKind {
 }
 
 /// Every kind, in report order.
-pub const ALL_KINDS: [FindingKind; 17] = [
+pub const ALL_KINDS: [FindingKind; 18] = [
     FindingKind::DuplicatePayment,
     FindingKind::PaidAfterClose,
     FindingKind::RefundWithoutPayment,
+    FindingKind::RefundNotOwed,
     FindingKind::RefundExceedsPayment,
     FindingKind::RefundNotConfirmed,
     FindingKind::RefundAmountDiffers,
@@ -65,6 +69,7 @@ impl FindingKind {
             FindingKind::DuplicatePayment => "DUPLICATE_PAYMENT",
             FindingKind::PaidAfterClose => "PAID_AFTER_CLOSE",
             FindingKind::RefundWithoutPayment => "REFUND_WITHOUT_PAYMENT",
+            FindingKind::RefundNotOwed => "REFUND_NOT_OWED",
             FindingKind::RefundExceedsPayment => "REFUND_EXCEEDS_PAYMENT",
             FindingKind::RefundNotConfirmed => "REFUND_NOT_CONFIRMED",
             FindingKind::RefundAmountDiffers => "REFUND_AMOUNT_DIFFERS",
@@ -93,6 +98,7 @@ impl FindingKind {
             FindingKind::DuplicatePayment
             | FindingKind::PaidAfterClose
             | FindingKind::RefundWithoutPayment
+            | FindingKind::RefundNotOwed
             | FindingKind::RefundExceedsPayment
             | FindingKind::RefundNotConfirmed
             | FindingKind::RefundAmountDiffers
@@ -116,6 +122,9 @@ impl FindingKind {
             FindingKind::PaidAfterClose => "refund the payment",
             FindingKind::RefundWithoutPayment => {
                 "stop or recall the refund: its payment is in no loaded file any more"
+            }
+            FindingKind::RefundNotOwed => {
+                "stop or recall the refund: its order is no longer closed or paid twice"
             }
             FindingKind::RefundExceedsPayment => {
                 "stop or recall the excess: more is refunded than was captured"
@@ -169,6 +178,7 @@ impl FindingKind {
             | FindingKind::UnknownResolvedUnpaid
             | FindingKind::UnknownPending => Subject::Attempt,
             FindingKind::RefundWithoutPayment
+            | FindingKind::RefundNotOwed
             | FindingKind::RefundNotConfirmed
             | FindingKind::RefundAmountDiffers
             | FindingKind::RefundRejected => Subject::Instruction,
@@ -231,6 +241,7 @@ impl Aging {
         match kind {
             FindingKind::DuplicatePayment | FindingKind::PaidAfterClose => 3,
             FindingKind::RefundWithoutPayment
+            | FindingKind::RefundNotOwed
             | FindingKind::RefundExceedsPayment
             | FindingKind::RefundNotConfirmed
             | FindingKind::RefundAmountDiffers

@@ -30,6 +30,10 @@ const RULES: &[(FindingKind, &str)] = &[
         include_str!("sql/refund_without_payment.sql"),
     ),
     (
+        FindingKind::RefundNotOwed,
+        include_str!("sql/refund_not_owed.sql"),
+    ),
+    (
         FindingKind::RefundExceedsPayment,
         include_str!("sql/refund_exceeds_payment.sql"),
     ),

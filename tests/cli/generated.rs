@@ -197,13 +197,35 @@ fn a_second_generated_day_builds_the_follow_indexes_and_judges_as_a_full_run() {
 fn a_first_run_that_compacts_builds_the_follow_indexes() {
     let work = two_generated_days();
     let config = work.write("payrecon.toml", "retention_days = 1\n");
-    let mut args: Vec<String> = Vec::new();
+    // One file per channel day, as a channel sends it: day 1's T+1 spill
+    // is in day 2's file of the day after.
+    let bills = work.path("backlog-bills");
+    std::fs::create_dir_all(&bills).unwrap();
     for day in ["day1", "day2"] {
-        for (flag, path) in [("--orders", "orders.csv"), ("--settlement", "settlement")] {
-            args.push(flag.to_string());
-            args.push(work.path(&format!("{day}/{path}")).display().to_string());
+        for entry in std::fs::read_dir(work.path(&format!("{day}/settlement"))).unwrap() {
+            let path = entry.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap();
+            let to = bills.join(path.file_name().unwrap());
+            match std::fs::read_to_string(&to) {
+                Ok(held) => {
+                    let rows = text.split_once('\n').map_or("", |(_, rows)| rows);
+                    std::fs::write(&to, held + rows).unwrap();
+                }
+                Err(_) => std::fs::write(&to, text).unwrap(),
+            }
         }
     }
+    let mut args: Vec<String> = Vec::new();
+    for day in ["day1", "day2"] {
+        args.push("--orders".to_string());
+        args.push(
+            work.path(&format!("{day}/orders.csv"))
+                .display()
+                .to_string(),
+        );
+    }
+    args.push("--settlement".to_string());
+    args.push(bills.display().to_string());
     for extra in ["--date", "2026-11-23", "--config", config.to_str().unwrap()] {
         args.push(extra.to_string());
     }

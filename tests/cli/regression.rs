@@ -367,3 +367,70 @@ fn a_misnamed_file_or_two_files_for_one_channel_day_are_refused() {
         .unwrap();
     assert_eq!(rows, 1);
 }
+
+/// A refund issued for a reason a later export takes back is reported:
+/// the order closed and then paid was refunded, and the next export says
+/// it is paid after all (its goods go out); a duplicate was refunded, and
+/// the next export puts the second payment on another order. The refund
+/// stood with no finding saying it is not owed. (Found by a helper's
+/// attack.)
+#[test]
+fn a_refund_whose_reason_a_later_export_takes_back_is_reported() {
+    let work = Workdir::new();
+    let closed = work.write(
+        "day1/orders.csv",
+        &format!(
+            "{OH}O5,P5,C5,wechat,50.00,CNY,CLOSED,CLOSED,2026-11-21 10:00:00,2026-11-21 10:15:00,2026-11-21 10:15:00,\n\
+             O2,P1,C1,wechat,50.00,CNY,PAID,SUCCESS,2026-11-21 11:00:00,,,2026-11-21 11:00:05\n\
+             O2,P2,C2,wechat,50.00,CNY,PAID,FAILED,2026-11-21 11:00:00,,,\n\
+             O7,P7,C7,wechat,20.00,CNY,PAID,SUCCESS,2026-11-21 12:00:00,,,2026-11-21 12:00:05\n\
+             O7,P8,C8,wechat,20.00,CNY,PAID,FAILED,2026-11-21 12:00:00,,,\n"
+        ),
+    );
+    let bill = work.write(
+        "bills/wechat-2026-11-21.csv",
+        &format!(
+            "{SH}wechat,T5,C5,PAYMENT,50.00,,CNY,2026-11-21 10:16:00,\n\
+             wechat,T1,C1,PAYMENT,50.00,,CNY,2026-11-21 11:00:05,\n\
+             wechat,T2,C2,PAYMENT,50.00,,CNY,2026-11-21 11:00:06,\n\
+             wechat,T7,C7,PAYMENT,20.00,,CNY,2026-11-21 12:00:05,\n\
+             wechat,T8,C8,PAYMENT,20.00,,CNY,2026-11-21 12:00:06,\n"
+        ),
+    );
+    let next = work.write("bills/wechat-2026-11-22.csv", SH);
+    work.run_day("d1", &[&closed], &[&bill, &next], "2026-11-21")
+        .assert()
+        .success();
+    assert_eq!(
+        crate::util::refund_rows(&work, "d1").len(),
+        3,
+        "T5, T2 and T8 refunded"
+    );
+    let not_owed = |out: &str| -> Vec<String> {
+        crate::util::report_rows(&work, out)
+            .into_iter()
+            .filter(|r| r["kind"] == "REFUND_NOT_OWED")
+            .map(|r| r["channel_txn_id"].clone())
+            .collect()
+    };
+    assert!(not_owed("d1").is_empty(), "every refund of day 1 is owed");
+    // The next export: O5 paid after all; C2 belongs to order O3; O7 as it was.
+    let corrected = work.write(
+        "day2/orders.csv",
+        &format!(
+            "{OH}O5,P5,C5,wechat,50.00,CNY,PAID,SUCCESS,2026-11-21 10:00:00,2026-11-21 10:15:00,,2026-11-21 10:16:00\n\
+             O3,P2,C2,wechat,50.00,CNY,PAID,SUCCESS,2026-11-21 11:00:00,,,2026-11-21 11:00:06\n"
+        ),
+    );
+    work.run_day("d2", &[&corrected], &[] as &[&str], "2026-11-22")
+        .assert()
+        .success();
+    let mut found = not_owed("d2");
+    found.sort();
+    assert_eq!(found, ["T2", "T5"], "T8 is still a duplicate of O7");
+    assert_eq!(
+        crate::util::refund_rows(&work, "d2").len(),
+        0,
+        "nothing new is issued"
+    );
+}
