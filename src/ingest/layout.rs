@@ -8,6 +8,7 @@
 
 use super::{Header, LineFix};
 use crate::error::InputError;
+use crate::money::{self, AmountError};
 use crate::timestamp;
 use anyhow::{Result, bail};
 use chrono::{DateTime, NaiveDateTime};
@@ -37,7 +38,9 @@ pub struct LayoutConfig {
     /// `%z` or `%:z` in it reads an offset. Default: RFC 3339 or
     /// `YYYY-MM-DD HH:MM:SS`.
     pub time_format: Option<String>,
-    /// Amounts are written `12,50`.
+    /// Amounts are written `1.234,50`: `,` is the decimal separator and a
+    /// `.` may only group thousands (`1.500` is fifteen hundred); any other
+    /// `.` is refused.
     #[serde(default)]
     pub decimal_comma: bool,
     /// A workbook's sheet to read, by name; the first sheet by default.
@@ -157,14 +160,63 @@ impl Layout {
         }
     }
 
-    /// An amount's text with the decimal separator normalised to `.`.
-    pub fn amount_text<'t>(&self, text: &'t str) -> std::borrow::Cow<'t, str> {
-        if self.decimal_comma {
-            text.replace(',', ".").into()
-        } else {
-            text.into()
+    /// An amount in minor units of `currency`, read with this layout's
+    /// decimal separator.
+    pub fn amount(&self, text: &str, currency: &str) -> Result<i64, AmountError> {
+        if !self.decimal_comma {
+            return money::parse_amount(text, currency);
         }
+        let plain = comma_to_plain(text)?;
+        money::parse_amount(&plain, currency).map_err(|e| e.in_decimal_comma(text))
     }
+
+    /// A fee (any number of decimals) as an exact decimal string, read with
+    /// this layout's decimal separator.
+    pub fn fee(&self, text: &str) -> Result<String, AmountError> {
+        if !self.decimal_comma {
+            return money::canonical_decimal(text);
+        }
+        let plain = comma_to_plain(text)?;
+        money::canonical_decimal(&plain).map_err(|e| e.in_decimal_comma(text))
+    }
+}
+
+/// A decimal-comma amount (`-1.234.567,89`) in the plain `-1234567.89` form
+/// `money` reads. A `.` is a thousands separator only between groups of three
+/// digits before the comma: `1.500` is fifteen hundred, and `1234.56` or
+/// `1.5` are refused, since a reader could not tell which separator the
+/// writer meant, and a guess would move the amount by a factor of 1000.
+fn comma_to_plain(text: &str) -> Result<String, AmountError> {
+    let text = text.trim();
+    let refused = || AmountError::NotDecimalComma(text.to_string());
+    let (whole, fraction) = match text.split_once(',') {
+        Some((whole, fraction)) => (whole, Some(fraction)),
+        None => (text, None),
+    };
+    let digits = whole.strip_prefix(['-', '+']).unwrap_or(whole);
+    if digits.contains('.') && !thousands(digits) {
+        return Err(refused());
+    }
+    if fraction.is_some_and(|f| f.contains(['.', ','])) {
+        return Err(refused());
+    }
+    let mut plain: String = whole.chars().filter(|&c| c != '.').collect();
+    if let Some(fraction) = fraction {
+        plain.push('.');
+        plain.push_str(fraction);
+    }
+    Ok(plain)
+}
+
+/// `1.234` or `12.345.678`: groups of three digits after a first of one to
+/// three.
+fn thousands(digits: &str) -> bool {
+    let is_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    let mut groups = digits.split('.');
+    let first = groups.next().unwrap_or_default();
+    (1..=3).contains(&first.len())
+        && is_digits(first)
+        && groups.all(|g| g.len() == 3 && is_digits(g))
 }
 
 /// Streams the data rows of a laid-out table, each with its line in the
@@ -236,7 +288,13 @@ impl<'a> Table<'a> {
                     "is a zip archive, not a CSV file or a workbook: unzip it and load the file inside"
                 ));
             }
-            let converted = super::workbook::to_csv(path, bytes, layout.sheet.as_deref(), &[])?;
+            let converted = super::workbook::to_csv(
+                path,
+                bytes,
+                layout.sheet.as_deref(),
+                &[],
+                layout.decimal_comma,
+            )?;
             if converted.sheets > 1 && layout.sheet.is_none() {
                 notes.push(format!(
                     "note: {} is a workbook of {} sheets: read its sheet '{}' (sheet = \"…\" in its layout reads another)",
@@ -447,6 +505,58 @@ mod tests {
             .unwrap();
         assert_eq!(table.header.position("金额"), Some(1));
         assert!(table.next_row().unwrap().is_some());
+    }
+
+    /// `1.500` was read as 1.50 and `1234.56` as 1234.56 under
+    /// decimal_comma: a '.' now only groups thousands, and errors quote the
+    /// value as written (they quoted `1.234.56` for `1.234,56`).
+    #[test]
+    fn decimal_comma_reads_dots_only_as_thousands() {
+        let layout = Layout {
+            decimal_comma: true,
+            ..Layout::plain(chrono_tz::UTC)
+        };
+        assert_eq!(layout.amount("1.500", "CNY"), Ok(150_000));
+        assert_eq!(layout.amount("1.234,56", "CNY"), Ok(123_456));
+        assert_eq!(layout.amount("-1.234.567,8", "EUR"), Ok(-123_456_780));
+        assert_eq!(layout.amount("12,50", "CNY"), Ok(1250));
+        assert_eq!(layout.amount("500", "JPY"), Ok(500));
+        assert_eq!(layout.fee("0,615").as_deref(), Ok("0.615"));
+        for bad in [
+            "1234.56", "1.5", "1.50", "12.34,5", "1.2345", ".500", "1,2,3", "1,234.5",
+        ] {
+            let err = layout.amount(bad, "CNY").unwrap_err().to_string();
+            assert!(
+                err.starts_with(&format!(
+                    "'{bad}' is not valid: expected an amount with a decimal comma, like 1.234,56"
+                )),
+                "{err}"
+            );
+        }
+        let err = layout.amount("1.234,567", "CNY").unwrap_err().to_string();
+        assert!(err.starts_with("'1.234,567' has 3 decimals"), "{err}");
+        let err = layout.amount("12,5x", "CNY").unwrap_err().to_string();
+        assert!(err.starts_with("'12,5x' is not valid"), "{err}");
+        // Without decimal_comma a '.' is the decimal point, as ever.
+        let plain = Layout::plain(chrono_tz::UTC);
+        assert_eq!(plain.amount("1.50", "CNY"), Ok(150));
+        assert!(plain.amount("1,50", "CNY").is_err());
+    }
+
+    #[test]
+    fn a_workbook_number_keeps_its_value_under_decimal_comma() {
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let sheet = book.add_worksheet();
+        sheet.write_string(0, 0, "amount").unwrap();
+        sheet.write_number(1, 0, 1234.5).unwrap();
+        let layout = Layout {
+            decimal_comma: true,
+            ..Layout::plain(chrono_tz::UTC)
+        };
+        let bytes = book.save_to_buffer().unwrap();
+        let got = rows(&bytes, &layout).unwrap();
+        assert_eq!(got, vec![(vec!["1234,5".to_string()], 2)]);
+        assert_eq!(layout.amount(&got[0].0[0], "CNY"), Ok(123_450));
     }
 
     #[test]

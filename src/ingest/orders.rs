@@ -277,7 +277,8 @@ fn parse_row(row: &Row, c: &Columns, opts: &OrdersOptions) -> Result<Attempt, In
         Some((_, "")) | None => opts.default_currency.to_string(),
         Some((i, code)) => money::parse_currency(code).map_err(|e| row.error(i, e))?,
     };
-    let amount_minor = money::parse_amount(&layout.amount_text(row.required(c.amount)?), &currency)
+    let amount_minor = layout
+        .amount(row.required(c.amount)?, &currency)
         .map_err(|e| row.error(c.amount, e))?;
     if amount_minor < 0 {
         return Err(row.bad_value(c.amount, "an amount of zero or more"));
