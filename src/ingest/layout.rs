@@ -11,7 +11,7 @@ use crate::error::InputError;
 use crate::money::{self, AmountError};
 use crate::timestamp;
 use anyhow::{Result, bail};
-use chrono::{DateTime, NaiveDateTime};
+use chrono::{DateTime, NaiveDateTime, TimeZone};
 use chrono_tz::Tz;
 use serde::Deserialize;
 use std::collections::VecDeque;
@@ -35,7 +35,8 @@ pub struct LayoutConfig {
     /// Zone for times without an offset; the run's `timezone` by default.
     pub timezone: Option<String>,
     /// chrono strftime format of the time columns (`%d/%m/%Y %H:%M`);
-    /// `%z` or `%:z` in it reads an offset. Default: RFC 3339 or
+    /// `%z` or `%:z` in it reads an offset, `%Z` skips a zone name. It must
+    /// read a date and a time of day. Default: RFC 3339 or
     /// `YYYY-MM-DD HH:MM:SS`.
     pub time_format: Option<String>,
     /// Amounts are written `1.234,50`: `,` is the decimal separator and a
@@ -66,6 +67,9 @@ pub struct Layout {
     pub skip_bottom: usize,
     pub zone: Tz,
     pub time_format: Option<String>,
+    /// Whether `time_format` reads an offset (`%z`, `%:z`…): told when the
+    /// config is read, by reading a time written in it.
+    pub time_offset: bool,
     pub decimal_comma: bool,
 }
 
@@ -79,6 +83,7 @@ impl Layout {
             skip_bottom: 0,
             zone,
             time_format: None,
+            time_offset: false,
             decimal_comma: false,
         }
     }
@@ -111,17 +116,10 @@ impl Layout {
             })?,
             None => default_zone,
         };
-        if let Some(format) = &config.time_format {
-            // chrono reports a bad format only when used: try it once now.
-            let probe =
-                chrono::NaiveDate::from_ymd_opt(2026, 1, 2).and_then(|d| d.and_hms_opt(3, 4, 5));
-            let rendered = std::panic::catch_unwind(|| probe.map(|p| p.format(format).to_string()));
-            if rendered.is_err() || format.is_empty() {
-                bail!(
-                    "time_format '{format}' is not a valid chrono format (like %Y-%m-%d %H:%M:%S)"
-                );
-            }
-        }
+        let time_offset = match &config.time_format {
+            Some(format) => reads_offset(format)?,
+            None => false,
+        };
         Ok(Layout {
             delimiter,
             encoding,
@@ -130,6 +128,7 @@ impl Layout {
             skip_bottom: config.skip_bottom,
             zone,
             time_format: config.time_format.clone(),
+            time_offset,
             decimal_comma: config.decimal_comma,
         })
     }
@@ -140,11 +139,9 @@ impl Layout {
     pub fn time(&self, text: &str) -> Option<i64> {
         match &self.time_format {
             None => timestamp::parse(text, self.zone),
-            Some(format) if format.contains("%z") || format.contains("%:z") => {
-                DateTime::parse_from_str(text.trim(), format)
-                    .ok()
-                    .map(|t| t.timestamp_micros())
-            }
+            Some(format) if self.time_offset => DateTime::parse_from_str(text.trim(), format)
+                .ok()
+                .map(|t| t.timestamp_micros()),
             Some(format) => NaiveDateTime::parse_from_str(text.trim(), format)
                 .ok()
                 .or_else(|| timestamp::plain_local(text.trim()))
@@ -179,6 +176,43 @@ impl Layout {
         let plain = comma_to_plain(text)?;
         money::canonical_decimal(&plain).map_err(|e| e.in_decimal_comma(text))
     }
+}
+
+/// Checks a `time_format` when the config is read, and tells whether it
+/// reads an offset. chrono finds a bad specifier (`%Q`) only when a time is
+/// written with it, and then `to_string` panics; and a format without a time
+/// of day (`%d/%m/%Y`) would refuse every value of the file, one run later.
+fn reads_offset(format: &str) -> Result<bool> {
+    use chrono::format::{Item, StrftimeItems};
+    use std::fmt::Write;
+    let invalid = || {
+        anyhow::anyhow!(
+            "time_format '{format}' is not a valid chrono format (like %d/%m/%Y %H:%M:%S; see the strftime specifiers in chrono's documentation)"
+        )
+    };
+    if format.trim().is_empty() || StrftimeItems::new(format).any(|i| matches!(i, Item::Error)) {
+        return Err(invalid());
+    }
+    // A time written in the format must read back to the minute. The probe
+    // has an offset, so `%z` and `%Z` can be written.
+    let probe = chrono::FixedOffset::east_opt(8 * 3600)
+        .and_then(|zone| zone.with_ymd_and_hms(2026, 11, 21, 13, 45, 30).single())
+        .expect("a valid probe time");
+    let mut text = String::new();
+    write!(text, "{}", probe.format(format)).map_err(|_| invalid())?;
+    let to_minute = |t: NaiveDateTime| t.and_utc().timestamp() / 60;
+    if let Ok(read) = DateTime::parse_from_str(&text, format) {
+        if read.timestamp() / 60 == probe.timestamp() / 60 {
+            return Ok(true);
+        }
+    } else if NaiveDateTime::parse_from_str(&text, format)
+        .is_ok_and(|read| to_minute(read) == to_minute(probe.naive_local()))
+    {
+        return Ok(false);
+    }
+    bail!(
+        "time_format '{format}' does not read a whole date and time of day (it needs the day, month, year, hour and minute, like %d/%m/%Y %H:%M): payrecon orders payments, closes and refunds by their time, so a date alone is not read as midnight; map a column that holds the time too"
+    )
 }
 
 /// A decimal-comma amount (`-1.234.567,89`) in the plain `-1234567.89` form
@@ -323,8 +357,15 @@ impl<'a> Table<'a> {
         // first buffer may hold only part of the header line, and in GBK every
         // ASCII byte (`,` `;` CR LF) is itself.
         let mut start = head;
+        // A skip_top past the end of the file stops there (a huge one spun).
         for _ in 0..layout.skip_top {
-            start = memchr::memchr(b'\n', start).map_or(&[][..], |i| &start[i + 1..]);
+            match memchr::memchr(b'\n', start) {
+                Some(i) => start = &start[i + 1..],
+                None => {
+                    start = &[];
+                    break;
+                }
+            }
         }
         let lines = LineFix::detect(start);
         let told = delimiter_of(start);
@@ -348,6 +389,16 @@ impl<'a> Table<'a> {
                 }
             })?;
             if read == 0 {
+                if line > 1 {
+                    bail!(InputError::file(
+                        path,
+                        format!(
+                            "has only {} line(s), but its layout skips {} (skip_top): is skip_top right, or is the file cut short?",
+                            line - 1,
+                            layout.skip_top
+                        )
+                    ));
+                }
                 break;
             }
         }
@@ -384,7 +435,9 @@ impl<'a> Table<'a> {
             path: path.to_path_buf(),
             lines,
             skip_top: layout.skip_top as u64,
-            held: VecDeque::with_capacity(layout.skip_bottom + 1),
+            // Grows with the rows held, never to skip_bottom up front: a
+            // huge skip_bottom asked for terabytes at once.
+            held: VecDeque::new(),
             skip_bottom: layout.skip_bottom,
             spare: None,
             notes,
@@ -557,6 +610,66 @@ mod tests {
         let got = rows(&bytes, &layout).unwrap();
         assert_eq!(got, vec![(vec!["1234,5".to_string()], 2)]);
         assert_eq!(layout.amount(&got[0].0[0], "CNY"), Ok(123_450));
+    }
+
+    /// skip_top = 99999999999999999 spun for ever past the end of the file;
+    /// skip_bottom = 1000000000000 aborted on allocating its queue up front.
+    #[test]
+    fn huge_skips_end_with_the_file() {
+        let text = b"title\nref,amount\nA,1.00\n";
+        let mut layout = Layout::plain(chrono_tz::UTC);
+        layout.skip_top = 99_999_999_999_999_999;
+        let err = rows(text, &layout).unwrap_err().to_string();
+        assert!(
+            err.starts_with(
+                "bank.csv: has only 3 line(s), but its layout skips 99999999999999999 (skip_top)"
+            ),
+            "{err}"
+        );
+        layout.skip_top = 1;
+        layout.skip_bottom = 1_000_000_000_000;
+        assert_eq!(rows(text, &layout).unwrap(), vec![]);
+        layout.skip_bottom = usize::MAX;
+        assert_eq!(rows(text, &layout).unwrap(), vec![]);
+    }
+
+    /// `%Q`, `%` and `%:` panicked ("a Display implementation returned an
+    /// error"), formats with `%z` or `%Z` were refused, and `%d/%m/%Y` was
+    /// accepted and then refused every value.
+    #[test]
+    fn time_formats_are_checked_when_the_config_is_read() {
+        let resolve = |format: &str| {
+            let config = LayoutConfig {
+                time_format: Some(format.into()),
+                timezone: Some("Europe/Berlin".into()),
+                ..Default::default()
+            };
+            Layout::resolve(&config, chrono_tz::UTC)
+        };
+        for bad in ["%Q", "%", "%:", "%Y-%m-%d %", "", "  "] {
+            let err = resolve(bad).unwrap_err().to_string();
+            assert!(
+                err.starts_with(&format!("time_format '{bad}' is not a valid chrono format")),
+                "{err}"
+            );
+        }
+        for partial in ["%d/%m/%Y", "%Y-%m-%d", "%H:%M:%S", "%d/%m/%Y %H", "hello"] {
+            let err = resolve(partial).unwrap_err().to_string();
+            assert!(
+                err.contains("does not read a whole date and time of day"),
+                "{partial}: {err}"
+            );
+        }
+        let utc_1030 = timestamp::parse("2026-11-21T10:30:00Z", chrono_tz::UTC);
+        let offset = resolve("%d/%m/%Y %H:%M:%S %z").unwrap();
+        assert!(offset.time_offset);
+        assert_eq!(offset.time("21/11/2026 11:30:00 +0100"), utc_1030);
+        let colon = resolve("%Y-%m-%dT%H:%M:%S%:z").unwrap();
+        assert_eq!(colon.time("2026-11-21T18:30:00+08:00"), utc_1030);
+        // A zone name is read past; the layout's zone places the time.
+        let named = resolve("%d/%m/%Y %H:%M %Z").unwrap();
+        assert!(!named.time_offset);
+        assert_eq!(named.time("21/11/2026 11:30 CET"), utc_1030);
     }
 
     #[test]
