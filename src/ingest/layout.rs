@@ -269,6 +269,9 @@ pub struct Table<'a> {
     /// What was told rather than configured (an encoding, a delimiter), for
     /// the run to say.
     pub notes: Vec<String>,
+    /// The file is decoded from GBK: rows are read with
+    /// [`super::Row::decoded_from_gbk`].
+    pub gbk: bool,
 }
 
 /// The delimiters a header line is tried with, in order of preference.
@@ -441,6 +444,7 @@ impl<'a> Table<'a> {
             skip_bottom: layout.skip_bottom,
             spare: None,
             notes,
+            gbk: encoding == Encoding::Gbk,
         }))
     }
 

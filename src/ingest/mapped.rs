@@ -244,7 +244,7 @@ impl MappedFormat {
             },
         };
         while let Some((record, line)) = table.next_row()? {
-            let row = Row::new(cx.path, &table.header, &record, line);
+            let row = Row::new(cx.path, &table.header, &record, line).decoded_from_gbk(table.gbk);
             match self.record(&row, &cols)? {
                 Parsed::Record(r) => sink(r)?,
                 Parsed::Skipped(value) => *facts.skipped.entry(value).or_default() += 1,

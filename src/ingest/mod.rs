@@ -505,6 +505,9 @@ pub struct Row<'a> {
     /// The whole record as text when it is valid UTF-8: checked once per
     /// row rather than once per field read.
     utf8: Option<&'a str>,
+    /// The record was decoded from GBK and holds a replacement character
+    /// somewhere (see [`Row::decoded_from_gbk`]).
+    damaged: bool,
 }
 
 impl<'a> Row<'a> {
@@ -515,11 +518,30 @@ impl<'a> Row<'a> {
             record,
             line,
             utf8: std::str::from_utf8(record.as_slice()).ok(),
+            damaged: false,
         }
+    }
+
+    /// Marks a row decoded from GBK (when `decoded`): a field read from it that
+    /// holds the decoder's replacement character is refused, as the Alipay
+    /// reader refuses it, instead of passing on a '�' for bytes that were
+    /// not GBK. One byte search per row; fields are searched only then.
+    pub fn decoded_from_gbk(mut self, decoded: bool) -> Self {
+        self.damaged = decoded
+            && memchr::memmem::find(self.record.as_slice(), gbk::REPLACEMENT.as_bytes()).is_some();
+        self
     }
 
     /// The field at `index` as trimmed UTF-8.
     pub fn text(&self, index: usize) -> Result<&'a str, InputError> {
+        let text = self.utf8_text(index)?;
+        if self.damaged && text.contains(gbk::REPLACEMENT) {
+            return Err(self.error(index, gbk::DAMAGED));
+        }
+        Ok(text)
+    }
+
+    fn utf8_text(&self, index: usize) -> Result<&'a str, InputError> {
         let checked = self
             .utf8
             .zip(self.record.range(index))

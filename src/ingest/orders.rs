@@ -263,7 +263,7 @@ pub fn read_noted(
     })?;
     let mut rows = 0;
     while let Some((record, line)) = table.next_row()? {
-        let row = Row::new(path, &table.header, &record, line);
+        let row = Row::new(path, &table.header, &record, line).decoded_from_gbk(table.gbk);
         sink(parse_row(&row, &columns, opts)?, line)?;
         table.give_back(record);
         rows += 1;
