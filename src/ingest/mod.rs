@@ -532,11 +532,17 @@ impl<'a> Row<'a> {
         self
     }
 
-    /// The field at `index` as trimmed UTF-8.
+    /// The field at `index` as trimmed UTF-8, at most
+    /// [`guard::MAX_VALUE`] characters: every field a format reads is an id
+    /// or a value matched on, and refusing a huge one here names its place
+    /// (a 60 KiB id failed only when report.xlsx was written).
     pub fn text(&self, index: usize) -> Result<&'a str, InputError> {
         let text = self.utf8_text(index)?;
         if self.damaged && text.contains(gbk::REPLACEMENT) {
             return Err(self.error(index, gbk::DAMAGED));
+        }
+        if let Some(problem) = too_long(text) {
+            return Err(self.error(index, problem));
         }
         Ok(text)
     }
@@ -620,6 +626,22 @@ impl<'a> Row<'a> {
             format!("'{}' is not valid: expected {expected}", shorten(&value)),
         )
     }
+}
+
+/// Why a value read from a file is refused for its length, if it is.
+pub fn too_long(value: &str) -> Option<String> {
+    // Bytes bound characters: only a long value is counted.
+    if value.len() <= guard::MAX_VALUE {
+        return None;
+    }
+    let chars = value.chars().count();
+    (chars > guard::MAX_VALUE).then(|| {
+        format!(
+            "'{}' is {chars} characters long: ids and the other values payrecon reads are at most {} characters (a damaged file, or the wrong column?)",
+            shorten(value),
+            guard::MAX_VALUE
+        )
+    })
 }
 
 /// Keeps error messages readable when a field is huge or binary: control

@@ -53,6 +53,9 @@ pub fn read(path: &Path) -> Result<Vec<RefundResult>, InputError> {
             }
             return Err(at("refund_request_id", "is empty".into()));
         }
+        if let Some(problem) = super::too_long(&id) {
+            return Err(at("refund_request_id", problem));
+        }
         let status = field(status_at).to_ascii_uppercase();
         let rejected = match status.as_str() {
             "ACCEPTED" => false,
