@@ -23,6 +23,38 @@ pub enum AmountError {
     },
     #[error("'{0}' is too large for an amount")]
     TooLarge(String),
+    /// Under a layout's `decimal_comma`: a `.` that is not thousands
+    /// grouping, or a second `,`.
+    #[error(
+        "'{0}' is not valid: expected an amount with a decimal comma, like 1.234,56 ('.' only between groups of three digits)"
+    )]
+    NotDecimalComma(String),
+}
+
+impl AmountError {
+    /// The error for a decimal-comma layout's amount: it quotes `written`
+    /// (the value as the file has it), not the normalised text that was
+    /// parsed, and a malformed value is told what a decimal comma looks like.
+    pub fn in_decimal_comma(self, written: &str) -> AmountError {
+        let written = written.trim().to_string();
+        match self {
+            AmountError::NotDecimal(_) | AmountError::NotDecimalComma(_) => {
+                AmountError::NotDecimalComma(written)
+            }
+            AmountError::TooManyDecimals {
+                scale,
+                currency,
+                allowed,
+                ..
+            } => AmountError::TooManyDecimals {
+                value: written,
+                scale,
+                currency,
+                allowed,
+            },
+            AmountError::TooLarge(_) => AmountError::TooLarge(written),
+        }
+    }
 }
 
 /// Why a currency code was refused.

@@ -23,6 +23,33 @@ use std::collections::BTreeMap;
 
 /// Excel's rows per sheet, the header included.
 pub const MAX_ROWS: u32 = 1_048_576;
+/// Excel's most characters (UTF-16 units) in a cell.
+const MAX_CELL: usize = 32_767;
+
+/// Text as a cell can hold it. Ingest keeps ids and values far shorter, but
+/// a detail or an explanation is built from several of them: past Excel's
+/// limit the workbook could not be written at all, so the cell is cut with a
+/// marker saying so (the CSVs keep the whole text).
+fn cell(value: &str) -> std::borrow::Cow<'_, str> {
+    // UTF-16 units never outnumber bytes: a short text needs no count.
+    if value.len() <= MAX_CELL || value.encode_utf16().count() <= MAX_CELL {
+        return value.into();
+    }
+    let mark = format!(
+        "… [cut at Excel's 32,767-character cell limit: {} characters in all, see the CSV]",
+        value.chars().count()
+    );
+    let room = MAX_CELL - mark.encode_utf16().count();
+    let (mut units, mut end) = (0, 0);
+    for (i, c) in value.char_indices() {
+        units += c.len_utf16();
+        if units > room {
+            break;
+        }
+        end = i + c.len_utf8();
+    }
+    format!("{}{mark}", &value[..end]).into()
+}
 
 const KIND_HEADER: [(&str, f64); 18] = [
     ("status", 9.0),
@@ -150,7 +177,7 @@ impl Output for Xlsx {
         let r = rows;
         let text = |sheet: &mut Worksheet, col: u16, value: &str| -> anyhow::Result<()> {
             if !value.is_empty() {
-                sheet.write_string(r, col, value)?;
+                sheet.write_string(r, col, cell(value))?;
             }
             Ok(())
         };
@@ -318,7 +345,7 @@ impl Xlsx {
         r += 1;
         for c in &day.controls {
             let format = money_format(money, &c.currency);
-            sheet.write_string(r, 0, &c.channel)?;
+            sheet.write_string(r, 0, cell(&c.channel))?;
             sheet.write_string(r, 1, &c.currency)?;
             sheet.write_number(r, 2, c.matched_rows as f64)?;
             sheet.write_number(r, 3, c.payment_rows as f64)?;
@@ -345,7 +372,7 @@ impl Xlsx {
         for g in &summary.findings {
             for (currency, amount) in &g.amounts {
                 sheet.write_string(r, 0, &g.kind)?;
-                sheet.write_string(r, 1, &g.channel)?;
+                sheet.write_string(r, 1, cell(&g.channel))?;
                 sheet.write_number(r, 2, g.count as f64)?;
                 if let Ok(minor) =
                     crate::money::parse_amount(amount.trim_start_matches('-'), currency)
@@ -417,18 +444,42 @@ impl Xlsx {
                     (7, &i.payment_id),
                     (12, &i.currency),
                 ] {
-                    sheet.write_string(r, col, value)?;
+                    sheet.write_string(r, col, cell(value))?;
                 }
                 let c = Some(i.currency.as_str());
                 write_amount(sheet, money, r, 8, i.captured_minor, c)?;
                 write_amount(sheet, money, r, 9, i.channel_refunded_minor, c)?;
                 write_amount(sheet, money, r, 10, i.instructed_before_minor, c)?;
                 write_amount(sheet, money, r, 11, Some(i.amount_minor), c)?;
-                sheet.write_string(r, 13, super::refunds::explanation(i))?;
+                sheet.write_string(r, 13, cell(&super::refunds::explanation(i)))?;
                 r += 1;
             }
         }
         sheet.autofilter(0, 0, r - 1, COLUMNS.len() as u16 - 1)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 60 KiB value failed the run late ("String exceeds Excel's limit
+    /// of 32,767 characters"), naming no file or line.
+    #[test]
+    fn text_past_the_cell_limit_is_cut_with_a_marker() {
+        assert_eq!(cell("T1"), "T1");
+        let fits = "é".repeat(MAX_CELL);
+        assert_eq!(cell(&fits), fits.as_str());
+        for long in ["x".repeat(60_000), "😀".repeat(20_000)] {
+            let cut = cell(&long);
+            assert!(cut.encode_utf16().count() <= MAX_CELL, "{}", cut.len());
+            assert!(cut.ends_with(&format!(
+                "cut at Excel's 32,767-character cell limit: {} characters in all, see the CSV]",
+                long.chars().count()
+            )));
+            let mut book = Workbook::new();
+            book.add_worksheet().write_string(0, 0, cut).unwrap();
+        }
     }
 }

@@ -59,8 +59,6 @@ const CHECKED: &str = "the footer (#交易合计 and #退款合计: rows and 商
 const CURRENCY: &str = "CNY";
 const BEIJING: Tz = chrono_tz::Asia::Shanghai;
 const FIRST_COLUMN: &str = "支付宝交易号";
-/// What the GBK decoder puts in place of a byte it cannot decode.
-const REPLACEMENT: &str = "\u{fffd}";
 /// The footer lines that total each kind of row.
 const TOTALS: [(Kind, &str); 2] = [(Kind::Payment, "交易合计"), (Kind::Refund, "退款合计")];
 
@@ -175,7 +173,7 @@ fn rows<R: Read>(
             }
             .into());
         }
-        if memchr::memmem::find(record.as_slice(), REPLACEMENT.as_bytes()).is_some() {
+        if memchr::memmem::find(record.as_slice(), gbk::REPLACEMENT.as_bytes()).is_some() {
             cols.refuse_damaged(&row)?;
         }
         let (parsed, received) = cols.record(&row)?;
@@ -360,11 +358,8 @@ impl Columns {
             .chain(self.refund_id)
             .chain([self.done_at, self.txn, self.order]);
         for index in read {
-            if row.text(index)?.contains(REPLACEMENT) {
-                return Err(row.error(
-                    index,
-                    "holds bytes that are neither GBK nor UTF-8 (a damaged file, or another encoding)",
-                ));
+            if row.text(index)?.contains(gbk::REPLACEMENT) {
+                return Err(row.error(index, gbk::DAMAGED));
             }
         }
         Ok(())

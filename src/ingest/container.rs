@@ -51,7 +51,7 @@ pub fn open_with_sheets<T>(
         all.read_to_end(&mut bytes)
             .with_context(|| format!("failed to read settlement file {}", path.display()))?;
         if super::workbook::is_workbook(&bytes) {
-            let converted = super::workbook::to_csv(path, bytes, None, sheets)?;
+            let converted = super::workbook::to_csv(path, bytes, None, sheets, false)?;
             if converted.sheets > 1 {
                 notes.push(format!(
                     "note: {} is a workbook of {} sheets: read its sheet '{}'",

@@ -9,6 +9,13 @@ use encoding_rs_io::{DecodeReaderBytes, DecodeReaderBytesBuilder};
 use std::borrow::Cow;
 use std::io::Read;
 
+/// What the decoder puts in place of bytes that are not GBK: a reader of
+/// decoded text refuses a field holding one with [`DAMAGED`].
+pub const REPLACEMENT: &str = "\u{fffd}";
+/// The problem of a field holding [`REPLACEMENT`].
+pub const DAMAGED: &str =
+    "holds bytes that are neither GBK nor UTF-8 (a damaged file, or another encoding)";
+
 /// Is this head of a file UTF-8? A multi-byte character cut by the end of
 /// the head does not count against it.
 pub fn is_utf8(head: &[u8]) -> bool {

@@ -14,6 +14,11 @@ use std::io::{self, Read};
 
 /// The longest field payrecon reads: no id, amount or name comes near it.
 pub const MAX_FIELD: usize = 64 * 1024;
+/// The longest value payrecon takes from a field it reads (an id, an
+/// amount, a status, a time), in characters. Channel ids are 16 to 64
+/// characters; one of kilobytes is a damaged file or the wrong column, and
+/// would not fit a spreadsheet cell (32,767 characters) in report.xlsx.
+pub const MAX_VALUE: usize = 1024;
 /// The longest record (line) payrecon reads.
 pub const MAX_RECORD: usize = 1024 * 1024;
 /// The most columns a header may have.

@@ -8,9 +8,10 @@
 
 use super::{Header, LineFix};
 use crate::error::InputError;
+use crate::money::{self, AmountError};
 use crate::timestamp;
 use anyhow::{Result, bail};
-use chrono::{DateTime, NaiveDateTime};
+use chrono::{DateTime, NaiveDateTime, TimeZone};
 use chrono_tz::Tz;
 use serde::Deserialize;
 use std::collections::VecDeque;
@@ -34,10 +35,13 @@ pub struct LayoutConfig {
     /// Zone for times without an offset; the run's `timezone` by default.
     pub timezone: Option<String>,
     /// chrono strftime format of the time columns (`%d/%m/%Y %H:%M`);
-    /// `%z` or `%:z` in it reads an offset. Default: RFC 3339 or
+    /// `%z` or `%:z` in it reads an offset, `%Z` skips a zone name. It must
+    /// read a date and a time of day. Default: RFC 3339 or
     /// `YYYY-MM-DD HH:MM:SS`.
     pub time_format: Option<String>,
-    /// Amounts are written `12,50`.
+    /// Amounts are written `1.234,50`: `,` is the decimal separator and a
+    /// `.` may only group thousands (`1.500` is fifteen hundred); any other
+    /// `.` is refused.
     #[serde(default)]
     pub decimal_comma: bool,
     /// A workbook's sheet to read, by name; the first sheet by default.
@@ -63,6 +67,9 @@ pub struct Layout {
     pub skip_bottom: usize,
     pub zone: Tz,
     pub time_format: Option<String>,
+    /// Whether `time_format` reads an offset (`%z`, `%:z`…): told when the
+    /// config is read, by reading a time written in it.
+    pub time_offset: bool,
     pub decimal_comma: bool,
 }
 
@@ -76,6 +83,7 @@ impl Layout {
             skip_bottom: 0,
             zone,
             time_format: None,
+            time_offset: false,
             decimal_comma: false,
         }
     }
@@ -108,17 +116,10 @@ impl Layout {
             })?,
             None => default_zone,
         };
-        if let Some(format) = &config.time_format {
-            // chrono reports a bad format only when used: try it once now.
-            let probe =
-                chrono::NaiveDate::from_ymd_opt(2026, 1, 2).and_then(|d| d.and_hms_opt(3, 4, 5));
-            let rendered = std::panic::catch_unwind(|| probe.map(|p| p.format(format).to_string()));
-            if rendered.is_err() || format.is_empty() {
-                bail!(
-                    "time_format '{format}' is not a valid chrono format (like %Y-%m-%d %H:%M:%S)"
-                );
-            }
-        }
+        let time_offset = match &config.time_format {
+            Some(format) => reads_offset(format)?,
+            None => false,
+        };
         Ok(Layout {
             delimiter,
             encoding,
@@ -127,6 +128,7 @@ impl Layout {
             skip_bottom: config.skip_bottom,
             zone,
             time_format: config.time_format.clone(),
+            time_offset,
             decimal_comma: config.decimal_comma,
         })
     }
@@ -137,11 +139,9 @@ impl Layout {
     pub fn time(&self, text: &str) -> Option<i64> {
         match &self.time_format {
             None => timestamp::parse(text, self.zone),
-            Some(format) if format.contains("%z") || format.contains("%:z") => {
-                DateTime::parse_from_str(text.trim(), format)
-                    .ok()
-                    .map(|t| t.timestamp_micros())
-            }
+            Some(format) if self.time_offset => DateTime::parse_from_str(text.trim(), format)
+                .ok()
+                .map(|t| t.timestamp_micros()),
             Some(format) => NaiveDateTime::parse_from_str(text.trim(), format)
                 .ok()
                 .or_else(|| timestamp::plain_local(text.trim()))
@@ -157,14 +157,100 @@ impl Layout {
         }
     }
 
-    /// An amount's text with the decimal separator normalised to `.`.
-    pub fn amount_text<'t>(&self, text: &'t str) -> std::borrow::Cow<'t, str> {
-        if self.decimal_comma {
-            text.replace(',', ".").into()
-        } else {
-            text.into()
+    /// An amount in minor units of `currency`, read with this layout's
+    /// decimal separator.
+    pub fn amount(&self, text: &str, currency: &str) -> Result<i64, AmountError> {
+        if !self.decimal_comma {
+            return money::parse_amount(text, currency);
         }
+        let plain = comma_to_plain(text)?;
+        money::parse_amount(&plain, currency).map_err(|e| e.in_decimal_comma(text))
     }
+
+    /// A fee (any number of decimals) as an exact decimal string, read with
+    /// this layout's decimal separator.
+    pub fn fee(&self, text: &str) -> Result<String, AmountError> {
+        if !self.decimal_comma {
+            return money::canonical_decimal(text);
+        }
+        let plain = comma_to_plain(text)?;
+        money::canonical_decimal(&plain).map_err(|e| e.in_decimal_comma(text))
+    }
+}
+
+/// Checks a `time_format` when the config is read, and tells whether it
+/// reads an offset. chrono finds a bad specifier (`%Q`) only when a time is
+/// written with it, and then `to_string` panics; and a format without a time
+/// of day (`%d/%m/%Y`) would refuse every value of the file, one run later.
+fn reads_offset(format: &str) -> Result<bool> {
+    use chrono::format::{Item, StrftimeItems};
+    use std::fmt::Write;
+    let invalid = || {
+        anyhow::anyhow!(
+            "time_format '{format}' is not a valid chrono format (like %d/%m/%Y %H:%M:%S; see the strftime specifiers in chrono's documentation)"
+        )
+    };
+    if format.trim().is_empty() || StrftimeItems::new(format).any(|i| matches!(i, Item::Error)) {
+        return Err(invalid());
+    }
+    // A time written in the format must read back to the minute. The probe
+    // has an offset, so `%z` and `%Z` can be written.
+    let probe = chrono::FixedOffset::east_opt(8 * 3600)
+        .and_then(|zone| zone.with_ymd_and_hms(2026, 11, 21, 13, 45, 30).single())
+        .expect("a valid probe time");
+    let mut text = String::new();
+    write!(text, "{}", probe.format(format)).map_err(|_| invalid())?;
+    let to_minute = |t: NaiveDateTime| t.and_utc().timestamp() / 60;
+    if let Ok(read) = DateTime::parse_from_str(&text, format) {
+        if read.timestamp() / 60 == probe.timestamp() / 60 {
+            return Ok(true);
+        }
+    } else if NaiveDateTime::parse_from_str(&text, format)
+        .is_ok_and(|read| to_minute(read) == to_minute(probe.naive_local()))
+    {
+        return Ok(false);
+    }
+    bail!(
+        "time_format '{format}' does not read a whole date and time of day (it needs the day, month, year, hour and minute, like %d/%m/%Y %H:%M): payrecon orders payments, closes and refunds by their time, so a date alone is not read as midnight; map a column that holds the time too"
+    )
+}
+
+/// A decimal-comma amount (`-1.234.567,89`) in the plain `-1234567.89` form
+/// `money` reads. A `.` is a thousands separator only between groups of three
+/// digits before the comma: `1.500` is fifteen hundred, and `1234.56` or
+/// `1.5` are refused, since a reader could not tell which separator the
+/// writer meant, and a guess would move the amount by a factor of 1000.
+fn comma_to_plain(text: &str) -> Result<String, AmountError> {
+    let text = text.trim();
+    let refused = || AmountError::NotDecimalComma(text.to_string());
+    let (whole, fraction) = match text.split_once(',') {
+        Some((whole, fraction)) => (whole, Some(fraction)),
+        None => (text, None),
+    };
+    let digits = whole.strip_prefix(['-', '+']).unwrap_or(whole);
+    if digits.contains('.') && !thousands(digits) {
+        return Err(refused());
+    }
+    if fraction.is_some_and(|f| f.contains(['.', ','])) {
+        return Err(refused());
+    }
+    let mut plain: String = whole.chars().filter(|&c| c != '.').collect();
+    if let Some(fraction) = fraction {
+        plain.push('.');
+        plain.push_str(fraction);
+    }
+    Ok(plain)
+}
+
+/// `1.234` or `12.345.678`: groups of three digits after a first of one to
+/// three.
+fn thousands(digits: &str) -> bool {
+    let is_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    let mut groups = digits.split('.');
+    let first = groups.next().unwrap_or_default();
+    (1..=3).contains(&first.len())
+        && is_digits(first)
+        && groups.all(|g| g.len() == 3 && is_digits(g))
 }
 
 /// Streams the data rows of a laid-out table, each with its line in the
@@ -183,6 +269,9 @@ pub struct Table<'a> {
     /// What was told rather than configured (an encoding, a delimiter), for
     /// the run to say.
     pub notes: Vec<String>,
+    /// The file is decoded from GBK: rows are read with
+    /// [`super::Row::decoded_from_gbk`].
+    pub gbk: bool,
 }
 
 /// The delimiters a header line is tried with, in order of preference.
@@ -236,7 +325,13 @@ impl<'a> Table<'a> {
                     "is a zip archive, not a CSV file or a workbook: unzip it and load the file inside"
                 ));
             }
-            let converted = super::workbook::to_csv(path, bytes, layout.sheet.as_deref(), &[])?;
+            let converted = super::workbook::to_csv(
+                path,
+                bytes,
+                layout.sheet.as_deref(),
+                &[],
+                layout.decimal_comma,
+            )?;
             if converted.sheets > 1 && layout.sheet.is_none() {
                 notes.push(format!(
                     "note: {} is a workbook of {} sheets: read its sheet '{}' (sheet = \"…\" in its layout reads another)",
@@ -265,8 +360,15 @@ impl<'a> Table<'a> {
         // first buffer may hold only part of the header line, and in GBK every
         // ASCII byte (`,` `;` CR LF) is itself.
         let mut start = head;
+        // A skip_top past the end of the file stops there (a huge one spun).
         for _ in 0..layout.skip_top {
-            start = memchr::memchr(b'\n', start).map_or(&[][..], |i| &start[i + 1..]);
+            match memchr::memchr(b'\n', start) {
+                Some(i) => start = &start[i + 1..],
+                None => {
+                    start = &[];
+                    break;
+                }
+            }
         }
         let lines = LineFix::detect(start);
         let told = delimiter_of(start);
@@ -290,6 +392,16 @@ impl<'a> Table<'a> {
                 }
             })?;
             if read == 0 {
+                if line > 1 {
+                    bail!(InputError::file(
+                        path,
+                        format!(
+                            "has only {} line(s), but its layout skips {} (skip_top): is skip_top right, or is the file cut short?",
+                            line - 1,
+                            layout.skip_top
+                        )
+                    ));
+                }
                 break;
             }
         }
@@ -326,10 +438,13 @@ impl<'a> Table<'a> {
             path: path.to_path_buf(),
             lines,
             skip_top: layout.skip_top as u64,
-            held: VecDeque::with_capacity(layout.skip_bottom + 1),
+            // Grows with the rows held, never to skip_bottom up front: a
+            // huge skip_bottom asked for terabytes at once.
+            held: VecDeque::new(),
             skip_bottom: layout.skip_bottom,
             spare: None,
             notes,
+            gbk: encoding == Encoding::Gbk,
         }))
     }
 
@@ -447,6 +562,118 @@ mod tests {
             .unwrap();
         assert_eq!(table.header.position("金额"), Some(1));
         assert!(table.next_row().unwrap().is_some());
+    }
+
+    /// `1.500` was read as 1.50 and `1234.56` as 1234.56 under
+    /// decimal_comma: a '.' now only groups thousands, and errors quote the
+    /// value as written (they quoted `1.234.56` for `1.234,56`).
+    #[test]
+    fn decimal_comma_reads_dots_only_as_thousands() {
+        let layout = Layout {
+            decimal_comma: true,
+            ..Layout::plain(chrono_tz::UTC)
+        };
+        assert_eq!(layout.amount("1.500", "CNY"), Ok(150_000));
+        assert_eq!(layout.amount("1.234,56", "CNY"), Ok(123_456));
+        assert_eq!(layout.amount("-1.234.567,8", "EUR"), Ok(-123_456_780));
+        assert_eq!(layout.amount("12,50", "CNY"), Ok(1250));
+        assert_eq!(layout.amount("500", "JPY"), Ok(500));
+        assert_eq!(layout.fee("0,615").as_deref(), Ok("0.615"));
+        for bad in [
+            "1234.56", "1.5", "1.50", "12.34,5", "1.2345", ".500", "1,2,3", "1,234.5",
+        ] {
+            let err = layout.amount(bad, "CNY").unwrap_err().to_string();
+            assert!(
+                err.starts_with(&format!(
+                    "'{bad}' is not valid: expected an amount with a decimal comma, like 1.234,56"
+                )),
+                "{err}"
+            );
+        }
+        let err = layout.amount("1.234,567", "CNY").unwrap_err().to_string();
+        assert!(err.starts_with("'1.234,567' has 3 decimals"), "{err}");
+        let err = layout.amount("12,5x", "CNY").unwrap_err().to_string();
+        assert!(err.starts_with("'12,5x' is not valid"), "{err}");
+        // Without decimal_comma a '.' is the decimal point, as ever.
+        let plain = Layout::plain(chrono_tz::UTC);
+        assert_eq!(plain.amount("1.50", "CNY"), Ok(150));
+        assert!(plain.amount("1,50", "CNY").is_err());
+    }
+
+    #[test]
+    fn a_workbook_number_keeps_its_value_under_decimal_comma() {
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let sheet = book.add_worksheet();
+        sheet.write_string(0, 0, "amount").unwrap();
+        sheet.write_number(1, 0, 1234.5).unwrap();
+        let layout = Layout {
+            decimal_comma: true,
+            ..Layout::plain(chrono_tz::UTC)
+        };
+        let bytes = book.save_to_buffer().unwrap();
+        let got = rows(&bytes, &layout).unwrap();
+        assert_eq!(got, vec![(vec!["1234,5".to_string()], 2)]);
+        assert_eq!(layout.amount(&got[0].0[0], "CNY"), Ok(123_450));
+    }
+
+    /// skip_top = 99999999999999999 spun for ever past the end of the file;
+    /// skip_bottom = 1000000000000 aborted on allocating its queue up front.
+    #[test]
+    fn huge_skips_end_with_the_file() {
+        let text = b"title\nref,amount\nA,1.00\n";
+        let mut layout = Layout::plain(chrono_tz::UTC);
+        layout.skip_top = 99_999_999_999_999_999;
+        let err = rows(text, &layout).unwrap_err().to_string();
+        assert!(
+            err.starts_with(
+                "bank.csv: has only 3 line(s), but its layout skips 99999999999999999 (skip_top)"
+            ),
+            "{err}"
+        );
+        layout.skip_top = 1;
+        layout.skip_bottom = 1_000_000_000_000;
+        assert_eq!(rows(text, &layout).unwrap(), vec![]);
+        layout.skip_bottom = usize::MAX;
+        assert_eq!(rows(text, &layout).unwrap(), vec![]);
+    }
+
+    /// `%Q`, `%` and `%:` panicked ("a Display implementation returned an
+    /// error"), formats with `%z` or `%Z` were refused, and `%d/%m/%Y` was
+    /// accepted and then refused every value.
+    #[test]
+    fn time_formats_are_checked_when_the_config_is_read() {
+        let resolve = |format: &str| {
+            let config = LayoutConfig {
+                time_format: Some(format.into()),
+                timezone: Some("Europe/Berlin".into()),
+                ..Default::default()
+            };
+            Layout::resolve(&config, chrono_tz::UTC)
+        };
+        for bad in ["%Q", "%", "%:", "%Y-%m-%d %", "", "  "] {
+            let err = resolve(bad).unwrap_err().to_string();
+            assert!(
+                err.starts_with(&format!("time_format '{bad}' is not a valid chrono format")),
+                "{err}"
+            );
+        }
+        for partial in ["%d/%m/%Y", "%Y-%m-%d", "%H:%M:%S", "%d/%m/%Y %H", "hello"] {
+            let err = resolve(partial).unwrap_err().to_string();
+            assert!(
+                err.contains("does not read a whole date and time of day"),
+                "{partial}: {err}"
+            );
+        }
+        let utc_1030 = timestamp::parse("2026-11-21T10:30:00Z", chrono_tz::UTC);
+        let offset = resolve("%d/%m/%Y %H:%M:%S %z").unwrap();
+        assert!(offset.time_offset);
+        assert_eq!(offset.time("21/11/2026 11:30:00 +0100"), utc_1030);
+        let colon = resolve("%Y-%m-%dT%H:%M:%S%:z").unwrap();
+        assert_eq!(colon.time("2026-11-21T18:30:00+08:00"), utc_1030);
+        // A zone name is read past; the layout's zone places the time.
+        let named = resolve("%d/%m/%Y %H:%M %Z").unwrap();
+        assert!(!named.time_offset);
+        assert_eq!(named.time("21/11/2026 11:30 CET"), utc_1030);
     }
 
     #[test]

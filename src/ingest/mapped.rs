@@ -244,7 +244,7 @@ impl MappedFormat {
             },
         };
         while let Some((record, line)) = table.next_row()? {
-            let row = Row::new(cx.path, &table.header, &record, line);
+            let row = Row::new(cx.path, &table.header, &record, line).decoded_from_gbk(table.gbk);
             match self.record(&row, &cols)? {
                 Parsed::Record(r) => sink(r)?,
                 Parsed::Skipped(value) => *facts.skipped.entry(value).or_default() += 1,
@@ -265,12 +265,10 @@ impl MappedFormat {
             (None, Some(constant)) => constant.clone(),
             (None, None) => unreachable!("resolve requires a currency"),
         };
-        let amount_text = self
+        let signed = self
             .layout
-            .amount_text(row.required(c.amount)?)
-            .into_owned();
-        let signed =
-            money::parse_amount(&amount_text, &currency).map_err(|e| row.error(c.amount, e))?;
+            .amount(row.required(c.amount)?, &currency)
+            .map_err(|e| row.error(c.amount, e))?;
         let kind = match &self.kind {
             KindRule::Constant(kind) => *kind,
             KindRule::Sign if signed < 0 => Kind::Refund,
@@ -336,10 +334,7 @@ impl MappedFormat {
         let fee = match c.fee.map(|i| (i, row.text(i))) {
             None => None,
             Some((_, Ok(""))) => None,
-            Some((i, text)) => Some(
-                money::canonical_decimal(&self.layout.amount_text(text?))
-                    .map_err(|e| row.error(i, e))?,
-            ),
+            Some((i, text)) => Some(self.layout.fee(text?).map_err(|e| row.error(i, e))?),
         };
         let at_text = row.required(c.at)?;
         let transacted_at = self

@@ -505,6 +505,9 @@ pub struct Row<'a> {
     /// The whole record as text when it is valid UTF-8: checked once per
     /// row rather than once per field read.
     utf8: Option<&'a str>,
+    /// The record was decoded from GBK and holds a replacement character
+    /// somewhere (see [`Row::decoded_from_gbk`]).
+    damaged: bool,
 }
 
 impl<'a> Row<'a> {
@@ -515,11 +518,36 @@ impl<'a> Row<'a> {
             record,
             line,
             utf8: std::str::from_utf8(record.as_slice()).ok(),
+            damaged: false,
         }
     }
 
-    /// The field at `index` as trimmed UTF-8.
+    /// Marks a row decoded from GBK (when `decoded`): a field read from it that
+    /// holds the decoder's replacement character is refused, as the Alipay
+    /// reader refuses it, instead of passing on a '�' for bytes that were
+    /// not GBK. One byte search per row; fields are searched only then.
+    pub fn decoded_from_gbk(mut self, decoded: bool) -> Self {
+        self.damaged = decoded
+            && memchr::memmem::find(self.record.as_slice(), gbk::REPLACEMENT.as_bytes()).is_some();
+        self
+    }
+
+    /// The field at `index` as trimmed UTF-8, at most
+    /// [`guard::MAX_VALUE`] characters: every field a format reads is an id
+    /// or a value matched on, and refusing a huge one here names its place
+    /// (a 60 KiB id failed only when report.xlsx was written).
     pub fn text(&self, index: usize) -> Result<&'a str, InputError> {
+        let text = self.utf8_text(index)?;
+        if self.damaged && text.contains(gbk::REPLACEMENT) {
+            return Err(self.error(index, gbk::DAMAGED));
+        }
+        if let Some(problem) = too_long(text) {
+            return Err(self.error(index, problem));
+        }
+        Ok(text)
+    }
+
+    fn utf8_text(&self, index: usize) -> Result<&'a str, InputError> {
         let checked = self
             .utf8
             .zip(self.record.range(index))
@@ -598,6 +626,22 @@ impl<'a> Row<'a> {
             format!("'{}' is not valid: expected {expected}", shorten(&value)),
         )
     }
+}
+
+/// Why a value read from a file is refused for its length, if it is.
+pub fn too_long(value: &str) -> Option<String> {
+    // Bytes bound characters: only a long value is counted.
+    if value.len() <= guard::MAX_VALUE {
+        return None;
+    }
+    let chars = value.chars().count();
+    (chars > guard::MAX_VALUE).then(|| {
+        format!(
+            "'{}' is {chars} characters long: ids and the other values payrecon reads are at most {} characters (a damaged file, or the wrong column?)",
+            shorten(value),
+            guard::MAX_VALUE
+        )
+    })
 }
 
 /// Keeps error messages readable when a field is huge or binary: control

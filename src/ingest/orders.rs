@@ -263,7 +263,7 @@ pub fn read_noted(
     })?;
     let mut rows = 0;
     while let Some((record, line)) = table.next_row()? {
-        let row = Row::new(path, &table.header, &record, line);
+        let row = Row::new(path, &table.header, &record, line).decoded_from_gbk(table.gbk);
         sink(parse_row(&row, &columns, opts)?, line)?;
         table.give_back(record);
         rows += 1;
@@ -277,7 +277,8 @@ fn parse_row(row: &Row, c: &Columns, opts: &OrdersOptions) -> Result<Attempt, In
         Some((_, "")) | None => opts.default_currency.to_string(),
         Some((i, code)) => money::parse_currency(code).map_err(|e| row.error(i, e))?,
     };
-    let amount_minor = money::parse_amount(&layout.amount_text(row.required(c.amount)?), &currency)
+    let amount_minor = layout
+        .amount(row.required(c.amount)?, &currency)
         .map_err(|e| row.error(c.amount, e))?;
     if amount_minor < 0 {
         return Err(row.bad_value(c.amount, "an amount of zero or more"));

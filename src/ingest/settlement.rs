@@ -370,6 +370,14 @@ fn printable_ids(path: &Path, row: u64, record: &SettlementRecord) -> Result<(),
         ("channel_order_id", &record.channel_order_id),
         ("refund_id", &record.refund_id),
     ] {
+        // Every format reads its fields through `Row::text`, which names
+        // the line; this is the net for one that does not.
+        if let Some(problem) = super::too_long(id) {
+            return Err(InputError::file(
+                path,
+                format!("record {row}: its {name} {problem}"),
+            ));
+        }
         if let Some(c) = id.chars().find(|c| c.is_control()) {
             return Err(InputError::file(
                 path,

@@ -78,12 +78,15 @@ pub struct Converted {
 }
 
 /// Reads `sheet` (else the first of `preferred` the workbook has, else its
-/// first sheet) and writes it as CSV.
+/// first sheet) and writes it as CSV. With `decimal_comma`, number cells
+/// are written `1234,5`: a layout that reads decimal commas refuses
+/// `1234.5`, and a number cell has no separator of its own to keep.
 pub fn to_csv(
     path: &Path,
     bytes: Vec<u8>,
     sheet: Option<&str>,
     preferred: &[&str],
+    decimal_comma: bool,
 ) -> Result<Converted, InputError> {
     let mut book = calamine::open_workbook_auto_from_rs(Cursor::new(bytes)).map_err(|e| {
         InputError::file(
@@ -189,7 +192,11 @@ pub fn to_csv(
                 line: u64::from(row) + 1,
                 column: col as usize,
             };
-            fields[col as usize] = text(&cell).map_err(|problem| place.error(problem))?;
+            let mut field = text(&cell).map_err(|problem| place.error(problem))?;
+            if decimal_comma && matches!(cell, Data::Float(_)) {
+                field = field.replace('.', ",");
+            }
+            fields[col as usize] = field;
         }
         write_row(&mut csv, &fields);
     }
@@ -320,7 +327,7 @@ mod tests {
         ws.write_number(4, 2, 0.1 + 0.2).unwrap();
         let bytes = book.save_to_buffer().unwrap();
         assert!(is_workbook(&bytes));
-        let csv = to_csv(Path::new("x.xlsx"), bytes, None, &[]).unwrap();
+        let csv = to_csv(Path::new("x.xlsx"), bytes, None, &[], false).unwrap();
         assert_eq!(
             String::from_utf8(csv.csv).unwrap(),
             "\n,id,amount,at\n,4200001234567890123456789012,128.5,2026-11-21 23:59:59.250\n\n,,0.30000000000000004,\n"
@@ -334,6 +341,7 @@ mod tests {
             book.save_to_buffer().unwrap(),
             None,
             &[],
+            false,
         )
         .unwrap_err()
         .to_string();
@@ -357,7 +365,7 @@ mod tests {
                 let len = bytes.len();
                 bytes[at % len] = byte;
             }
-            let _ = to_csv(Path::new("x.xlsx"), bytes, None, &[]);
+            let _ = to_csv(Path::new("x.xlsx"), bytes, None, &[], false);
         }
     }
 

@@ -160,6 +160,41 @@ fn a_10_mb_field_gets_a_short_error() {
         ));
 }
 
+/// With `encoding = "gbk"` forced, bytes that are not GBK became U+FFFD
+/// and were loaded as such; the Alipay reader refused the same bytes.
+#[test]
+fn bytes_that_are_not_gbk_are_refused_in_a_forced_gbk_export() {
+    let mut bytes = OH.as_bytes().to_vec();
+    bytes.extend_from_slice(ROW.replace("C2", "C\u{1}").as_bytes());
+    let at = bytes.iter().position(|&b| b == 1).unwrap();
+    bytes.splice(at..=at, *b"\xff\xfe");
+    bytes.push(b'\n');
+    let work = Workdir::new();
+    let bad = work.path("orders.csv");
+    std::fs::write(&bad, &bytes).unwrap();
+    let config = work.write("payrecon.toml", "[orders.layout]\nencoding = \"gbk\"\n");
+    let assert = work
+        .run(
+            "out",
+            &[
+                "--config",
+                config.to_str().unwrap(),
+                "--orders",
+                bad.to_str().unwrap(),
+            ],
+        )
+        .assert()
+        .code(1);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains(
+            "orders.csv, line 2, column 'channel_order_id': holds bytes that are neither GBK nor UTF-8"
+        ),
+        "{stderr}"
+    );
+    assert!(!work.path("out").exists(), "{stderr}");
+}
+
 #[test]
 fn wrong_encodings_are_refused() {
     // GBK bytes of 微信 in a field: UTF-8 is what payrecon reads.

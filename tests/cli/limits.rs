@@ -129,6 +129,46 @@ fn a_huge_id_is_refused_with_its_place() {
     );
 }
 
+/// An id of 33 to 64 KiB passed ingest, then failed the run when
+/// report.xlsx was written ("String exceeds Excel's limit of 32,767
+/// characters"), naming no file, line or column. Values past 1024
+/// characters are refused where they are read, in every kind of file.
+#[test]
+fn an_id_past_1024_characters_is_refused_where_it_is_read() {
+    let long = "7".repeat(60_000);
+    assert_refused(
+        "bad/orders.csv",
+        &format!(
+            "{OH}\nO2,P2,C2,wechat,1.00,CNY,PAID,SUCCESS,2026-11-21 10:00:00,,,\n{long},P3,C3,wechat,1.00,CNY,PAID,SUCCESS,2026-11-21 10:00:00,,,\n"
+        ),
+        "orders",
+        &[
+            "orders.csv, line 3, column 'order_id': '777",
+            "is 60000 characters long: ids and the other values payrecon reads are at most 1024 characters",
+        ],
+    );
+    let just_over = "R".repeat(1025);
+    assert_refused(
+        "bad/wechat-2026-11-21.csv",
+        &format!("{SH}\nwechat,T9,C9,REFUND,1.00,,CNY,2026-11-21 10:00:00,{just_over}\n"),
+        "settlement",
+        &[
+            "wechat-2026-11-21.csv, line 2, column 'refund_id'",
+            "is 1025 characters long",
+        ],
+    );
+    // 1024 characters (of two bytes each) are read.
+    let work = crate::util::Workdir::new();
+    let fits = "é".repeat(1024);
+    let orders = work.write(
+        "orders.csv",
+        &format!("{OH}\n{fits},P1,C1,wechat,1.00,CNY,PAID,SUCCESS,2026-11-21 10:00:00,,,\n"),
+    );
+    work.run("out", &["--orders", orders.to_str().unwrap()])
+        .assert()
+        .success();
+}
+
 /// A NUL in an id was written raw into refunds.csv.
 #[test]
 fn control_characters_in_ids_are_refused() {

@@ -396,6 +396,53 @@ fn excel_friendly_csv_on_request_and_refunds_csv_never_altered() {
     .stderr(predicates::str::contains("utf-8-bom"));
 }
 
+/// `resolve --from` refused a discrepancies.csv payrecon wrote with
+/// `--csv-encoding gbk` ("is not UTF-8 text"). It reads back every encoding
+/// payrecon writes, as a reviewer saves it again (a resolution added).
+#[test]
+fn resolve_reads_back_every_csv_encoding_payrecon_writes() {
+    for encoding in ["utf-8", "utf-8-bom", "gbk"] {
+        let work = Workdir::new();
+        let mut args = excel_day(&work);
+        args.extend(["--csv-encoding".to_string(), encoding.to_string()]);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        work.run("out", &args).assert().success();
+        let bytes = std::fs::read(work.path("out/discrepancies.csv")).unwrap();
+        // A UTF-8 BOM stays at the head of the first line, as saved again.
+        let text = match encoding {
+            "gbk" => encoding_rs::GB18030
+                .decode_without_bom_handling_and_without_replacement(&bytes)
+                .expect("GBK text")
+                .into_owned(),
+            _ => String::from_utf8(bytes).unwrap(),
+        };
+        let mut reviewed = String::new();
+        for (n, line) in text.lines().enumerate() {
+            let note = match n {
+                0 => "resolution",
+                1 => "已核对",
+                _ => "",
+            };
+            reviewed.push_str(&format!("{line},{note}\r\n"));
+        }
+        let saved = match encoding {
+            "gbk" => encoding_rs::GB18030.encode(&reviewed).0.into_owned(),
+            _ => reviewed.into_bytes(),
+        };
+        let path = work.path("reviewed.csv");
+        std::fs::write(&path, saved).unwrap();
+        assert_cmd::Command::cargo_bin("payrecon")
+            .unwrap()
+            .args(["resolve", "--from", path.to_str().unwrap(), "--by", "alice"])
+            .arg("--db")
+            .arg(work.db())
+            .env_remove("PAYRECON_FAILPOINT")
+            .assert()
+            .success()
+            .stdout(predicates::str::contains("resolved 1 finding(s) by alice"));
+    }
+}
+
 /// No output holds anything of the moment it was made: two runs over the
 /// same inputs, a second apart, write the same bytes (the xlsx's creation
 /// date is the business day); a rerun reuses them.
