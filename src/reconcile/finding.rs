@@ -331,6 +331,11 @@ impl Finding {
                 (Some(internal), Some(channel)) => (channel - internal).abs(),
                 _ => 0,
             },
+            // What is refunded beyond what was captured (none captured in
+            // the refunds' currency: all of it).
+            FindingKind::RefundExceedsPayment => (self.internal_amount.unwrap_or_default()
+                - self.channel_amount.unwrap_or_default())
+            .max(0),
             FindingKind::DuplicatePayment | FindingKind::PaidAfterClose
                 if self.refund_minor > 0 =>
             {

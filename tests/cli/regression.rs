@@ -434,3 +434,49 @@ fn a_refund_whose_reason_a_later_export_takes_back_is_reported() {
         "nothing new is issued"
     );
 }
+
+/// REFUND_EXCEEDS_PAYMENT puts at stake the excess (what to stop or
+/// recall), not what was captured: a correction lowers a refunded payment
+/// from 50.00 to 30.00, so 20.00 of the 50.00 refund is beyond it. (It
+/// showed 30.00.)
+#[test]
+fn a_refund_beyond_a_lowered_payment_puts_the_excess_at_stake() {
+    let work = Workdir::new();
+    let orders = work.write(
+        "orders.csv",
+        &format!(
+            "{OH}O2,P1,C1,wechat,50.00,CNY,PAID,SUCCESS,2026-11-21 11:00:00,,,2026-11-21 11:00:05\n\
+             O2,P2,C2,wechat,50.00,CNY,PAID,FAILED,2026-11-21 11:00:00,,,\n"
+        ),
+    );
+    let bill = |amount: &str| {
+        format!(
+            "{SH}wechat,T1,C1,PAYMENT,50.00,,CNY,2026-11-21 11:00:05,\n\
+             wechat,T2,C2,PAYMENT,{amount},,CNY,2026-11-21 11:00:06,\n"
+        )
+    };
+    let day = work.write("bills/wechat-2026-11-21.csv", &bill("50.00"));
+    let next = work.write("bills/wechat-2026-11-22.csv", SH);
+    work.run_day("d1", &[&orders], &[&day, &next], "2026-11-21")
+        .assert()
+        .success();
+    assert_eq!(crate::util::refund_rows(&work, "d1").len(), 1);
+    let corrected = work.write("fix/wechat-2026-11-21.csv", &bill("30.00"));
+    work.run(
+        "d2",
+        &[
+            "--settlement",
+            corrected.to_str().unwrap(),
+            "--date",
+            "2026-11-22",
+        ],
+    )
+    .assert()
+    .success();
+    let exceeds: Vec<_> = crate::util::report_rows(&work, "d2")
+        .into_iter()
+        .filter(|r| r["kind"] == "REFUND_EXCEEDS_PAYMENT")
+        .collect();
+    assert_eq!(exceeds.len(), 1, "{exceeds:?}");
+    assert_eq!(exceeds[0]["amount_at_stake"], "20.00", "{exceeds:?}");
+}

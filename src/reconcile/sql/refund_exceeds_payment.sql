@@ -79,8 +79,10 @@ by_attempt AS (
                                  AND o.channel_order_id = g.channel_order_id
                                  AND o.currency = g.currency
 )
+-- The refunds (ours and the channel's others) stand as the internal amount
+-- against what was captured: the excess is what is at stake.
 SELECT order_id, payment_id, channel_order_id, channel_txn_id, channel,
-       NULL, NULL, captured, currency, 0,
+       instructed + other_refunds, currency, captured, currency, 0,
        'instructions ' || ids || ' refund ' || payrecon_money(instructed, currency) || ' '
            || currency || '; with the channel''s other refunds ('
            || payrecon_money(other_refunds, currency) || ') that is more than transaction '
@@ -90,7 +92,7 @@ FROM by_txn
 WHERE captured IS NULL OR instructed + other_refunds > captured
 UNION ALL
 SELECT order_id, payment_id, channel_order_id, channel_txn_id, channel,
-       NULL, NULL, captured, currency, 0,
+       instructed + other_refunds, currency, captured, currency, 0,
        'instructions ' || ids || ' refund ' || payrecon_money(instructed, currency) || ' '
            || currency || '; with the channel''s other refunds ('
            || payrecon_money(other_refunds, currency) || ') that is more than attempt '
