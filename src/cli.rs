@@ -19,7 +19,8 @@ pub use crate::cmd::run::RunArgs;
 1 it could not (bad input, I/O; nothing was changed), 2 bad usage, \
 3 --fail-on-findings was given and a finding needs action, \
 4 the run completed but refund instructions of an earlier run are in no \
-published refund file (see its warning)."
+published refund file (see its warning), 5 the run committed but not every \
+output could be put in place (run it again to write the rest)."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -48,7 +49,10 @@ Exit status:
      input pattern)
   3  --fail-on-findings was given and a finding needs action
   4  the run completed but refund instructions of an earlier run are in no
-     published refund file (see its warning)")]
+     published refund file (see its warning)
+  5  the run committed its changes but could not put every output in place
+     (the error names the refund files that are out); run it again to write
+     the rest, nothing is issued twice")]
     Run(RunArgs),
     /// Check one settlement file before a run: its format, the channel and
     /// day it covers (and where the day came from), what its own totals were
