@@ -433,6 +433,22 @@ fn sigkilled_at_measured_times_a_rerun_completes_the_day_exactly() {
     );
 }
 
+/// The fixture day with a duplicate payment (two refund rows), as the
+/// arguments of `payrecon run`.
+fn duplicate_payment_day() -> Vec<String> {
+    let (orders, bills) = crate::util::case_inputs("duplicate_payment");
+    [
+        "--orders",
+        &orders,
+        "--settlement",
+        &bills,
+        "--date",
+        "2026-11-21",
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
 /// A run killed after its commit but before publishing leaves its day's
 /// refund instructions in the database only. The next run, for any day,
 /// finds the refund file missing and writes it where the killed run would
@@ -440,16 +456,9 @@ fn sigkilled_at_measured_times_a_rerun_completes_the_day_exactly() {
 /// later runs have nothing more to say.
 #[test]
 fn a_refund_file_committed_but_never_published_is_written_by_the_next_run() {
-    let (orders, bills) = crate::util::case_inputs("duplicate_payment");
     let work = Workdir::new();
-    let day = [
-        "--orders",
-        &orders,
-        "--settlement",
-        &bills,
-        "--date",
-        "2026-11-21",
-    ];
+    let day = duplicate_payment_day();
+    let day: Vec<&str> = day.iter().map(String::as_str).collect();
     work.run("d1", &day)
         .env("PAYRECON_FAILPOINT", "after-commit")
         .assert()
@@ -482,16 +491,9 @@ fn a_refund_file_committed_but_never_published_is_written_by_the_next_run() {
 /// exit status 4, on every run until the day is published.
 #[test]
 fn a_refund_file_that_cannot_be_written_again_fails_every_later_run_loudly() {
-    let (orders, bills) = crate::util::case_inputs("duplicate_payment");
     let work = Workdir::new();
-    let day = [
-        "--orders",
-        &orders,
-        "--settlement",
-        &bills,
-        "--date",
-        "2026-11-21",
-    ];
+    let day = duplicate_payment_day();
+    let day: Vec<&str> = day.iter().map(String::as_str).collect();
     work.run("d1", &day)
         .env("PAYRECON_FAILPOINT", "after-commit")
         .assert()
@@ -529,16 +531,9 @@ fn a_refund_file_that_cannot_be_written_again_fails_every_later_run_loudly() {
 /// back), and a rerun of the day completes the folder.
 #[test]
 fn a_refund_file_out_before_a_kill_is_never_written_again_for_resubmission() {
-    let (orders, bills) = crate::util::case_inputs("duplicate_payment");
     let work = Workdir::new();
-    let day = [
-        "--orders",
-        &orders,
-        "--settlement",
-        &bills,
-        "--date",
-        "2026-11-21",
-    ];
+    let day = duplicate_payment_day();
+    let day: Vec<&str> = day.iter().map(String::as_str).collect();
     work.run("d1", &day)
         .env("PAYRECON_FAILPOINT", "published-1")
         .assert()
@@ -578,16 +573,9 @@ fn a_refund_file_out_before_a_kill_is_never_written_again_for_resubmission() {
 /// folder without issuing anything twice.
 #[test]
 fn an_output_that_cannot_be_put_in_place_after_the_commit_is_said_so() {
-    let (orders, bills) = crate::util::case_inputs("duplicate_payment");
     let work = Workdir::new();
-    let day = [
-        "--orders",
-        &orders,
-        "--settlement",
-        &bills,
-        "--date",
-        "2026-11-21",
-    ];
+    let day = duplicate_payment_day();
+    let day: Vec<&str> = day.iter().map(String::as_str).collect();
     std::fs::create_dir_all(work.path("d1/summary.json/blocked")).unwrap();
     work.run("d1", &day)
         .assert()
