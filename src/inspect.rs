@@ -20,7 +20,9 @@ use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-pub fn inspect(args: &InspectArgs) -> Result<String> {
+/// The report, and why a run would refuse the file when it would (its rows
+/// fall outside the day it claims).
+pub fn inspect(args: &InspectArgs) -> Result<(String, Option<String>)> {
     let config = match &args.config {
         Some(path) => Config::from_file(path)?,
         None => Config::default(),
@@ -42,6 +44,7 @@ pub fn inspect(args: &InspectArgs) -> Result<String> {
     };
     let mut first: Vec<SettlementRecord> = Vec::new();
     let mut totals = Totals::default();
+    let mut span = crate::ingest::day::RowSpan::default();
     let scanned = settlement::scan(
         input,
         &cx,
@@ -49,12 +52,22 @@ pub fn inspect(args: &InspectArgs) -> Result<String> {
         fallback_day,
         &mut |record| {
             totals.add(&record)?;
+            span.add(&record);
             if first.len() < args.rows {
                 first.push(record);
             }
             Ok(())
         },
     )?;
+    let refusal = scanned.day.as_ref().ok().and_then(|(day, source)| {
+        span.refusal(
+            *day,
+            source.describe(&scanned.format),
+            &scanned.format,
+            config.zone,
+            config.day_tolerance(&scanned.format),
+        )
+    });
     let mut out = String::new();
     header(&mut out, args, &scanned);
     totals.write(&mut out);
@@ -81,7 +94,9 @@ pub fn inspect(args: &InspectArgs) -> Result<String> {
             );
         }
     }
-    Ok(out)
+    let refusal =
+        refusal.map(|problem| format!("a run refuses {}: it {problem}", args.file.display()));
+    Ok((out, refusal))
 }
 
 /// File, member, format, channel, day, and what the rows were checked

@@ -735,22 +735,17 @@ fn check_day(
     parsed: &settlement::ParsedFile,
     span: &crate::ingest::day::RowSpan,
 ) -> Result<()> {
-    let tolerance = config.day_tolerance(&parsed.format);
-    span.check(parsed.day, config.zone, tolerance).map_err(|shown| {
-        crate::error::InputError::file(
-            path,
-            format!(
-                "claims day {} ({}), but its rows show {shown} ({} time; {} rows may run {} h past the day). Is it another day's file, or misnamed? Rename it for the day its rows show, or set [day_tolerance_hours] {} = HOURS in the config if the channel cuts its day otherwise",
-                parsed.day,
-                parsed.day_source.describe(&parsed.format),
-                tolerance.shown_zone(config.zone),
-                parsed.format,
-                tolerance.after_hours,
-                parsed.format,
-            ),
-        )
-        .into()
-    })
+    let refusal = span.refusal(
+        parsed.day,
+        parsed.day_source.describe(&parsed.format),
+        &parsed.format,
+        config.zone,
+        config.day_tolerance(&parsed.format),
+    );
+    match refusal {
+        Some(problem) => Err(crate::error::InputError::file(path, problem).into()),
+        None => Ok(()),
+    }
 }
 
 /// Each input file with its identity (its content hash).

@@ -33,7 +33,16 @@ pub fn exec(args: &InspectArgs) -> Result<String> {
         };
         crate::config::check_format_name(&config, format)?;
     }
-    crate::inspect::inspect(args)
+    let (report, refusal) = crate::inspect::inspect(args)?;
+    match refusal {
+        // The report still shows what the file holds; the error (exit
+        // status 1) says that a run would not take it.
+        Some(problem) => {
+            print!("{report}");
+            anyhow::bail!(problem)
+        }
+        None => Ok(report),
+    }
 }
 
 /// A day as text, checked by clap (a bad one is bad usage, exit status 2).

@@ -153,6 +153,26 @@ impl RowSpan {
         }
     }
 
+    /// Why a run refuses a file of `format` that claims `day` (`source`
+    /// says where the day came from) for these rows, if it does: the rows
+    /// do not fit the day within `tolerance`. One text for `run`, which
+    /// refuses the file, and `inspect`, which says a run would.
+    pub fn refusal(
+        &self,
+        day: NaiveDate,
+        source: &str,
+        format: &str,
+        zone: chrono_tz::Tz,
+        tolerance: DayTolerance,
+    ) -> Option<String> {
+        let shown = self.check(day, zone, tolerance).err()?;
+        Some(format!(
+            "claims day {day} ({source}), but its rows show {shown} ({} time; {format} rows may run {} h past the day). Is it another day's file, or misnamed? Rename it for the day its rows show, or set [day_tolerance_hours] {format} = HOURS in the config if the channel cuts its day otherwise",
+            tolerance.shown_zone(zone),
+            tolerance.after_hours,
+        ))
+    }
+
     /// Whether the rows fit `day` within `tolerance`; if not, what they
     /// show instead, for the error. `zone` is the configured zone.
     pub fn check(

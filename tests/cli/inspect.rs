@@ -213,3 +213,36 @@ fn a_bill_whose_totals_are_off_is_refused() {
             "the summary total is 361.51, but 应结订单金额 of the 8 rows adds up to 360.51",
         ));
 }
+
+/// A file whose rows fall outside the day it claims: `inspect` still shows
+/// it, and fails (exit status 1) saying why a run refuses it, in the run's
+/// words. It said the day was fine, and the morning's run then refused
+/// the file. (Found by a helper's attack.)
+#[test]
+fn inspect_says_a_run_refuses_a_file_of_another_day() {
+    let work = Workdir::new();
+    let file = work.write(
+        "wechat-2026-11-21.csv",
+        "channel,channel_txn_id,channel_order_id,kind,amount,fee,currency,transacted_at,refund_id\n\
+         wechat,T9,W9,PAYMENT,1.00,,CNY,2026-11-21T16:30:00Z,\n",
+    );
+    let out = work
+        .inspect(&[file.to_str().unwrap()])
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("a run refuses"))
+        .stderr(predicates::str::contains("claims day 2026-11-21"))
+        .get_output()
+        .clone();
+    let report = String::from_utf8(out.stdout).unwrap();
+    assert!(report.contains("day:      2026-11-21"), "{report}");
+    let orders = work.write(
+        "orders.csv",
+        "order_id,payment_id,channel_order_id,channel,amount,currency,order_status,payment_status,created_at,expires_at,closed_at,paid_at\n\
+         O9,P9,W9,wechat,1.00,CNY,PAID,SUCCESS,2026-11-21 23:00:00,,,2026-11-21 23:00:05\n",
+    );
+    work.run_day("d", &[&orders], &[&file], "2026-11-21")
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("claims day 2026-11-21"));
+}
