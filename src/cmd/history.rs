@@ -82,6 +82,23 @@ struct LedgerMark {
     last_instruction: i64,
 }
 
+impl LedgerMark {
+    /// Where the ledgers end now.
+    fn now(conn: &Connection) -> rusqlite::Result<LedgerMark> {
+        conn.query_row(
+            "SELECT (SELECT coalesce(max(rowid), 0) FROM finding_event),
+                    (SELECT coalesce(max(rowid), 0) FROM refund_instruction)",
+            [],
+            |r| {
+                Ok(LedgerMark {
+                    last_event: r.get(0)?,
+                    last_instruction: r.get(1)?,
+                })
+            },
+        )
+    }
+}
+
 fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
@@ -106,17 +123,7 @@ impl RunRecord {
             let store =
                 crate::store::Store::open(&config.db, log_timeout(config), config.db_file_mode)?;
             let conn = store.conn();
-            let mark = conn.query_row(
-                "SELECT (SELECT coalesce(max(rowid), 0) FROM finding_event),
-                        (SELECT coalesce(max(rowid), 0) FROM refund_instruction)",
-                [],
-                |r| {
-                    Ok(LedgerMark {
-                        last_event: r.get(0)?,
-                        last_instruction: r.get(1)?,
-                    })
-                },
-            )?;
+            let mark = LedgerMark::now(conn)?;
             insert(conn, &record, config)?;
             Ok((conn.last_insert_rowid(), mark))
         })();
@@ -510,19 +517,7 @@ mod tests {
             let mut conn = Connection::open_in_memory().unwrap();
             crate::store::schema::migrate(&mut conn).unwrap();
             long_history(&conn, days, 100);
-            let mark = conn
-                .query_row(
-                    "SELECT (SELECT max(rowid) FROM finding_event),
-                            (SELECT max(rowid) FROM refund_instruction)",
-                    [],
-                    |r| {
-                        Ok(LedgerMark {
-                            last_event: r.get(0)?,
-                            last_instruction: r.get(1)?,
-                        })
-                    },
-                )
-                .unwrap();
+            let mark = LedgerMark::now(&conn).unwrap();
             // The run: two items opened, one resolved, one refund issued;
             // and an event of another day.
             conn.execute_batch(
