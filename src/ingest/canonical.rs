@@ -6,11 +6,12 @@
 //! direction.
 
 use super::settlement::{Context, FileFacts, Format, Sink};
-use super::{CsvTable, Row};
+use super::{CsvTable, Row, gbk};
 use crate::error::InputError;
 use crate::model::{Kind, SettlementRecord};
 use crate::{money, timestamp};
-use std::io::Read;
+use anyhow::Context as _;
+use std::io::{BufReader, Read};
 
 pub const FORMAT: Format = Format {
     name: "canonical",
@@ -43,9 +44,12 @@ fn sniff(head: &[u8]) -> bool {
 }
 
 fn parse(input: &mut dyn Read, cx: &Context, sink: &mut Sink) -> anyhow::Result<FileFacts> {
-    let Some(mut table) = CsvTable::open(cx.path, input)? else {
+    let (input, from_gbk) = gbk::decoding(BufReader::with_capacity(1 << 16, input))
+        .with_context(|| format!("failed to read settlement file {}", cx.path.display()))?;
+    let Some(table) = CsvTable::open(cx.path, input)? else {
         return Ok(FileFacts::default());
     };
+    let mut table = table.decoded_from_gbk(from_gbk);
     let cols = table.header.require(cx.path, REQUIRED)?;
     let fee = table.header.position("fee");
     let refund_id = table.header.position("refund_id");
@@ -124,6 +128,10 @@ mod tests {
     use std::path::Path;
 
     fn parse_str(csv: &str) -> anyhow::Result<(FileFacts, Vec<SettlementRecord>)> {
+        parse_bytes(csv.as_bytes())
+    }
+
+    fn parse_bytes(mut csv: &[u8]) -> anyhow::Result<(FileFacts, Vec<SettlementRecord>)> {
         let settings = Default::default();
         let cx = Context {
             path: Path::new("wechat-2026-11-21.csv"),
@@ -132,7 +140,7 @@ mod tests {
             settings: &settings,
         };
         let mut rows = Vec::new();
-        let facts = parse(&mut csv.as_bytes(), &cx, &mut |r| {
+        let facts = parse(&mut csv, &cx, &mut |r| {
             rows.push(r);
             Ok(())
         })?;
@@ -189,6 +197,36 @@ mod tests {
             .to_string();
         assert!(
             err.contains("line 3") && err.contains("one channel"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_file_re_saved_as_gbk_reads_as_its_utf8_twin() {
+        let csv = format!(
+            "{HEADER}wechat,T1,订单C1,PAYMENT,128.50,,CNY,2026-11-21 10:00:00,\nwechat,T1,订单C1,REFUND,28.50,,CNY,2026-11-21 11:00:00,退款1\n"
+        );
+        let (gbk, _, _) = encoding_rs::GB18030.encode(&csv);
+        let (_, from_gbk) = parse_bytes(&gbk).unwrap();
+        assert_eq!(from_gbk[1].refund_id, "退款1");
+        assert_eq!(from_gbk, parse_str(&csv).unwrap().1);
+    }
+
+    #[test]
+    fn a_byte_that_is_not_gbk_past_the_head_is_refused_on_its_row() {
+        let mut csv = HEADER.to_string();
+        for i in 0..3000 {
+            csv += &format!("wechat,T{i},订单C{i},PAYMENT,1.00,,CNY,2026-11-21 10:00:00,\n");
+        }
+        let (gbk, _, _) = encoding_rs::GB18030.encode(&csv);
+        let (id, _, _) = encoding_rs::GB18030.encode("订单C2999");
+        let at = memchr::memmem::rfind(&gbk, &id).unwrap();
+        let mut damaged = gbk.to_vec();
+        damaged.insert(at + 4, 0xff);
+        let err = parse_bytes(&damaged).unwrap_err().to_string();
+        assert!(
+            err.contains("line 3001, column 'channel_order_id'")
+                && err.contains("neither GBK nor UTF-8"),
             "{err}"
         );
     }

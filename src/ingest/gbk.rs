@@ -7,7 +7,7 @@
 use encoding_rs::GB18030;
 use encoding_rs_io::{DecodeReaderBytes, DecodeReaderBytesBuilder};
 use std::borrow::Cow;
-use std::io::Read;
+use std::io::{BufRead, Read};
 
 /// What the decoder puts in place of bytes that are not GBK: a reader of
 /// decoded text refuses a field holding one with [`DAMAGED`].
@@ -47,6 +47,19 @@ pub fn text(bytes: &[u8]) -> Cow<'_, str> {
         String::from_utf8_lossy(bytes)
     } else {
         GB18030.decode_without_bom_handling(bytes).0
+    }
+}
+
+/// A reader of a whole file as UTF-8 text: the file as it is when its head
+/// is UTF-8 (or not GBK either, for the reader to refuse), decoded from GBK
+/// when its head is not UTF-8 but is GBK, as a bill re-saved by Excel on a
+/// Chinese Windows is. The flag says which, for [`super::Row::decoded_from_gbk`].
+pub fn decoding<'a, R: BufRead + 'a>(mut input: R) -> std::io::Result<(Box<dyn Read + 'a>, bool)> {
+    let head = input.fill_buf()?;
+    if !is_utf8(head) && is_gb18030(head) {
+        Ok((Box::new(reader(input)), true))
+    } else {
+        Ok((Box::new(input), false))
     }
 }
 

@@ -119,6 +119,9 @@ pub struct CsvTable<R: Read> {
     reader: csv::Reader<std::io::BufReader<R>>,
     lines: LineFix,
     pub header: Header,
+    /// The input was decoded from GBK: rows are read as
+    /// [`Row::decoded_from_gbk`].
+    gbk: bool,
 }
 
 impl<R: Read> CsvTable<R> {
@@ -132,7 +135,14 @@ impl<R: Read> CsvTable<R> {
             reader,
             lines,
             header,
+            gbk: false,
         }))
+    }
+
+    /// Says the input was decoded from GBK (see [`gbk::decoding`]).
+    pub fn decoded_from_gbk(mut self, decoded: bool) -> Self {
+        self.gbk = decoded;
+        self
     }
 
     /// Hands every data row, with its line, to `each`.
@@ -151,7 +161,7 @@ impl<R: Read> CsvTable<R> {
             if self.header.repeated_by(&record) {
                 return Err(self.header.repeated_error(path, line).into());
             }
-            let row = Row::new(path, &self.header, &record, line);
+            let row = Row::new(path, &self.header, &record, line).decoded_from_gbk(self.gbk);
             each(&row)?;
         }
         Ok(())

@@ -107,6 +107,10 @@ fn parse(input: &mut dyn Read, cx: &Context, sink: &mut Sink) -> Result<FileFact
     if is_api_response(start) {
         return api_response(&mut input, path).map(|()| facts);
     }
+    // A bill downloaded by hand from the merchant platform, or re-saved by
+    // Excel, may be GBK: the same columns and rows in another encoding.
+    let (input, from_gbk) = gbk::decoding(input)
+        .with_context(|| format!("failed to read settlement file {}", path.display()))?;
     let mut reader = bill_reader(input);
     let mut next = |record: &mut csv::ByteRecord| next_record(&mut reader, path, record);
     let mut record = csv::ByteRecord::new();
@@ -116,7 +120,7 @@ fn parse(input: &mut dyn Read, cx: &Context, sink: &mut Sink) -> Result<FileFact
     if std::str::from_utf8(record.as_slice()).is_err() {
         return Err(InputError {
             line: 1,
-            ..InputError::file(path, "is not UTF-8 but looks GBK-encoded (a manual download from the merchant platform, or a bill re-saved by Excel). payrecon reads the bill as the download API returns it: download it again through the API (downloadbill, or /v3/bill/tradebill), or save it as UTF-8")
+            ..InputError::file(path, "is neither UTF-8 nor GBK: download the bill again through the API (downloadbill, or /v3/bill/tradebill), or save it as UTF-8")
         }
         .into());
     }
@@ -137,7 +141,8 @@ fn parse(input: &mut dyn Read, cx: &Context, sink: &mut Sink) -> Result<FileFact
             &header,
             repaired.fields(&record, header.column_count()),
             line_of(&record),
-        );
+        )
+        .decoded_from_gbk(from_gbk);
         if row.record.len() != header.column_count() {
             return Err(InputError {
                 line: row.line,

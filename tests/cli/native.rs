@@ -102,6 +102,46 @@ fn three_channels_without_the_t_plus_1_files() {
     );
 }
 
+/// A WeChat bill downloaded by hand or re-saved by Excel on a Chinese
+/// Windows is GBK: the same day reconciles to the same findings and refunds
+/// as with the bill the API sent.
+#[test]
+fn a_wechat_bill_in_gbk_reconciles_as_the_api_one() {
+    use std::io::Read;
+    let dir = case("three_channels");
+    let work = Workdir::new();
+    let bills = work.path("bills");
+    std::fs::create_dir(&bills).unwrap();
+    for entry in std::fs::read_dir(dir.join("in/settlement")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if let Some(plain) = name.strip_suffix(".gz") {
+            let mut text = String::new();
+            flate2::read::GzDecoder::new(std::fs::File::open(&path).unwrap())
+                .read_to_string(&mut text)
+                .unwrap();
+            let (gbk, _, unmappable) =
+                encoding_rs::GB18030.encode(text.trim_start_matches('\u{feff}'));
+            assert!(!unmappable);
+            std::fs::write(bills.join(plain), gbk).unwrap();
+        } else {
+            std::fs::copy(&path, bills.join(&name)).unwrap();
+        }
+    }
+    let orders = dir.join("in/orders.csv");
+    work.run_day("out", &[&orders], &[&bills], "2026-11-21")
+        .assert()
+        .success();
+    let expected = dir.join("expected");
+    for file in ["discrepancies.csv", "refunds.csv"] {
+        crate::util::assert_csv_matches(
+            &work.read(&format!("out/{file}")),
+            &std::fs::read_to_string(expected.join(file)).unwrap(),
+            file,
+        );
+    }
+}
+
 #[test]
 fn every_native_case_folder_is_tested() {
     let source = include_str!("native.rs");
