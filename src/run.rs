@@ -866,6 +866,7 @@ fn given_channel_days(
 /// Runs after [`reconcile::coverage`], which builds `covered_day`.
 fn business_day(conn: &Connection, config: &Config, given: &[(String, String)]) -> Result<String> {
     if let Some(day) = config.business_date {
+        refuse_a_day_before_the_files(day, given, config.settle_lag_days)?;
         return Ok(day.to_string());
     }
     let mut covered_by_given = conn.prepare_cached(
@@ -892,6 +893,32 @@ fn business_day(conn: &Connection, config: &Config, given: &[(String, String)]) 
         |r| r.get(0),
     )?;
     latest.context("nothing is loaded yet, so there is no business day to reconcile: give --orders and --settlement files (or --date)")
+}
+
+/// A `--date` before every day this run's settlement files can cover (a
+/// file of day D covers D − lag through D) would judge their payments, and
+/// file their refunds, on a day before they were made, and set the ledger's
+/// first sightings before the facts: a typo, refused. A later `--date` is a
+/// day on which nothing new arrived, which is fine.
+fn refuse_a_day_before_the_files(
+    day: chrono::NaiveDate,
+    given: &[(String, String)],
+    lag_days: u32,
+) -> Result<()> {
+    let earliest = given
+        .iter()
+        .filter_map(|(channel, file_day)| Some((crate::timestamp::parse_day(file_day)?, channel)))
+        .min();
+    let Some((file_day, channel)) = earliest else {
+        return Ok(());
+    };
+    let first_covered = file_day - chrono::Days::new(u64::from(lag_days));
+    if day < first_covered {
+        anyhow::bail!(
+            "--date {day} is before every day this run's settlement files cover ({channel}'s file of {file_day} covers {first_covered} onward, with settle_lag_days = {lag_days}): their payments would be judged, and their refunds filed, on a day before they were made. Give --date {first_covered} or later, or leave it out"
+        );
+    }
+    Ok(())
 }
 
 fn files_for_day(conn: &Connection, business_day: &str) -> Result<Vec<FileLine>> {

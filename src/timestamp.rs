@@ -5,7 +5,7 @@
 //! seconds), which is read in the zone the caller names. Everything is turned
 //! into UTC microseconds at once, so comparisons never mix zones.
 
-use chrono::{DateTime, Datelike, LocalResult, NaiveDate, NaiveDateTime, TimeZone};
+use chrono::{DateTime, Datelike, LocalResult, NaiveDate, NaiveDateTime, TimeZone, Timelike};
 use chrono_tz::Tz;
 
 const NAIVE_FORMATS: &[&str] = &[
@@ -69,10 +69,12 @@ pub fn plain_local(text: &str) -> Option<NaiveDateTime> {
         .and_hms_nano_opt(hour, minute, second, nanos)
 }
 
-/// Every accepted shape, through chrono.
+/// Every accepted shape, through chrono. A leap second (`23:59:60`) is
+/// read as the last instant of the second before it: chrono counts it into
+/// the next minute, which put a payment of 23:59:60 on the next day.
 fn parse_general(text: &str, zone: Tz) -> Option<i64> {
     if let Ok(t) = DateTime::parse_from_rfc3339(text) {
-        return Some(t.timestamp_micros());
+        return Some(no_leap(t).timestamp_micros());
     }
     let naive = NAIVE_FORMATS
         .iter()
@@ -80,11 +82,22 @@ fn parse_general(text: &str, zone: Tz) -> Option<i64> {
     from_local(naive, zone)
 }
 
+/// A time with a leap second (chrono's nanosecond of 1e9 or more) as the
+/// last instant of the second before it; any other time as it is.
+pub fn no_leap<T: Timelike>(t: T) -> T {
+    const LAST_NANO: u32 = 999_999_999;
+    if t.nanosecond() > LAST_NANO {
+        t.with_nanosecond(LAST_NANO).unwrap_or(t)
+    } else {
+        t
+    }
+}
+
 /// Reads a local wall-clock time in `zone`. In the hour a DST change repeats,
 /// the earlier instant is taken; a time that does not exist (skipped by DST)
 /// is refused rather than guessed.
 pub fn from_local(naive: NaiveDateTime, zone: Tz) -> Option<i64> {
-    match zone.from_local_datetime(&naive) {
+    match zone.from_local_datetime(&no_leap(naive)) {
         LocalResult::Single(t) => Some(t.timestamp_micros()),
         LocalResult::Ambiguous(first, _) => Some(first.timestamp_micros()),
         LocalResult::None => None,
@@ -222,6 +235,24 @@ mod tests {
                     local_date(micros, zone).format("%Y-%m-%d").to_string()
                 );
             }
+        }
+    }
+
+    #[test]
+    fn a_leap_second_stays_in_its_day() {
+        for text in [
+            "2026-11-21 23:59:60",
+            "2026-11-21T23:59:60",
+            "2026-11-21T23:59:60+08:00",
+            "2026-11-21 23:59:60.5",
+        ] {
+            let at = parse(text, SHANGHAI).unwrap();
+            assert_eq!(local_day(at, SHANGHAI), "2026-11-21", "{text}");
+            assert_eq!(
+                at,
+                parse("2026-11-21 23:59:59.999999", SHANGHAI).unwrap(),
+                "{text}"
+            );
         }
     }
 

@@ -141,7 +141,7 @@ impl Layout {
             None => timestamp::parse(text, self.zone),
             Some(format) if self.time_offset => DateTime::parse_from_str(text.trim(), format)
                 .ok()
-                .map(|t| t.timestamp_micros()),
+                .map(|t| timestamp::no_leap(t).timestamp_micros()),
             Some(format) => NaiveDateTime::parse_from_str(text.trim(), format)
                 .ok()
                 .or_else(|| timestamp::plain_local(text.trim()))

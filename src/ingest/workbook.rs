@@ -215,6 +215,14 @@ fn text(cell: &Data) -> Result<String, String> {
         Data::Int(i) => i.to_string(),
         Data::Bool(b) => if *b { "TRUE" } else { "FALSE" }.to_string(),
         Data::Float(f) => number(*f)?,
+        // A serial below 1 is a time of day alone: Excel's day 0 would read
+        // as 1899-12-31.
+        Data::DateTime(d) if d.is_datetime() && d.as_f64() < 1.0 => {
+            return Err(format!(
+                "holds a time of day without its date (the cell's value is {}): write the date and the time",
+                d.as_f64()
+            ));
+        }
         Data::DateTime(d) if d.is_datetime() => {
             let (y, mo, day, h, mi, s, ms) = d.to_ymd_hms_milli();
             let at = chrono::NaiveDate::from_ymd_opt(i32::from(y), u32::from(mo), u32::from(day))
@@ -347,6 +355,31 @@ mod tests {
         .to_string();
         assert!(
             err.starts_with("x.xlsx, line 1, column 'A (cell A1)'"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_time_of_day_without_its_date_is_refused() {
+        use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
+        let mut book = Workbook::new();
+        let ws = book.add_worksheet();
+        ws.write_string(0, 0, "paid_at").unwrap();
+        let time = ExcelDateTime::from_hms(10, 30, 0).unwrap();
+        ws.write_datetime_with_format(1, 0, &time, &Format::new().set_num_format("hh:mm:ss"))
+            .unwrap();
+        let err = to_csv(
+            Path::new("x.xlsx"),
+            book.save_to_buffer().unwrap(),
+            None,
+            &[],
+            false,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.starts_with("x.xlsx, line 2, column 'A (cell A2)'")
+                && err.contains("without its date"),
             "{err}"
         );
     }

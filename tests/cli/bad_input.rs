@@ -392,3 +392,39 @@ fn a_settlement_file_for_the_wrong_channel_is_refused() {
             .any(|r| r["kind"] == "UNMATCHED_CHANNEL" && r["channel_txn_id"] == "T5")
     );
 }
+
+/// A `--date` before every day the run's files cover (a typo for the 21st)
+/// would file the day's refunds, and date its findings, before the
+/// payments were made: refused, the database as it was. The earliest day
+/// a file of the 21st helps cover (the 20th, a day's lag) is accepted.
+#[test]
+fn a_date_before_the_days_of_the_files_is_refused() {
+    let work = Workdir::new();
+    let export = work.write("orders.csv", &orders(ROW));
+    let wechat = work.write(
+        "bills/wechat-2026-11-21.csv",
+        &bill("wechat,T2,C2,PAYMENT,1.00,,CNY,2026-11-21 10:00:01,"),
+    );
+    let files = [
+        "--orders",
+        export.to_str().unwrap(),
+        "--settlement",
+        wechat.to_str().unwrap(),
+    ];
+    // A database to compare with (a day with no files is fine).
+    work.run("first", &["--date", "2026-11-19"])
+        .assert()
+        .success();
+    let db_before = crate::util::db_tables(&work.db(), &["run_log"]);
+    work.run("out", &[&files[..], &["--date", "2026-11-12"]].concat())
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains(
+            "--date 2026-11-12 is before every day this run's settlement files cover (wechat's file of 2026-11-21 covers 2026-11-20 onward",
+        ));
+    assert_eq!(crate::util::db_tables(&work.db(), &["run_log"]), db_before);
+    assert!(!work.path("out").exists());
+    work.run("out", &[&files[..], &["--date", "2026-11-20"]].concat())
+        .assert()
+        .success();
+}

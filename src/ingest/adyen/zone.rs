@@ -70,6 +70,7 @@ fn ambiguous(abbreviation: &str) -> Option<&'static [(i32, &'static str)]> {
 /// the run's zone, which settles ambiguous abbreviations. The error says what
 /// was wrong with `name`.
 pub fn to_utc(local: NaiveDateTime, name: &str, configured: Tz) -> Result<i64, String> {
+    let local = crate::timestamp::no_leap(local);
     let ambiguous = ambiguous(name);
     let offset = match fixed(name) {
         Some(seconds) => seconds,
@@ -133,6 +134,14 @@ mod tests {
 
     fn utc(text: &str) -> i64 {
         at(text).and_utc().timestamp_micros()
+    }
+
+    #[test]
+    fn a_leap_second_stays_in_its_minute() {
+        let leap = at("2026-11-21 23:59:60");
+        let last = utc("2026-11-21 23:59:59") + 999_999;
+        assert_eq!(to_utc(leap, "UTC", chrono_tz::UTC), Ok(last));
+        assert_eq!(to_utc(leap, "Etc/UTC", chrono_tz::UTC), Ok(last));
     }
 
     #[test]
