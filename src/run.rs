@@ -474,9 +474,11 @@ fn reconcile_day(
     phases: &mut Phases,
     staged: &mut Staged,
 ) -> Result<ShownSummary> {
+    let clock_day = reconcile::scope::clock_day(conn, business_day)?;
     let judgement = reconcile::Judgement {
         settle_lag_days: config.settle_lag_days,
         business_day,
+        clock_day: &clock_day,
         refund_confirm_days: config.refund_confirm_days,
     };
     let reach = reconcile::scope::prepare(conn, &judgement, last_judged, phases)?;
@@ -492,10 +494,11 @@ fn reconcile_day(
     reconcile::classify(conn, &judgement, phases)?;
     crate::failpoint::hit("after-classify");
     refunds::issue(conn, business_day)?;
+    reconcile::judge_issued_instructions(conn, &judgement)?;
     crate::failpoint::hit("after-refunds");
     phases.mark("issue refunds");
     let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    reconcile::lifecycle::record(conn, business_day, &now, phases)?;
+    reconcile::lifecycle::record(conn, business_day, &now, config.refund_confirm_days, phases)?;
     phases.mark("refunds and the findings ledger");
     reconcile::scope::record(conn, &judgement, reach)?;
     phases.mark("record what the next run starts from");

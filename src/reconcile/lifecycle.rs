@@ -40,7 +40,8 @@ const AMOUNTS_DIFFER: &str = "(i.internal_amount IS NOT j.internal_amount
     OR i.channel_currency IS NOT j.channel_currency)";
 
 /// The transitions, in order: each reads the ledger as the ones before it
-/// left it. Parameters: `:day` (business day), `:now` (RFC 3339). The
+/// left it. Parameters: `:day` (business day), `:now` (RFC 3339), `:confirm`
+/// (`+N days`, N = refund_confirm_days). The
 /// first [`OPENING_STEPS`] are all a ledger empty before the run needs: the
 /// others act on items recorded by earlier runs (reopen, change, resolve).
 const TRANSITIONS: &[(&str, &str)] = &[
@@ -64,8 +65,17 @@ const TRANSITIONS: &[(&str, &str)] = &[
          SELECT j.finding_id, j.kind, j.subject, j.order_id, j.payment_id, j.channel_order_id,
                 j.channel_txn_id, j.channel, j.internal_amount, j.internal_currency,
                 j.channel_amount, j.channel_currency, j.refund_minor, j.detail,
-                min(coalesce((SELECT s.first_seen FROM finding_seen s
-                              WHERE s.kind = j.kind AND s.subject = j.subject), :day), :day),
+                CASE WHEN j.kind = 'REFUND_NOT_CONFIRMED'
+                     -- Due on its deadline: opened by an earlier day judged
+                     -- after a later one (days out of order), it is first
+                     -- seen when the daily flow would have seen it.
+                     THEN max(:day, coalesce((SELECT date(r.business_day, :confirm)
+                                              FROM refund_instruction r
+                                              WHERE r.refund_request_id = j.subject), :day))
+                     ELSE min(coalesce((SELECT s.first_seen FROM finding_seen s
+                                        WHERE s.kind = j.kind AND s.subject = j.subject), :day),
+                              :day)
+                END,
                 :day, 'OPEN', NULL, NULL, NULL, NULL
          FROM temp.judged_item j
          WHERE NOT EXISTS (SELECT 1 FROM finding_item i WHERE i.finding_id = j.finding_id);",
@@ -160,6 +170,7 @@ pub fn record(
     conn: &Connection,
     business_day: &str,
     now: &str,
+    refund_confirm_days: u32,
     phases: &mut crate::phases::Phases,
 ) -> Result<()> {
     register_functions(conn)?;
@@ -172,7 +183,15 @@ pub fn record(
     } else {
         OPENING_STEPS
     };
-    run_transitions(conn, &TRANSITIONS[..steps], business_day, now, phases)
+    let confirm = format!("+{refund_confirm_days} days");
+    run_transitions(
+        conn,
+        &TRANSITIONS[..steps],
+        business_day,
+        now,
+        &confirm,
+        phases,
+    )
 }
 
 fn run_transitions(
@@ -180,6 +199,7 @@ fn run_transitions(
     transitions: &[(&str, &str)],
     business_day: &str,
     now: &str,
+    confirm: &str,
     phases: &mut crate::phases::Phases,
 ) -> Result<()> {
     for (name, sql) in transitions {
@@ -195,6 +215,7 @@ fn run_transitions(
                 let value = match stmt.parameter_name(index) {
                     Some(":day") => business_day,
                     Some(":now") => now,
+                    Some(":confirm") => confirm,
                     other => anyhow::bail!("unknown parameter {other:?} in ledger step '{name}'"),
                 };
                 stmt.raw_bind_parameter(index, value)?;
@@ -327,7 +348,14 @@ mod tests {
         )
         .unwrap();
         let day = "2026-11-29";
-        record(&conn, day, "2026-11-29T08:00:00Z", &mut Default::default()).unwrap();
+        record(
+            &conn,
+            day,
+            "2026-11-29T08:00:00Z",
+            3,
+            &mut Default::default(),
+        )
+        .unwrap();
         crate::emit::day::trend(&conn, day).unwrap();
         crate::store::cache::state_key(&conn, day, 1).unwrap();
         let reopened: i64 = conn
@@ -363,9 +391,17 @@ mod tests {
         .unwrap();
         let (day, now) = ("2026-11-29", "2026-11-29T08:00:00Z");
         if all {
-            run_transitions(&conn, TRANSITIONS, day, now, &mut Default::default()).unwrap();
+            run_transitions(
+                &conn,
+                TRANSITIONS,
+                day,
+                now,
+                "+3 days",
+                &mut Default::default(),
+            )
+            .unwrap();
         } else {
-            record(&conn, day, now, &mut Default::default()).unwrap();
+            record(&conn, day, now, 3, &mut Default::default()).unwrap();
         }
         let dump = |sql: &str| -> Vec<String> {
             conn.prepare(sql)

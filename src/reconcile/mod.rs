@@ -129,8 +129,13 @@ const RULE_COLUMNS: &str = "order_id, payment_id, channel_order_id, channel_txn_
 #[derive(Debug, Clone, Copy)]
 pub struct Judgement<'a> {
     pub settle_lag_days: u32,
-    /// The business day judged as of (instructions age against it).
+    /// The business day judged as of.
     pub business_day: &'a str,
+    /// The latest business day judged so far, or `business_day` if later
+    /// ([`scope::clock_day`]): refund confirmation deadlines run on it, so
+    /// judging an earlier day again, or days out of order, never takes back
+    /// an overdue that a later day's judgement found.
+    pub clock_day: &'a str,
     /// Days an instruction may wait for the channel's confirmation.
     pub refund_confirm_days: u32,
 }
@@ -140,6 +145,7 @@ impl Judgement<'_> {
     fn bind(&self, sql: &str) -> String {
         sql.replace("?lag", &self.settle_lag_days.to_string())
             .replace("?confirm_days", &self.refund_confirm_days.to_string())
+            .replace("?clock", self.clock_day)
             .replace("?day", self.business_day)
     }
 }
@@ -163,23 +169,59 @@ pub fn classify(conn: &Connection, judgement: &Judgement, phases: &mut Phases) -
     }
     conn.execute_batch(FINDING_TABLE)?;
     for (order, (kind, sql)) in RULES.iter().enumerate() {
-        let (columns, subject) = match kind.subject() {
-            Subject::Payment => (RULE_COLUMNS.to_string(), "channel || '|' || channel_txn_id"),
-            Subject::Attempt => (RULE_COLUMNS.to_string(), "channel_order_id"),
-            Subject::Instruction => (format!("{RULE_COLUMNS}, instruction"), "instruction"),
-        };
-        let insert = format!(
-            "WITH judged({columns}) AS ({rule})
-             INSERT INTO temp.finding
-             SELECT {order}, '{code}', {subject}, {RULE_COLUMNS} FROM judged",
-            code = kind.code(),
-            rule = judgement.bind(sql)
-        );
-        conn.execute_batch(&insert)
-            .with_context(|| format!("running rule {kind}"))?;
+        run_rule(conn, judgement, order, *kind, sql, "")?;
         phases.mark(format!("rule {kind}"));
     }
     Ok(())
+}
+
+/// One rule's findings into `temp.finding`, those that pass `filter` (a
+/// WHERE clause over the rule's columns, or nothing).
+fn run_rule(
+    conn: &Connection,
+    judgement: &Judgement,
+    order: usize,
+    kind: FindingKind,
+    sql: &str,
+    filter: &str,
+) -> Result<()> {
+    let (columns, subject) = match kind.subject() {
+        Subject::Payment => (RULE_COLUMNS.to_string(), "channel || '|' || channel_txn_id"),
+        Subject::Attempt => (RULE_COLUMNS.to_string(), "channel_order_id"),
+        Subject::Instruction => (format!("{RULE_COLUMNS}, instruction"), "instruction"),
+    };
+    let insert = format!(
+        "WITH judged({columns}) AS ({rule})
+         INSERT INTO temp.finding
+         SELECT {order}, '{code}', {subject}, {RULE_COLUMNS} FROM judged {filter}",
+        code = kind.code(),
+        rule = judgement.bind(sql)
+    );
+    conn.execute_batch(&insert)
+        .with_context(|| format!("running rule {kind}"))
+}
+
+/// The rules run before the day's refunds are issued, so an instruction
+/// this run issues is judged by the next run whose deadline window reaches
+/// it. When an earlier day is judged after a later one (days out of
+/// order), no later run may: the clock is already past this day, and the
+/// instruction may be overdue the moment it is issued. Then
+/// REFUND_NOT_CONFIRMED is judged again, over the instructions as issued.
+pub fn judge_issued_instructions(conn: &Connection, judgement: &Judgement) -> Result<()> {
+    if judgement.clock_day <= judgement.business_day {
+        return Ok(());
+    }
+    let (order, (kind, sql)) = RULES
+        .iter()
+        .enumerate()
+        .find(|(_, (kind, _))| *kind == FindingKind::RefundNotConfirmed)
+        .context("REFUND_NOT_CONFIRMED has a rule")?;
+    // (The few instructions judged already are not found twice.)
+    let filter = format!(
+        "WHERE instruction NOT IN (SELECT subject FROM temp.finding WHERE kind = '{}')",
+        kind.code()
+    );
+    run_rule(conn, judgement, order, *kind, sql, &filter)
 }
 
 /// `payrecon_money(minor, currency)`: an amount as the report writes it

@@ -53,8 +53,8 @@ pub fn judged_before(conn: &Connection) -> Result<bool> {
     )
 }
 
-/// The business day of the last judgement, if it was made with these
-/// rules and settings (a run can then judge only what changed since).
+/// The clock day ([`clock_day`]) of the last judgement, if it was made with
+/// these rules and settings (a run can then judge only what changed since).
 pub fn last_judged_day(
     conn: &Connection,
     settle_lag_days: u32,
@@ -68,6 +68,19 @@ pub fn last_judged_day(
             |r| r.get(0),
         )
         .optional()?)
+}
+
+/// The day refund deadlines run on: the latest business day judged so far
+/// (whatever the rules then), or `business_day` if it is later. It never
+/// goes back, so a day judged again (a rerun, days out of order) sees the
+/// deadlines a later day's judgement saw passed.
+pub fn clock_day(conn: &Connection, business_day: &str) -> Result<String> {
+    let judged: Option<String> = conn
+        .query_row("SELECT business_day FROM judgement_basis", [], |r| r.get(0))
+        .optional()?;
+    Ok(judged.map_or(business_day.to_string(), |day| {
+        day.max(business_day.to_string())
+    }))
 }
 
 /// Builds the views the rules read: over everything without `last_day`,
@@ -89,8 +102,8 @@ pub fn prepare(
     conn.execute(
         SEEDS,
         rusqlite::named_params! {
-            ":low": judgement.business_day.min(last_day),
-            ":high": judgement.business_day.max(last_day),
+            ":low": judgement.clock_day.min(last_day),
+            ":high": judgement.clock_day.max(last_day),
             ":confirm": format!("-{} days", judgement.refund_confirm_days),
         },
     )
@@ -142,9 +155,10 @@ CREATE TEMP TABLE scope_txn (channel TEXT NOT NULL, channel_txn_id TEXT NOT NULL
 CREATE INDEX temp.scope_txn_round ON scope_txn(round);";
 
 /// Round 0: what changed. The deadline window: an instruction is overdue
-/// once its day is `refund_confirm_days` before the business day, so those
-/// whose day lies between the last judged day's deadline and this one's
-/// change (whichever way the business day moved).
+/// once its day is `refund_confirm_days` before the clock day, so those
+/// whose day lies between the last judgement's deadline and this one's
+/// change (the clock only moves forward; min and max keep a database whose
+/// last judgement recorded its business day instead, before the clock).
 const SEEDS: &str = "
 INSERT OR IGNORE INTO temp.scope_attempt (channel_order_id, round, order_known)
 SELECT channel_order_id, 0, order_id IS NOT NULL FROM temp.changed_attempt
@@ -282,7 +296,7 @@ pub fn record(conn: &Connection, judgement: &Judgement, reach: Reach) -> Result<
             super::rules_digest(),
             judgement.settle_lag_days,
             judgement.refund_confirm_days,
-            judgement.business_day
+            judgement.clock_day
         ],
     )?;
     Ok(())

@@ -751,3 +751,81 @@ fn days_whose_payments_spill_into_the_next_are_compacted() {
         .unwrap();
     assert_eq!(open, 0, "compaction opened findings");
 }
+
+/// Five days of one payment each; the first day's order is also paid twice,
+/// and its refund is never confirmed, so it is overdue from the 24th
+/// (refund_confirm_days 3). Each day is its export and its WeChat file.
+fn unconfirmed_refund_days(work: &Workdir) -> Vec<(PathBuf, PathBuf)> {
+    (21..=25)
+        .map(|d| {
+            let mut orders = format!(
+                "{OH}O{d},P{d},C{d},wechat,10.00,CNY,PAID,SUCCESS,2026-11-{d} 10:00:00,,,2026-11-{d}T10:01:00+08:00\n"
+            );
+            let mut bill = format!("{SH}wechat,T{d},C{d},PAYMENT,10.00,,CNY,2026-11-{d}T10:01:00+08:00,\n");
+            if d == 21 {
+                orders += "O21,P21b,C21b,wechat,10.00,CNY,PAID,SUCCESS,2026-11-21 10:02:00,,,2026-11-21T10:03:00+08:00\n";
+                bill += "wechat,T21b,C21b,PAYMENT,10.00,,CNY,2026-11-21T10:03:00+08:00,\n";
+            }
+            (
+                work.write(&format!("in/orders-2026-11-{d}.csv"), &orders),
+                work.write(&format!("in/wechat-2026-11-{d}.csv"), &bill),
+            )
+        })
+        .collect()
+}
+
+/// Every item of the ledger: kind, subject, state, first_seen.
+fn items(work: &Workdir) -> Vec<String> {
+    let conn = Connection::open(work.db()).unwrap();
+    conn.prepare("SELECT kind, subject, state, first_seen FROM finding_item ORDER BY kind, subject")
+        .unwrap()
+        .query_map([], |r| {
+            Ok(format!(
+                "{} {} {} {}",
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?
+            ))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+/// The confirmation deadline runs on the latest day judged, not on the day
+/// a run reports: rerunning an earlier day resolved an overdue refund (as
+/// if the clock went back), and days fed in reverse never found it overdue
+/// (its instruction is issued by the last run, of the earliest day). Both
+/// now end with the ledger of the daily flow, first_seen included.
+#[test]
+fn an_overdue_refund_stays_overdue_whatever_the_order_of_the_days() {
+    let feed = |order: &[usize]| {
+        let work = Workdir::new();
+        let days = unconfirmed_refund_days(&work);
+        for &d in order {
+            let (orders, bill) = &days[d - 21];
+            work.run(&format!("out{d}"), &["--quiet"])
+                .arg("--orders")
+                .arg(orders)
+                .arg("--settlement")
+                .arg(bill)
+                .assert()
+                .success();
+        }
+        items(&work)
+    };
+    let daily = feed(&[21, 22, 23, 24, 25]);
+    assert!(
+        daily
+            .iter()
+            .any(|i| i.starts_with("REFUND_NOT_CONFIRMED PR") && i.ends_with(" OPEN 2026-11-24")),
+        "{daily:?}"
+    );
+    assert_eq!(feed(&[25, 24, 23, 22, 21]), daily, "days in reverse");
+    assert_eq!(
+        feed(&[21, 22, 23, 24, 25, 22]),
+        daily,
+        "an earlier day again"
+    );
+}

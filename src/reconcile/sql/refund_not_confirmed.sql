@@ -1,5 +1,7 @@
 -- REFUND_NOT_CONFIRMED: an instruction issued ?confirm_days or more days
--- before this business day that no channel file confirms yet: no REFUND row
+-- before the latest business day judged (this one, or a later one judged
+-- before: a day judged again keeps what was due) that no channel file
+-- confirms yet: no REFUND row
 -- carries its refund_request_id, nor (where a row carries no merchant
 -- refund number) refunds the same transaction by the same amount. Chase the
 -- refund job and the channel. (One whose payment is gone is
@@ -11,7 +13,7 @@ SELECT i.order_id, i.payment_id, i.channel_order_id, i.channel_txn_id, i.channel
            || ') is not confirmed by any channel file after ?confirm_days day(s)',
        i.refund_request_id
 FROM judged_instruction i
-WHERE i.business_day <> '' AND i.business_day <= date('?day', '-?confirm_days days')
+WHERE i.business_day <> '' AND i.business_day <= date('?clock', '-?confirm_days days')
   AND i.result IS NOT 'REJECTED' AND i.reissued_as IS NULL AND i.archived = 0
   AND NOT EXISTS (SELECT 1 FROM channel_refund r
                   WHERE r.channel = i.channel AND r.channel_txn_id = i.channel_txn_id
