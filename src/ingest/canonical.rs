@@ -213,6 +213,17 @@ mod tests {
     }
 
     #[test]
+    fn a_gbk_file_behind_a_utf8_bom_reads_as_gbk() {
+        let csv = format!("{HEADER}wechat,T1,订单C1,PAYMENT,1.00,,CNY,2026-11-21 10:00:00,\n");
+        let (gbk, _, _) = encoding_rs::GB18030.encode(&csv);
+        let with_bom = [&b"\xef\xbb\xbf"[..], &gbk].concat();
+        assert_eq!(
+            parse_bytes(&with_bom).unwrap().1,
+            parse_str(&csv).unwrap().1
+        );
+    }
+
+    #[test]
     fn a_byte_that_is_not_gbk_past_the_head_is_refused_on_its_row() {
         let mut csv = HEADER.to_string();
         for i in 0..3000 {

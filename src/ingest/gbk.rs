@@ -52,15 +52,39 @@ pub fn text(bytes: &[u8]) -> Cow<'_, str> {
 
 /// A reader of a whole file as UTF-8 text: the file as it is when its head
 /// is UTF-8 (or not GBK either, for the reader to refuse), decoded from GBK
-/// when its head is not UTF-8 but is GBK, as a bill re-saved by Excel on a
-/// Chinese Windows is. The flag says which, for [`super::Row::decoded_from_gbk`].
+/// when its head is not UTF-8 but reads as GBK, as a bill re-saved by Excel
+/// on a Chinese Windows does. The flag says which, for
+/// [`super::Row::decoded_from_gbk`]: a damaged byte in a GBK file is then
+/// refused on its own row and column. A UTF-8 BOM before GBK text (an
+/// editor's) is dropped.
 pub fn decoding<'a, R: BufRead + 'a>(mut input: R) -> std::io::Result<(Box<dyn Read + 'a>, bool)> {
     let head = input.fill_buf()?;
-    if !is_utf8(head) && is_gb18030(head) {
-        Ok((Box::new(reader(input)), true))
-    } else {
-        Ok((Box::new(input), false))
+    let bom = head.starts_with(b"\xef\xbb\xbf");
+    let body = if bom { &head[3..] } else { head };
+    if is_utf8(body) || !reads_as_gbk(body) {
+        return Ok((Box::new(input), false));
     }
+    if bom {
+        input.consume(3);
+    }
+    Ok((Box::new(reader(input)), true))
+}
+
+/// Does this head of a file read as GBK text up to its first byte that is
+/// not GBK (if any), with GBK characters before it? One damaged byte must
+/// not make a GBK bill look like another encoding: it is refused where it
+/// stands. A file whose first non-ASCII byte is itself not GBK is not GBK.
+fn reads_as_gbk(head: &[u8]) -> bool {
+    let mut decoder = GB18030.new_decoder_without_bom_handling();
+    let mut out = String::with_capacity(head.len() * 3 + 16);
+    let (result, _) = decoder.decode_to_string_without_replacement(head, &mut out, false);
+    let clean = match result {
+        encoding_rs::DecoderResult::InputEmpty => true,
+        encoding_rs::DecoderResult::Malformed(_, _) => false,
+        encoding_rs::DecoderResult::OutputFull => return false,
+    };
+    !out.contains(|c: char| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+        && (clean || !out.is_ascii())
 }
 
 /// Streams GBK bytes as UTF-8, in constant memory. A UTF-8 BOM, if any, wins

@@ -446,6 +446,50 @@ fn a_byte_that_is_not_gbk_in_a_gbk_bill_is_refused_where_it_stands() {
 }
 
 #[test]
+fn a_damaged_byte_in_a_small_gbk_bill_is_refused_where_it_stands() {
+    let text = all_bill(
+        &[pay(
+            "2026-11-21 10:00:00",
+            "T1",
+            "订单ORD1-A1",
+            "10.00",
+            "0.06000",
+        )],
+        "`1,`10.00,`0.00,`0.0,`0.06,`10.00,`0.00",
+    );
+    let (gbk, _, _) = encoding_rs::GB18030.encode(text.trim_start_matches('\u{feff}'));
+    let (id, _, _) = encoding_rs::GB18030.encode("订单ORD1");
+    let at = memchr::memmem::find(&gbk, &id).unwrap();
+    let mut damaged = gbk.to_vec();
+    damaged.insert(at + 4, 0xff);
+    let e = parse_bytes(&damaged).unwrap_err().to_string();
+    assert!(
+        e.contains("line 2, column '商户订单号'") && e.contains("neither GBK nor UTF-8"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_gbk_bill_behind_a_utf8_bom_reads_as_gbk() {
+    let text = all_bill(
+        &[pay(
+            "2026-11-21 10:00:00",
+            "T1",
+            "订单ORD1-A1",
+            "10.00",
+            "0.06000",
+        )],
+        "`1,`10.00,`0.00,`0.0,`0.06,`10.00,`0.00",
+    );
+    let (gbk, _, _) = encoding_rs::GB18030.encode(text.trim_start_matches('\u{feff}'));
+    let with_bom = [&b"\xef\xbb\xbf"[..], &gbk].concat();
+    assert_eq!(
+        parse_bytes(&with_bom).unwrap().1,
+        parse_str(&text).unwrap().1
+    );
+}
+
+#[test]
 fn a_bill_neither_utf8_nor_gbk_is_refused() {
     let (header, _, _) = encoding_rs::GB18030.encode(ALL);
     let mut bytes = header.to_vec();
