@@ -493,7 +493,7 @@ fn reconcile_day(
     ));
     reconcile::classify(conn, &judgement, phases)?;
     crate::failpoint::hit("after-classify");
-    refunds::issue(conn, business_day)?;
+    refunds::issue(conn, business_day, business_day < clock_day.as_str())?;
     reconcile::judge_issued_instructions(conn, &judgement)?;
     crate::failpoint::hit("after-refunds");
     phases.mark("issue refunds");
@@ -868,6 +868,10 @@ fn given_channel_days(
 /// never files that day's refunds under a later day already published.
 /// Runs after [`reconcile::coverage`], which builds `covered_day`.
 fn business_day(conn: &Connection, config: &Config, given: &[(String, String)]) -> Result<String> {
+    if let Some(day) = config.business_date {
+        refuse_a_day_before_the_files(day, given, config.settle_lag_days)?;
+        return Ok(day.to_string());
+    }
     let mut covered_by_given = conn.prepare_cached(
         "SELECT max(day) FROM temp.covered_day
          WHERE channel = ?1 AND day BETWEEN date(?2, '-' || ?3 || ' days') AND ?2",
@@ -879,10 +883,6 @@ fn business_day(conn: &Connection, config: &Config, given: &[(String, String)]) 
             |r| r.get(0),
         )?;
         latest_given = latest_given.max(covered);
-    }
-    if let Some(day) = config.business_date {
-        refuse_a_day_before_the_files(day, given, latest_given.as_deref(), config.settle_lag_days)?;
-        return Ok(day.to_string());
     }
     if let Some(day) = latest_given {
         return Ok(day);
@@ -898,25 +898,16 @@ fn business_day(conn: &Connection, config: &Config, given: &[(String, String)]) 
     latest.context("nothing is loaded yet, so there is no business day to reconcile: give --orders and --settlement files (or --date)")
 }
 
-/// A `--date` before the days this run's settlement files complete would
-/// judge their payments, and file their refunds, on a day before they were
-/// made, and set the ledger's first sightings before the facts: a typo,
-/// refused. Two bounds: the latest day the files complete (`covered`, as
-/// the business day is chosen without `--date`), and when they complete
-/// none yet, every day they can help cover (a file of day D covers D − lag
-/// through D). A later `--date` is a day on which nothing new arrived,
-/// which is fine.
+/// A `--date` before every day this run's settlement files can cover (a
+/// file of day D covers D − lag through D) would judge their payments, and
+/// file their refunds, on a day before they were made, and set the ledger's
+/// first sightings before the facts: a typo, refused. A later `--date` is a
+/// day on which nothing new arrived, which is fine.
 fn refuse_a_day_before_the_files(
     day: chrono::NaiveDate,
     given: &[(String, String)],
-    covered: Option<&str>,
     lag_days: u32,
 ) -> Result<()> {
-    if let Some(covered) = covered.filter(|covered| day.to_string().as_str() < *covered) {
-        anyhow::bail!(
-            "--date {day} is before {covered}, the latest day this run's settlement files complete: that day's payments would be judged, and their refunds filed, on a day before they were made. Give --date {covered} or later, or leave it out"
-        );
-    }
     let earliest = given
         .iter()
         .filter_map(|(channel, file_day)| Some((crate::timestamp::parse_day(file_day)?, channel)))

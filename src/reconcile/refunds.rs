@@ -72,8 +72,12 @@ pub fn refund_request_id(
 /// something left to refund: one set-based statement over the run's
 /// findings. An id already issued is never issued again. New instructions
 /// go into the day's open batch (`store::refund_files::open_batch`): never
-/// into a refund file already committed with rows.
-pub fn issue(conn: &Connection, business_day: &str) -> Result<()> {
+/// into a refund file already committed with rows. With `judging_the_past`
+/// (an earlier day judged after a later one), a rejected instruction a
+/// person released is not re-issued yet: filed under that earlier day it
+/// would land in an old folder, overdue at once. The next run of a current
+/// day issues it (its attempt stays marked for re-judging until then).
+pub fn issue(conn: &Connection, business_day: &str, judging_the_past: bool) -> Result<()> {
     let batch = crate::store::refund_files::open_batch(conn, business_day)?;
     let issued_before: i64 = conn.query_row(
         "SELECT coalesce(max(rowid), 0) FROM refund_instruction",
@@ -130,8 +134,16 @@ pub fn issue(conn: &Connection, business_day: &str) -> Result<()> {
            AND NOT EXISTS (SELECT 1 FROM refund_instruction r
                            WHERE r.channel = f.channel AND r.channel_order_id = f.channel_order_id
                              AND r.result = 'REJECTED' AND r.reissued_as IS NULL)
+           AND NOT (?3 AND (EXISTS (SELECT 1 FROM refund_instruction r
+                                    WHERE r.channel = f.channel
+                                      AND r.channel_txn_id = f.channel_txn_id
+                                      AND r.reissued_as = '')
+                            OR EXISTS (SELECT 1 FROM refund_instruction r
+                                       WHERE r.channel = f.channel
+                                         AND r.channel_order_id = f.channel_order_id
+                                         AND r.reissued_as = '')))
          ON CONFLICT (refund_request_id) DO NOTHING",
-        rusqlite::params![business_day, batch],
+        rusqlite::params![business_day, batch, judging_the_past],
     )?;
     // A rejected instruction a person released (`payrecon reissue`) is
     // re-issued as what the rules found still owed on its attempt now:

@@ -264,7 +264,9 @@ WHERE i.state = 'OPEN'
 /// After the rules: records what the next incremental run starts from. The
 /// judged attempts whose decision waits for their day to be covered (no
 /// payment yet, or a refund waiting for the day) replace what was recorded
-/// for them; the re-judge marks are consumed; the basis is this judgement.
+/// for them; the re-judge marks are consumed, but those of a released
+/// instruction not re-issued yet (`refunds::issue` waits for a current
+/// day); the basis is this judgement.
 pub fn record(conn: &Connection, judgement: &Judgement, reach: Reach) -> Result<()> {
     let forget = match reach {
         Reach::Everything => "DELETE FROM awaiting_coverage",
@@ -287,7 +289,10 @@ pub fn record(conn: &Connection, judgement: &Judgement, reach: Reach) -> Result<
          SELECT r.channel_order_id, a.created_day FROM temp.refundable r
          CROSS JOIN main.attempt a ON a.channel_order_id = r.channel_order_id
          WHERE NOT r.is_settled;
-         DELETE FROM rejudge;"
+         DELETE FROM rejudge
+         WHERE NOT EXISTS (SELECT 1 FROM refund_instruction r
+                           WHERE r.channel_order_id = rejudge.channel_order_id
+                             AND r.reissued_as = '');"
     ))
     .context("recording what waits for coverage")?;
     conn.execute(

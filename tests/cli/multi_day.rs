@@ -829,3 +829,82 @@ fn an_overdue_refund_stays_overdue_whatever_the_order_of_the_days() {
         "an earlier day again"
     );
 }
+
+/// A refund the job rejected and a person released (`payrecon reissue`) is
+/// re-issued by the next run of a current day. A rerun of an earlier day in
+/// between filed it under that earlier day (an old folder, overdue at once,
+/// first seen before the rejection); now it waits for the current day.
+/// Found by a helper's attack.
+#[test]
+fn a_released_refund_waits_for_a_current_day_not_a_rerun() {
+    let feed = |rerun_first: bool| {
+        let work = Workdir::new();
+        let days = unconfirmed_refund_days(&work);
+        let day = |d: usize, extra: &[&str]| {
+            let (orders, bill) = &days[d - 21];
+            work.run(
+                &format!("out{d}-{}", extra.len()),
+                &[&["--quiet"], extra].concat(),
+            )
+            .arg("--orders")
+            .arg(orders)
+            .arg("--settlement")
+            .arg(bill)
+            .assert()
+            .success();
+        };
+        for d in 21..=24 {
+            day(d, &[]);
+        }
+        let conn = Connection::open(work.db()).unwrap();
+        let rejected: String = conn
+            .query_row(
+                "SELECT refund_request_id FROM refund_instruction",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let results = work.write(
+            "in/results.csv",
+            &format!("refund_request_id,status,message\n{rejected},REJECTED,no balance\n"),
+        );
+        day(25, &["--refund-results", results.to_str().unwrap()]);
+        payrecon(&work, &["reissue", &rejected]).success();
+        if rerun_first {
+            work.run("again-22", &["--quiet", "--date", "2026-11-22"])
+                .assert()
+                .success();
+            let waiting: String = conn
+                .query_row(
+                    "SELECT reissued_as FROM refund_instruction WHERE refund_request_id = ?1",
+                    [&rejected],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert_eq!(waiting, "", "re-issued by the rerun of an earlier day");
+        }
+        work.run("next", &["--quiet"]).assert().success();
+        let instructions: Vec<String> = conn
+            .prepare("SELECT refund_request_id, business_day, coalesce(reissue_of, '') FROM refund_instruction ORDER BY 1")
+            .unwrap()
+            .query_map([], |r| {
+                Ok(format!(
+                    "{} {} {}",
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?
+                ))
+            })
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        (instructions, items(&work))
+    };
+    let daily = feed(false);
+    assert_eq!(daily.0.len(), 2, "{daily:?}");
+    assert!(
+        daily.0.iter().any(|i| i.contains(" 2026-11-24 PR")),
+        "{daily:?}"
+    );
+    assert_eq!(feed(true), daily);
+}
