@@ -774,23 +774,48 @@ fn unconfirmed_refund_days(work: &Workdir) -> Vec<(PathBuf, PathBuf)> {
         .collect()
 }
 
+/// Each row of `sql` as its columns (text) joined by spaces.
+fn text_rows(work: &Workdir, sql: &str) -> Vec<String> {
+    let conn = Connection::open(work.db()).unwrap();
+    let mut stmt = conn.prepare(sql).unwrap();
+    let columns = stmt.column_count();
+    stmt.query_map([], |r| {
+        (0..columns)
+            .map(|i| r.get::<_, String>(i))
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map(|values| values.join(" "))
+    })
+    .unwrap()
+    .map(Result::unwrap)
+    .collect()
+}
+
 /// Every item of the ledger: kind, subject, state, first_seen.
 fn items(work: &Workdir) -> Vec<String> {
-    let conn = Connection::open(work.db()).unwrap();
-    conn.prepare("SELECT kind, subject, state, first_seen FROM finding_item ORDER BY kind, subject")
-        .unwrap()
-        .query_map([], |r| {
-            Ok(format!(
-                "{} {} {} {}",
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?
-            ))
-        })
-        .unwrap()
-        .map(Result::unwrap)
-        .collect()
+    text_rows(
+        work,
+        "SELECT kind, subject, state, first_seen FROM finding_item ORDER BY kind, subject",
+    )
+}
+
+/// One morning of [`unconfirmed_refund_days`]: day `d`'s export and bill.
+fn unconfirmed_refund_morning(
+    work: &Workdir,
+    days: &[(PathBuf, PathBuf)],
+    d: usize,
+    extra: &[&str],
+) {
+    let (orders, bill) = &days[d - 21];
+    work.run(
+        &format!("out{d}-{}", extra.len()),
+        &[&["--quiet"], extra].concat(),
+    )
+    .arg("--orders")
+    .arg(orders)
+    .arg("--settlement")
+    .arg(bill)
+    .assert()
+    .success();
 }
 
 /// The confirmation deadline runs on the latest day judged, not on the day
@@ -804,14 +829,7 @@ fn an_overdue_refund_stays_overdue_whatever_the_order_of_the_days() {
         let work = Workdir::new();
         let days = unconfirmed_refund_days(&work);
         for &d in order {
-            let (orders, bill) = &days[d - 21];
-            work.run(&format!("out{d}"), &["--quiet"])
-                .arg("--orders")
-                .arg(orders)
-                .arg("--settlement")
-                .arg(bill)
-                .assert()
-                .success();
+            unconfirmed_refund_morning(&work, &days, d, &[]);
         }
         items(&work)
     };
@@ -840,19 +858,7 @@ fn a_released_refund_waits_for_a_current_day_not_a_rerun() {
     let feed = |rerun_first: bool| {
         let work = Workdir::new();
         let days = unconfirmed_refund_days(&work);
-        let day = |d: usize, extra: &[&str]| {
-            let (orders, bill) = &days[d - 21];
-            work.run(
-                &format!("out{d}-{}", extra.len()),
-                &[&["--quiet"], extra].concat(),
-            )
-            .arg("--orders")
-            .arg(orders)
-            .arg("--settlement")
-            .arg(bill)
-            .assert()
-            .success();
-        };
+        let day = |d: usize, extra: &[&str]| unconfirmed_refund_morning(&work, &days, d, extra);
         for d in 21..=24 {
             day(d, &[]);
         }
@@ -884,20 +890,11 @@ fn a_released_refund_waits_for_a_current_day_not_a_rerun() {
             assert_eq!(waiting, "", "re-issued by the rerun of an earlier day");
         }
         work.run("next", &["--quiet"]).assert().success();
-        let instructions: Vec<String> = conn
-            .prepare("SELECT refund_request_id, business_day, coalesce(reissue_of, '') FROM refund_instruction ORDER BY 1")
-            .unwrap()
-            .query_map([], |r| {
-                Ok(format!(
-                    "{} {} {}",
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?
-                ))
-            })
-            .unwrap()
-            .map(Result::unwrap)
-            .collect();
+        let instructions = text_rows(
+            &work,
+            "SELECT refund_request_id, business_day, coalesce(reissue_of, '')
+             FROM refund_instruction ORDER BY 1",
+        );
         (instructions, items(&work))
     };
     let daily = feed(false);

@@ -394,8 +394,9 @@ fn missing_columns_are_listed_together() {
     );
 }
 
-#[test]
-fn a_gbk_bill_reads_as_its_utf8_twin() {
+/// A bill of one payment whose merchant order id is Chinese, as text and
+/// saved as GBK (without its BOM, as Excel saves it).
+fn one_payment_bill_in_gbk() -> (String, Vec<u8>) {
     let text = all_bill(
         &[pay(
             "2026-11-21 10:00:00",
@@ -406,7 +407,35 @@ fn a_gbk_bill_reads_as_its_utf8_twin() {
         )],
         "`1,`10.00,`0.00,`0.0,`0.06,`10.00,`0.00",
     );
-    let (gbk, _, _) = encoding_rs::GB18030.encode(text.trim_start_matches('\u{feff}'));
+    let gbk = in_gbk(&text);
+    (text, gbk)
+}
+
+fn in_gbk(text: &str) -> Vec<u8> {
+    encoding_rs::GB18030
+        .encode(text.trim_start_matches('\u{feff}'))
+        .0
+        .into_owned()
+}
+
+/// `gbk` with a 0xFF (never GBK) inserted after the first `skip` bytes of
+/// the GBK form of `marker`, found by `find`.
+fn damaged_at(
+    gbk: &[u8],
+    marker: &str,
+    skip: usize,
+    find: fn(&[u8], &[u8]) -> Option<usize>,
+) -> Vec<u8> {
+    let marker = in_gbk(marker);
+    let at = find(gbk, &marker).unwrap();
+    let mut damaged = gbk.to_vec();
+    damaged.insert(at + skip, 0xff);
+    damaged
+}
+
+#[test]
+fn a_gbk_bill_reads_as_its_utf8_twin() {
+    let (text, gbk) = one_payment_bill_in_gbk();
     assert!(sniff(&gbk));
     let (_, from_gbk) = parse_bytes(&gbk).unwrap();
     let (_, from_utf8) = parse_str(&text).unwrap();
@@ -431,13 +460,10 @@ fn a_byte_that_is_not_gbk_in_a_gbk_bill_is_refused_where_it_stands() {
         })
         .collect();
     let text = all_bill(&rows, "`2000,`20000.00,`0.00,`0.0,`120.00,`20000.00,`0.00");
-    let (gbk, _, _) = encoding_rs::GB18030.encode(text.trim_start_matches('\u{feff}'));
+    let gbk = in_gbk(&text);
     assert!(parse_bytes(&gbk).is_ok());
-    // 0xFF is never GBK: put it in the merchant order id of the last row.
-    let (id, _, _) = encoding_rs::GB18030.encode("订单2000");
-    let at = memchr::memmem::rfind(&gbk, &id).unwrap();
-    let mut damaged = gbk.to_vec();
-    damaged.insert(at + 4, 0xff);
+    // In the merchant order id of the last row.
+    let damaged = damaged_at(&gbk, "订单2000", 4, memchr::memmem::rfind);
     let e = parse_bytes(&damaged).unwrap_err().to_string();
     assert!(
         e.contains("line 2001, column '商户订单号'") && e.contains("neither GBK nor UTF-8"),
@@ -447,21 +473,8 @@ fn a_byte_that_is_not_gbk_in_a_gbk_bill_is_refused_where_it_stands() {
 
 #[test]
 fn a_damaged_byte_in_a_small_gbk_bill_is_refused_where_it_stands() {
-    let text = all_bill(
-        &[pay(
-            "2026-11-21 10:00:00",
-            "T1",
-            "订单ORD1-A1",
-            "10.00",
-            "0.06000",
-        )],
-        "`1,`10.00,`0.00,`0.0,`0.06,`10.00,`0.00",
-    );
-    let (gbk, _, _) = encoding_rs::GB18030.encode(text.trim_start_matches('\u{feff}'));
-    let (id, _, _) = encoding_rs::GB18030.encode("订单ORD1");
-    let at = memchr::memmem::find(&gbk, &id).unwrap();
-    let mut damaged = gbk.to_vec();
-    damaged.insert(at + 4, 0xff);
+    let (_, gbk) = one_payment_bill_in_gbk();
+    let damaged = damaged_at(&gbk, "订单ORD1", 4, memchr::memmem::find);
     let e = parse_bytes(&damaged).unwrap_err().to_string();
     assert!(
         e.contains("line 2, column '商户订单号'") && e.contains("neither GBK nor UTF-8"),
@@ -471,17 +484,7 @@ fn a_damaged_byte_in_a_small_gbk_bill_is_refused_where_it_stands() {
 
 #[test]
 fn a_gbk_bill_behind_a_utf8_bom_reads_as_gbk() {
-    let text = all_bill(
-        &[pay(
-            "2026-11-21 10:00:00",
-            "T1",
-            "订单ORD1-A1",
-            "10.00",
-            "0.06000",
-        )],
-        "`1,`10.00,`0.00,`0.0,`0.06,`10.00,`0.00",
-    );
-    let (gbk, _, _) = encoding_rs::GB18030.encode(text.trim_start_matches('\u{feff}'));
+    let (text, gbk) = one_payment_bill_in_gbk();
     let with_bom = [&b"\xef\xbb\xbf"[..], &gbk].concat();
     assert_eq!(
         parse_bytes(&with_bom).unwrap().1,
