@@ -493,7 +493,7 @@ fn reconcile_day(
     ));
     reconcile::classify(conn, &judgement, phases)?;
     crate::failpoint::hit("after-classify");
-    refunds::issue(conn, business_day, business_day < clock_day.as_str())?;
+    refunds::issue(conn, business_day, judgement.judges_the_past())?;
     reconcile::judge_issued_instructions(conn, &judgement)?;
     crate::failpoint::hit("after-refunds");
     phases.mark("issue refunds");

@@ -28,6 +28,13 @@ pub fn is_utf8(head: &[u8]) -> bool {
 /// Is this head of a file GB18030 (GBK) text? A multi-byte character cut
 /// by the end of the head does not count against it.
 pub fn is_gb18030(head: &[u8]) -> bool {
+    let (text, whole) = gbk_prefix(head);
+    whole && is_plain_text(&text)
+}
+
+/// The head decoded as GB18030 up to its first byte that is not (all of it
+/// when there is none, which the flag says).
+fn gbk_prefix(head: &[u8]) -> (String, bool) {
     let mut decoder = GB18030.new_decoder_without_bom_handling();
     let mut out = String::with_capacity(
         decoder
@@ -35,8 +42,13 @@ pub fn is_gb18030(head: &[u8]) -> bool {
             .unwrap_or(head.len() * 3 + 16),
     );
     let (result, _) = decoder.decode_to_string_without_replacement(head, &mut out, false);
-    matches!(result, encoding_rs::DecoderResult::InputEmpty)
-        && !out.contains(|c: char| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+    let whole = matches!(result, encoding_rs::DecoderResult::InputEmpty);
+    (out, whole)
+}
+
+/// No control characters but tab and line ends.
+fn is_plain_text(text: &str) -> bool {
+    !text.contains(|c: char| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
 }
 
 /// The text of a head of a file (or a zip member name), whichever of UTF-8
@@ -75,16 +87,8 @@ pub fn decoding<'a, R: BufRead + 'a>(mut input: R) -> std::io::Result<(Box<dyn R
 /// not make a GBK bill look like another encoding: it is refused where it
 /// stands. A file whose first non-ASCII byte is itself not GBK is not GBK.
 fn reads_as_gbk(head: &[u8]) -> bool {
-    let mut decoder = GB18030.new_decoder_without_bom_handling();
-    let mut out = String::with_capacity(head.len() * 3 + 16);
-    let (result, _) = decoder.decode_to_string_without_replacement(head, &mut out, false);
-    let clean = match result {
-        encoding_rs::DecoderResult::InputEmpty => true,
-        encoding_rs::DecoderResult::Malformed(_, _) => false,
-        encoding_rs::DecoderResult::OutputFull => return false,
-    };
-    !out.contains(|c: char| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
-        && (clean || !out.is_ascii())
+    let (text, whole) = gbk_prefix(head);
+    is_plain_text(&text) && (whole || !text.is_ascii())
 }
 
 /// Streams GBK bytes as UTF-8, in constant memory. A UTF-8 BOM, if any, wins

@@ -141,6 +141,11 @@ pub struct Judgement<'a> {
 }
 
 impl Judgement<'_> {
+    /// An earlier day judged after a later one: the clock is past it.
+    pub fn judges_the_past(&self) -> bool {
+        self.business_day < self.clock_day
+    }
+
     /// A rule's SQL with this judgement's values in its placeholders.
     fn bind(&self, sql: &str) -> String {
         sql.replace("?lag", &self.settle_lag_days.to_string())
@@ -208,7 +213,7 @@ fn run_rule(
 /// instruction may be overdue the moment it is issued. Then
 /// REFUND_NOT_CONFIRMED is judged again, over the instructions as issued.
 pub fn judge_issued_instructions(conn: &Connection, judgement: &Judgement) -> Result<()> {
-    if judgement.clock_day <= judgement.business_day {
+    if !judgement.judges_the_past() {
         return Ok(());
     }
     let (order, (kind, sql)) = RULES
